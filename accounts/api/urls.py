@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("auth/token/", views.TokenObtainView.as_view(), name="token_obtain"),
+    path("auth/token/refresh/", views.TokenRefreshView.as_view(), name="token_refresh"),
+    path("auth/logout/", views.LogoutView.as_view(), name="token_logout"),
+    path("auth/me/", views.MeView.as_view(), name="me"),
+]

@@ -1,0 +1,77 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status, viewsets
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from lofisite.errors import APIError
+
+from ..models import LoginEvent, User
+from .permissions import HasRoleScope, IsAdminRole
+from .serializers import LoginEventSerializer, LogoutSerializer, MeSerializer, UserSerializer
+
+
+class AuthThrottleMixin:
+    throttle_scope = "auth"
+
+    def get_throttles(self):
+        from rest_framework.throttling import ScopedRateThrottle
+
+        return [ScopedRateThrottle()]
+
+
+class TokenObtainView(AuthThrottleMixin, jwt_views.TokenObtainPairView):
+    """Exchange username and password for an access token (30 min) and a refresh token (7 days)."""
+
+
+class TokenRefreshView(AuthThrottleMixin, jwt_views.TokenRefreshView):
+    """Exchange a refresh token for a new pair; the old refresh token is blacklisted."""
+
+
+class LogoutView(AuthThrottleMixin, APIView):
+    """Blacklist a refresh token so it can no longer be used."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=LogoutSerializer, responses={204: None})
+    def post(self, request):
+        serializer = LogoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            RefreshToken(serializer.validated_data["refresh"]).blacklist()
+        except TokenError as exc:
+            raise APIError("INVALID_TOKEN", f"Refresh token rejected: {exc}", status.HTTP_401_UNAUTHORIZED)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(generics.RetrieveAPIView):
+    """The signed-in user with role, scopes and pending legal documents."""
+
+    serializer_class = MeSerializer
+    permission_classes = [IsAuthenticated, HasRoleScope]  # works before legal acceptance
+
+    def get_object(self):
+        return User.objects.restrict(self.request.user).get(pk=self.request.user.pk)
+
+
+class UserViewSet(viewsets.ReadOnlyModelViewSet):
+    """Users (admins only)."""
+
+    serializer_class = UserSerializer
+    permission_classes = [HasRoleScope, IsAdminRole]
+
+    def get_queryset(self):
+        return User.objects.restrict(self.request.user).order_by("username")
+
+
+class LoginEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """Your recent sign-ins (admins see everyone's)."""
+
+    serializer_class = LoginEventSerializer
+
+    def get_queryset(self):
+        return LoginEvent.objects.restrict(self.request.user)

@@ -1,0 +1,9 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autofocus": True,
+                                                                            "autocomplete": "username"}))
+    password = forms.CharField(max_length=4096, strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))

@@ -1,0 +1,78 @@
+"""Changes to accounts: users, roles, sign-in records."""
+
+import secrets
+
+from django.apps import apps as global_apps
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.utils.crypto import salted_hmac
+
+from .models import LoginEvent, User
+from .roles import Role
+
+# Apps whose model permissions the role groups carry (for the Django admin).
+_DOMAIN_APPS = ["pipeline", "vinted", "monitoring", "legal"]
+
+
+def ensure_role_groups(sender=None, apps=global_apps, **kwargs):
+    """Create one group per role with matching model permissions (post_migrate)."""
+    for role in Role:
+        group, _ = Group.objects.get_or_create(name=role.value)
+        perms = Permission.objects.filter(content_type__app_label__in=_DOMAIN_APPS)
+        if role == Role.VIEWER:
+            perms = perms.filter(codename__startswith="view_")
+        group.permissions.set(perms)
+
+
+@transaction.atomic
+def assign_role(user: User, role: str) -> User:
+    role = Role(role)
+    user.role = role
+    user.is_staff = role == Role.ADMIN
+    user.is_superuser = role == Role.ADMIN
+    user.save(update_fields=["role", "is_staff", "is_superuser"])
+    ensure_role_groups()
+    user.groups.set([Group.objects.get(name=role.value)])
+    return user
+
+
+@transaction.atomic
+def create_user(username: str, email: str, password: str, role: str = Role.VIEWER) -> User:
+    """Create a user after validating the password against the site's validators."""
+    from django.contrib.auth.password_validation import validate_password
+
+    user = User(username=username, email=email)
+    validate_password(password, user)
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    return assign_role(user, role)
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def device_hash(user_agent: str, accept_language: str) -> str:
+    """A keyed hash of what identifies a browser; new hash = new device."""
+    return salted_hmac("accounts.device", f"{user_agent}|{accept_language}").hexdigest()
+
+
+def client_ip(request):
+    from axes.helpers import get_client_ip_address
+
+    return get_client_ip_address(request)
+
+
+def record_login(user: User, request, method=LoginEvent.Method.WEB) -> LoginEvent:
+    user_agent = request.headers.get("User-Agent", "")[:512]
+    fingerprint = device_hash(user_agent, request.headers.get("Accept-Language", ""))
+    is_new = not LoginEvent.objects.filter(user=user, device_hash=fingerprint).exists()
+    return LoginEvent.objects.create(
+        user=user,
+        method=method,
+        ip_address=client_ip(request),
+        user_agent=user_agent,
+        device_hash=fingerprint,
+        is_new_device=is_new,
+    )

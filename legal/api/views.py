@@ -1,0 +1,61 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.permissions import HasRoleScope, IsAdminRole
+from accounts.services import client_ip
+
+from .. import services
+from ..models import LegalAcceptance, LegalDocument
+from .serializers import AcceptSerializer, LegalAcceptanceSerializer, LegalDocumentSerializer
+
+# These endpoints must work before acceptance, so they leave out HasAcceptedLegal.
+_BEFORE_ACCEPTANCE = [HasRoleScope]
+
+
+class LegalDocumentListView(generics.ListAPIView):
+    """The current version of every legal document, with whether you accepted it."""
+
+    serializer_class = LegalDocumentSerializer
+    permission_classes = _BEFORE_ACCEPTANCE
+    pagination_class = None
+
+    def get_queryset(self):
+        return LegalDocument.objects.restrict(self.request.user).current()
+
+    def get_serializer_context(self):
+        accepted = set(LegalAcceptance.objects.restrict(self.request.user).filter(user=self.request.user)
+                       .values_list("document_id", flat=True))
+        return {**super().get_serializer_context(), "accepted_ids": accepted}
+
+
+class LegalAcceptView(APIView):
+    """Accept current document versions by id."""
+
+    # Accepting the terms is allowed to every role, viewers included.
+    permission_classes = []
+
+    @extend_schema(request=AcceptSerializer, responses={200: LegalDocumentSerializer(many=True)})
+    def post(self, request):
+        if not request.user.is_authenticated:
+            self.permission_denied(request)
+        current = services.current_documents()
+        serializer = AcceptSerializer(data=request.data, context={"current": current})
+        serializer.is_valid(raise_exception=True)
+        services.accept(request.user, serializer.validated_data["documents"], client_ip(request),
+                        request.headers.get("User-Agent", ""))
+        pending = {doc.pk for doc in services.pending_documents(request.user)}
+        accepted = {doc.pk for doc in current} - pending
+        data = LegalDocumentSerializer(current, many=True, context={"accepted_ids": accepted}).data
+        return Response({"documents": data, "pending": [doc.kind for doc in current if doc.pk in pending]})
+
+
+class LegalAcceptanceViewSet(viewsets.ReadOnlyModelViewSet):
+    """Who accepted which version, when and from where (admins only)."""
+
+    serializer_class = LegalAcceptanceSerializer
+    permission_classes = [HasRoleScope, IsAdminRole]
+
+    def get_queryset(self):
+        return LegalAcceptance.objects.restrict(self.request.user).select_related("user", "document")

@@ -1,0 +1,154 @@
+"""The one error envelope of the API, and friendly error pages for browsers.
+
+Every API error looks like
+{"error": {"code", "message", "status", "details"}, "request_id"}.
+"""
+
+import logging
+
+from django.http import HttpResponseServerError, JsonResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from .middleware import current_request_id
+
+logger = logging.getLogger(__name__)
+
+
+class APIError(exceptions.APIException):
+    """An API error with a stable code; raise it from services and views."""
+
+    def __init__(self, code, message, status_code=status.HTTP_400_BAD_REQUEST, details=None):
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.error_code = code
+        self.details = details or {}
+
+
+_CODES_BY_CLASS = [
+    (exceptions.NotAuthenticated, "NOT_AUTHENTICATED"),
+    (exceptions.AuthenticationFailed, "NOT_AUTHENTICATED"),
+    (exceptions.PermissionDenied, "PERMISSION_DENIED"),
+    (exceptions.NotFound, "NOT_FOUND"),
+    (exceptions.MethodNotAllowed, "METHOD_NOT_ALLOWED"),
+    (exceptions.NotAcceptable, "NOT_ACCEPTABLE"),
+    (exceptions.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
+    (exceptions.Throttled, "RATE_LIMIT_EXCEEDED"),
+    (exceptions.ParseError, "PARSE_ERROR"),
+    (exceptions.ValidationError, "VALIDATION_ERROR"),
+]
+# Codes that DRF/simplejwt put on the exception itself and that we keep.
+_DETAIL_CODES = {
+    "token_expired": "TOKEN_EXPIRED",
+    "token_not_valid": "INVALID_TOKEN",
+    "invalid_token": "INVALID_TOKEN",
+    "user_not_found": "INVALID_TOKEN",
+    "user_inactive": "INVALID_TOKEN",
+    "no_active_account": "INVALID_CREDENTIALS",
+}
+
+
+def envelope(code, message, status_code, details=None, request_id=None):
+    return {
+        "error": {"code": code, "message": str(message), "status": status_code, "details": details or {}},
+        "request_id": request_id or current_request_id(),
+    }
+
+
+def _code_for(exc):
+    if isinstance(exc, APIError):
+        return exc.error_code
+    detail_code = _first_code(exc.get_codes()) if hasattr(exc, "get_codes") else None
+    if detail_code in _DETAIL_CODES:
+        return _DETAIL_CODES[detail_code]
+    for cls, code in _CODES_BY_CLASS:
+        if isinstance(exc, cls):
+            return code
+    return "ERROR"
+
+
+def _first_code(codes):
+    if isinstance(codes, str):
+        return codes
+    if isinstance(codes, dict):
+        for key in ("code", "detail"):
+            if key in codes:
+                return _first_code(codes[key])
+        return None
+    if isinstance(codes, list) and codes:
+        return _first_code(codes[0])
+    return None
+
+
+def _message_and_details(exc):
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        if isinstance(detail, dict):
+            return "Some fields are invalid.", {"fields": detail}
+        return " ".join(str(d) for d in detail) if isinstance(detail, list) else str(detail), {}
+    if isinstance(exc, APIError):
+        return str(exc.detail), exc.details
+    detail = exc.detail
+    if isinstance(detail, dict):
+        return str(detail.get("detail", "Request failed.")), {}
+    return str(detail), {}
+
+
+def api_exception_handler(exc, context):
+    """DRF exception handler: the envelope for every error, 500s included."""
+    from rest_framework.views import exception_handler  # here: DRF settings import this module
+
+    response = exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled API error", exc_info=exc)
+        return Response(
+            envelope("INTERNAL_ERROR", "An internal error occurred.", 500),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    message, details = _message_and_details(exc)
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        details = {"retry_after_seconds": int(exc.wait) + 1}
+        response["Retry-After"] = str(int(exc.wait) + 1)
+    response.data = envelope(_code_for(exc), message, response.status_code, details)
+    return response
+
+
+# --- plain Django error handlers (urls.handler404 etc.) -----------------------------
+def _wants_json(request):
+    return request.path.startswith("/api/")
+
+
+def _error(request, template, code, message, status_code):
+    if _wants_json(request):
+        return JsonResponse(envelope(code, message, status_code, request_id=getattr(request, "id", None)),
+                            status=status_code)
+    return render(request, template, {"request_id": getattr(request, "id", "-"), "status": status_code},
+                  status=status_code)
+
+
+def bad_request(request, exception=None):
+    return _error(request, "errors/400.html", "BAD_REQUEST", "Bad request.", 400)
+
+
+def permission_denied(request, exception=None):
+    return _error(request, "errors/403.html", "PERMISSION_DENIED",
+                  "You do not have permission to perform this action.", 403)
+
+
+def page_not_found(request, exception=None):
+    return _error(request, "errors/404.html", "NOT_FOUND", "Not found.", 404)
+
+
+def server_error(request):
+    if _wants_json(request):
+        return _error(request, None, "INTERNAL_ERROR", "An internal error occurred.", 500)
+    # No request context: context processors may touch the database that just failed.
+    html = render_to_string("errors/500.html", {"request_id": getattr(request, "id", "-")})
+    return HttpResponseServerError(html)
+
+
+def csrf_failure(request, reason=""):
+    return _error(request, "errors/403_csrf.html", "CSRF_FAILED",
+                  "The form expired or was sent from another site. Reload the page and try again.", 403)

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from . import views
+
+handler400 = "lofisite.errors.bad_request"
+handler403 = "lofisite.errors.permission_denied"
+handler404 = "lofisite.errors.page_not_found"
+handler500 = "lofisite.errors.server_error"
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("legal/", include("legal.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(("lofisite.api_urls", "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+]

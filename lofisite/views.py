@@ -1,0 +1,24 @@
+from django.db.models import Count
+from django.views.generic import TemplateView
+
+from accounts.mixins import RoleRequiredMixin
+from accounts.models import LoginEvent, User
+from accounts.roles import Role
+from legal.services import current_documents
+
+
+class HomeView(RoleRequiredMixin, TemplateView):
+    """The dashboard: real numbers only."""
+
+    template_name = "home.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        by_role = dict(User.objects.filter(is_active=True).values_list("role").annotate(n=Count("id")))
+        return super().get_context_data(
+            role_counts=[(role.label, by_role.get(role.value, 0)) for role in Role],
+            active_users=sum(by_role.values()),
+            sign_ins=LoginEvent.objects.restrict(user).filter(user=user)[:5],
+            documents=current_documents(),
+            **kwargs,
+        )

@@ -1,0 +1,6 @@
+// Apply the saved theme before first paint (loaded in <head>, not deferred).
+(function () {
+  var saved = null;
+  try { saved = localStorage.getItem("lofisite-theme"); } catch (e) { /* storage blocked */ }
+  if (saved === "light" || saved === "dark") document.documentElement.setAttribute("data-theme", saved);
+})();
