@@ -55,7 +55,7 @@ def generate_password() -> str:
 
 def device_hash(user_agent: str, accept_language: str) -> str:
     """A keyed hash of what identifies a browser; new hash = new device."""
-    return salted_hmac("accounts.device", f"{user_agent}|{accept_language}").hexdigest()
+    return salted_hmac("accounts.device", f"{user_agent}|{accept_language}", algorithm="sha256").hexdigest()
 
 
 def client_ip(request):

@@ -3,8 +3,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import reverse_lazy
 from django.views.generic import TemplateView
 
-from legal.services import pending_documents
-
 from .forms import LoginForm
 from .mixins import RoleRequiredMixin
 from .models import LoginEvent
@@ -27,7 +25,6 @@ class ProfileView(RoleRequiredMixin, TemplateView):
         user = self.request.user
         return super().get_context_data(
             sign_ins=LoginEvent.objects.restrict(user).filter(user=user)[:15],
-            pending_documents=pending_documents(user),
             **kwargs,
         )
 

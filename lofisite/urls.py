@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
+from drf_spectacular.views import SpectacularAPIView
 
 from . import views
 
@@ -15,6 +16,8 @@ urlpatterns = [
     path("legal/", include("legal.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("lofisite.api_urls", "api"), namespace="api")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # JSON first, so that errors (401) come back as the JSON envelope.
+    path("api/schema/", SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer]),
+         name="schema"),
+    path("api/docs/", views.APIDocsView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -1,5 +1,8 @@
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import Count
 from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework import exceptions
 
 from accounts.mixins import RoleRequiredMixin
 from accounts.models import LoginEvent, User
@@ -22,3 +25,12 @@ class HomeView(RoleRequiredMixin, TemplateView):
             documents=current_documents(),
             **kwargs,
         )
+
+
+class APIDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI served from our own static files; signed-in users only."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+            return redirect_to_login(self.request.get_full_path())
+        return super().handle_exception(exc)

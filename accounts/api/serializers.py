@@ -43,17 +43,54 @@ class UserSerializer(serializers.ModelSerializer):
         return roles.scopes_for(user)
 
 
-class MeSerializer(UserSerializer):
-    legal_pending = serializers.SerializerMethodField()
+class UserCreateSerializer(serializers.Serializer):
+    username = serializers.RegexField(r"^[\w.@+-]+$", max_length=150)
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    role = serializers.ChoiceField(choices=roles.Role.choices, default=roles.Role.VIEWER)
 
-    class Meta(UserSerializer.Meta):
-        fields = [*UserSerializer.Meta.fields, "legal_pending"]
-        read_only_fields = fields
+    def validate_username(self, value):
+        if User.objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("A user with that username already exists.")
+        return value
 
-    def get_legal_pending(self, user) -> list[str]:
-        from legal.services import pending_documents
+    def create(self, validated_data):
+        from django.core.exceptions import ValidationError as DjangoValidationError
 
-        return [doc.kind for doc in pending_documents(user)]
+        from ..services import create_user
+
+        try:
+            return create_user(**validated_data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"password": exc.messages})
+
+    def to_representation(self, instance):
+        return UserSerializer(instance, context=self.context).data
+
+
+class UserUpdateSerializer(serializers.ModelSerializer):
+    role = serializers.ChoiceField(choices=roles.Role.choices, required=False)
+
+    class Meta:
+        model = User
+        fields = ["email", "first_name", "last_name", "role", "is_active"]
+
+    def validate(self, attrs):
+        request = self.context["request"]
+        if self.instance == request.user and (attrs.get("role", roles.Role.ADMIN) != roles.Role.ADMIN
+                                              or attrs.get("is_active") is False):
+            raise serializers.ValidationError("You cannot demote or deactivate yourself.")
+        return attrs
+
+    def update(self, instance, validated_data):
+        from ..services import assign_role
+
+        role = validated_data.pop("role", None)
+        instance = super().update(instance, validated_data)
+        return assign_role(instance, role) if role else instance
+
+    def to_representation(self, instance):
+        return UserSerializer(instance, context=self.context).data
 
 
 class LoginEventSerializer(serializers.ModelSerializer):

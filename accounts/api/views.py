@@ -1,6 +1,6 @@
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, status, viewsets
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
@@ -11,7 +11,13 @@ from lofisite.errors import APIError
 
 from ..models import LoginEvent, User
 from .permissions import HasRoleScope, IsAdminRole
-from .serializers import LoginEventSerializer, LogoutSerializer, MeSerializer, UserSerializer
+from .serializers import (
+    LoginEventSerializer,
+    LogoutSerializer,
+    UserCreateSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+)
 
 
 class AuthThrottleMixin:
@@ -49,20 +55,26 @@ class LogoutView(AuthThrottleMixin, APIView):
 
 
 class MeView(generics.RetrieveAPIView):
-    """The signed-in user with role, scopes and pending legal documents."""
+    """The signed-in user with role and scopes."""
 
-    serializer_class = MeSerializer
-    permission_classes = [IsAuthenticated, HasRoleScope]  # works before legal acceptance
+    serializer_class = UserSerializer
+    legal_gate_exempt = True  # clients read their status before accepting the terms
 
     def get_object(self):
         return User.objects.restrict(self.request.user).get(pk=self.request.user.pk)
 
 
-class UserViewSet(viewsets.ReadOnlyModelViewSet):
-    """Users (admins only)."""
+class UserViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Users (admins only). Users are deactivated (`is_active: false`), never deleted."""
 
-    serializer_class = UserSerializer
-    permission_classes = [HasRoleScope, IsAdminRole]
+
+    def get_permissions(self):
+        return [*super().get_permissions(), IsAdminRole()]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_serializer_class(self):
+        return {"create": UserCreateSerializer, "partial_update": UserUpdateSerializer}.get(self.action,
+                                                                                           UserSerializer)
 
     def get_queryset(self):
         return User.objects.restrict(self.request.user).order_by("username")

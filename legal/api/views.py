@@ -1,24 +1,21 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, viewsets
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.permissions import HasRoleScope, IsAdminRole
+from accounts.api.permissions import IsAdminRole
 from accounts.services import client_ip
 
 from .. import services
 from ..models import LegalAcceptance, LegalDocument
 from .serializers import AcceptSerializer, LegalAcceptanceSerializer, LegalDocumentSerializer
 
-# These endpoints must work before acceptance, so they leave out HasAcceptedLegal.
-_BEFORE_ACCEPTANCE = [HasRoleScope]
-
-
 class LegalDocumentListView(generics.ListAPIView):
     """The current version of every legal document, with whether you accepted it."""
 
     serializer_class = LegalDocumentSerializer
-    permission_classes = _BEFORE_ACCEPTANCE
+    legal_gate_exempt = True
     pagination_class = None
 
     def get_queryset(self):
@@ -33,13 +30,12 @@ class LegalDocumentListView(generics.ListAPIView):
 class LegalAcceptView(APIView):
     """Accept current document versions by id."""
 
-    # Accepting the terms is allowed to every role, viewers included.
-    permission_classes = []
+    # Accepting the terms is a write every role may make, viewers included.
+    permission_classes = [IsAuthenticated]
+    legal_gate_exempt = True
 
     @extend_schema(request=AcceptSerializer, responses={200: LegalDocumentSerializer(many=True)})
     def post(self, request):
-        if not request.user.is_authenticated:
-            self.permission_denied(request)
         current = services.current_documents()
         serializer = AcceptSerializer(data=request.data, context={"current": current})
         serializer.is_valid(raise_exception=True)
@@ -55,7 +51,9 @@ class LegalAcceptanceViewSet(viewsets.ReadOnlyModelViewSet):
     """Who accepted which version, when and from where (admins only)."""
 
     serializer_class = LegalAcceptanceSerializer
-    permission_classes = [HasRoleScope, IsAdminRole]
+
+    def get_permissions(self):
+        return [*super().get_permissions(), IsAdminRole()]
 
     def get_queryset(self):
         return LegalAcceptance.objects.restrict(self.request.user).select_related("user", "document")
