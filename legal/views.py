@@ -8,7 +8,6 @@ from django.views.generic import FormView, TemplateView
 from accounts.services import client_ip
 
 from . import services
-from .forms import AcceptanceForm
 from .models import DocumentKind, LegalDocument
 
 

@@ -10,7 +10,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from lofisite.errors import APIError
 
 from ..models import LoginEvent, User
-from .permissions import HasRoleScope, IsAdminRole
+from .permissions import IsAdminRole
 from .serializers import (
     LoginEventSerializer,
     LogoutSerializer,

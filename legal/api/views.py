@@ -11,6 +11,7 @@ from .. import services
 from ..models import LegalAcceptance, LegalDocument
 from .serializers import AcceptSerializer, LegalAcceptanceSerializer, LegalDocumentSerializer
 
+
 class LegalDocumentListView(generics.ListAPIView):
     """The current version of every legal document, with whether you accepted it."""
 

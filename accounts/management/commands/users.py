@@ -43,7 +43,7 @@ class Command(BaseCommand):
             rows.append((user.username, user.email or "-", user.role, "yes" if user.is_active else "no", last))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
-            self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+            self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
     def handle_set_role(self, username, role, **options):
         try:
