@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "django_filters",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -257,6 +258,7 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="600/min"),
         "auth": env.str("API_THROTTLE_AUTH", default="20/min"),
     },
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "lofisite.errors.api_exception_handler",
@@ -312,3 +314,34 @@ LOGGING = {
 }
 
 SILENCED_SYSTEM_CHECKS = []
+
+# --- operations: circuit breakers, jobs, scheduler (monitoring app) --------------------
+# Per external service; "default" fills what a named breaker leaves out.
+CIRCUIT_BREAKERS = {
+    "default": {"failure_threshold": 5, "recovery_timeout": 60, "success_threshold": 2, "call_timeout": 30},
+    "openai": {"recovery_timeout": 60, "call_timeout": env.float("OPENAI_TIMEOUT", default=60)},
+    "youtube": {"recovery_timeout": 120, "call_timeout": env.float("YOUTUBE_TIMEOUT", default=60)},
+}
+JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=10)
+# A running job whose heartbeat is older than this is taken as dead (worker killed).
+JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=120)
+JOB_DEFAULT_MAX_ATTEMPTS = env.int("JOB_DEFAULT_MAX_ATTEMPTS", default=4)
+JOB_BACKOFF_BASE_SECONDS = env.float("JOB_BACKOFF_BASE_SECONDS", default=5)
+SCHEDULER_TICK_SECONDS = env.int("SCHEDULER_TICK_SECONDS", default=15)
+# Periodic hooks the `scheduler` process calls every tick (dotted paths; apps add theirs).
+SCHEDULER_HOOKS = ["monitoring.jobs.recover_stale_jobs"]
+
+# --- AI gateway (monitoring.ai): the only caller of the OpenAI SDK ------------------------
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
+OPENAI_CHAT_MODEL = env.str("OPENAI_CHAT_MODEL", default="gpt-4o-mini")
+OPENAI_VISION_MODEL = env.str("OPENAI_VISION_MODEL", default="gpt-4o-mini")
+OPENAI_IMAGE_MODEL = env.str("OPENAI_IMAGE_MODEL", default="gpt-image-1")
+# USD per 1M tokens (input/output) and per generated image; unknown models cost the "default" row.
+AI_PRICES = {
+    "gpt-4o-mini": {"input_per_million": 0.15, "output_per_million": 0.60},
+    "gpt-4o": {"input_per_million": 2.50, "output_per_million": 10.00},
+    "gpt-image-1": {"input_per_million": 5.00, "output_per_million": 40.00, "per_image": 0.063},
+    "default": {"input_per_million": 2.50, "output_per_million": 10.00, "per_image": 0.08},
+}
+AI_MONTHLY_BUDGET_USD = env.float("AI_MONTHLY_BUDGET_USD", default=20.0)
