@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class PipelineConfig(AppConfig):
     name = "pipeline"
+    verbose_name = "Lo-fi pipeline"

@@ -92,7 +92,7 @@ class YouTubeQuotaExceededError(YouTubeError):
 class YouTubeUploadLimitError(YouTubeError):
     """The channel hit YouTube's 24-hour upload limit (400 uploadLimitExceeded)."""
 
-    hint = "The channel reached YouTube's upload limit for the last 24 hours; try again tomorrow."
+    hint = "The channel reached YouTube's upload limit for the last 24 hours; try again in 24 hours."
 
 
 class YouTubeTransientError(YouTubeError):
@@ -403,7 +403,9 @@ class YouTubeClient:
 
     # -- plumbing ----------------------------------------------------------
 
-    def _authorized(self, method: str, url: str, *, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+    def _authorized(
+        self, method: str, url: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         def send() -> httpx.Response:
             auth = {"Authorization": f"Bearer {self.access_token()}"}
             return self._http.request(method, url, headers={**(headers or {}), **auth}, **kwargs)

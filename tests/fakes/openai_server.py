@@ -51,6 +51,8 @@ IMAGE_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 
 @dataclass(frozen=True)
 class RecordedRequest:
+    """One request as received; header names are lower-cased."""
+
     method: str
     path: str
     headers: dict[str, str]
@@ -81,7 +83,10 @@ class FakeOpenAI:
         self._released.clear()
         self._server = _Server((self.host, self.port), _Handler)
         self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="FakeOpenAI", daemon=True)
+        # A short poll interval makes stop() (and so every test's teardown) quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="FakeOpenAI", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -158,8 +163,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
+        headers = {name.lower(): value for name, value in self.headers.items()}
         with fake._lock:
-            fake.requests.append(RecordedRequest("POST", path, dict(self.headers.items()), body))
+            fake.requests.append(RecordedRequest("POST", path, headers, body))
 
         routes = {"/v1/chat/completions": _chat_completion, "/v1/images/generations": _image_generation}
         if path not in routes:
@@ -409,7 +415,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8766)
     args = parser.parse_args(argv)
     with FakeOpenAI(host=args.host, port=args.port) as fake:
-        print(f"Fake OpenAI listening on {fake.base_url}; set OPENAI_BASE_URL={fake.base_url}/v1 (Ctrl-C to stop)")
+        print(
+            f"Fake OpenAI listening on {fake.base_url}; set OPENAI_BASE_URL={fake.base_url}/v1 (Ctrl-C to stop)",
+            flush=True,
+        )
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

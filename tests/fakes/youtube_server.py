@@ -56,6 +56,7 @@ class FakeUpload:
     content_type: str
     data: bytearray = field(default_factory=bytearray)
     chunk_puts: int = 0  # PUTs that carried media
+    chunk_ranges: list[tuple[int, int]] = field(default_factory=list)  # their Content-Range first-last
     status_queries: int = 0  # empty PUTs asking how much arrived
     bytes_received: int = 0  # media bytes read off the wire, kept or not
     video_id: str | None = None
@@ -100,7 +101,10 @@ class FakeYouTube:
     def start(self) -> Self:
         self._server = _Server((self.host, self.port), _Handler)
         self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="FakeYouTube", daemon=True)
+        # A short poll interval makes stop() (and so every test's teardown) quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="FakeYouTube", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -270,9 +274,7 @@ class _Handler(BaseHTTPRequestHandler):
         form = {key: values[-1] for key, values in parse_qs(self._read_body().decode()).items()}
         self.fake.token_requests += 1
         if form.get("grant_type") != "refresh_token":
-            return self._send_json(
-                400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"}
-            )
+            return self._send_json(400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"})
         if (form.get("client_id"), form.get("client_secret")) != (self.fake.client_id, self.fake.client_secret):
             return self._send_json(
                 401, {"error": "invalid_client", "error_description": "The OAuth client was not found."}
@@ -348,6 +350,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(400, "badContentRange", problem)
         start = int(match.group(1))
         upload.chunk_puts += 1
+        upload.chunk_ranges.append((start, int(match.group(2))))
         if self.fake._chunk_drops:
             data = self.rfile.read(min(self.fake._chunk_drops.pop(0), length))
             upload.bytes_received += len(data)
@@ -479,9 +482,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args(argv)
     with FakeYouTube(host=args.host, port=args.port) as fake:
-        print(f"Fake YouTube listening on {fake.base_url} (Ctrl-C to stop)")
+        print(f"Fake YouTube listening on {fake.base_url} (Ctrl-C to stop)", flush=True)
         for name, value in fake.client_settings().items():
-            print(f"  {name} = {value}")
+            print(f"  {name} = {value}", flush=True)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
