@@ -4,6 +4,7 @@ import secrets
 
 from django.apps import apps as global_apps
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.crypto import salted_hmac
 
@@ -41,8 +42,13 @@ def create_user(username: str, email: str, password: str, role: str = Role.VIEWE
     """Create a user after validating the password against the site's validators."""
     from django.contrib.auth.password_validation import validate_password
 
+    if User.objects.filter(username__iexact=username).exists():  # "Ada" and "ada" would be confusing
+        raise ValidationError({"username": "A user with that username already exists."})
     user = User(username=username, email=email)
-    validate_password(password, user)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.error_list})
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()

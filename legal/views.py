@@ -8,6 +8,7 @@ from django.views.generic import FormView, TemplateView
 from accounts.services import client_ip
 
 from . import services
+from .forms import AcceptanceForm
 from .models import DocumentKind, LegalDocument
 
 
@@ -30,6 +31,7 @@ class DocumentView(TemplateView):
 
 class AcceptView(LoginRequiredMixin, FormView):
     template_name = "legal/accept.html"
+    form_class = AcceptanceForm
 
     def dispatch(self, request, *args, **kwargs):
         self.documents = services.pending_documents(request.user) if request.user.is_authenticated else []

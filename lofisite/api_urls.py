@@ -5,11 +5,20 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import views as accounts_api
 from legal.api import views as legal_api
+from monitoring.api import views as monitoring_api
+from pipeline.api import views as pipeline_api
 
 router = DefaultRouter()
 router.register("users", accounts_api.UserViewSet, basename="user")
 router.register("auth/sign-ins", accounts_api.LoginEventViewSet, basename="sign-in")
 router.register("legal/acceptances", legal_api.LegalAcceptanceViewSet, basename="legal-acceptance")
+router.register("events", monitoring_api.EventViewSet, basename="event")
+router.register("breakers", monitoring_api.BreakerViewSet, basename="breaker")
+router.register("ai/usage", monitoring_api.AIUsageViewSet, basename="ai-usage")
+router.register("pipeline/runs", pipeline_api.RunViewSet, basename="pipeline-run")
+router.register("pipeline/videos", pipeline_api.VideoViewSet, basename="pipeline-video")
+router.register("pipeline/schedules", pipeline_api.ScheduleViewSet, basename="pipeline-schedule")
+router.register("pipeline/tracks", pipeline_api.TrackViewSet, basename="pipeline-track")
 
 urlpatterns = [
     path("", include("accounts.api.urls")),

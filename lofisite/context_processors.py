@@ -9,9 +9,14 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
+    # The third value names a view ("home") or a URL namespace ("monitoring"): the item is
+    # active on that view, or on every page of that namespace.
     items = [("Dashboard", reverse("home"), "home")]
+    items.append(("Pipeline", reverse("pipeline:run-list"), "pipeline"))
+    items.append(("Monitoring", reverse("monitoring:index"), "monitoring"))
     items.append(("API docs", reverse("api-docs"), "api-docs"))
     if roles.is_admin(user):
         items.append(("Admin", reverse("admin:index"), "admin"))
-    current = getattr(getattr(request, "resolver_match", None), "url_name", "")
-    return {"nav_items": [{"label": label, "url": url, "active": name == current} for label, url, name in items]}
+    match = getattr(request, "resolver_match", None)
+    current = {match.view_name, *match.namespaces} if match else set()
+    return {"nav_items": [{"label": label, "url": url, "active": name in current} for label, url, name in items]}

@@ -5,10 +5,15 @@ Every API error looks like
 """
 
 import logging
+import math
 
-from django.http import HttpResponseServerError, JsonResponse
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -60,7 +65,12 @@ def envelope(code, message, status_code, details=None, request_id=None):
 def _code_for(exc):
     if isinstance(exc, APIError):
         return exc.error_code
-    detail_code = _first_code(exc.get_codes()) if hasattr(exc, "get_codes") else None
+    detail = getattr(exc, "detail", None)
+    if isinstance(detail, dict) and "code" in detail:
+        # simplejwt puts its code in the detail dict ({"detail": ..., "code": "token_expired"}).
+        detail_code = str(detail["code"])
+    else:
+        detail_code = _first_code(exc.get_codes()) if hasattr(exc, "get_codes") else None
     if detail_code in _DETAIL_CODES:
         return _DETAIL_CODES[detail_code]
     for cls, code in _CODES_BY_CLASS:
@@ -96,10 +106,28 @@ def _message_and_details(exc):
     return str(detail), {}
 
 
+def drf_validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
+    """A Django ValidationError (as services raise it) as DRF's: field messages stay per field."""
+    from rest_framework.fields import get_error_detail
+    from rest_framework.settings import api_settings
+
+    detail = get_error_detail(exc)
+    if isinstance(detail, dict):
+        detail = {api_settings.NON_FIELD_ERRORS_KEY if key == NON_FIELD_ERRORS else key: value
+                  for key, value in detail.items()}
+    return exceptions.ValidationError(detail)
+
+
 def api_exception_handler(exc, context):
     """DRF exception handler: the envelope for every error, 500s included."""
     from rest_framework.views import exception_handler  # here: DRF settings import this module
 
+    if isinstance(exc, DjangoValidationError):  # raised by a service: bad input, a 400
+        exc = drf_validation_error(exc)
+    elif isinstance(exc, Http404):  # get_object_or_404 in a view
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)
@@ -109,8 +137,9 @@ def api_exception_handler(exc, context):
         )
     message, details = _message_and_details(exc)
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        details = {"retry_after_seconds": int(exc.wait) + 1}
-        response["Retry-After"] = str(int(exc.wait) + 1)
+        retry_after = max(1, math.ceil(exc.wait))  # DRF already rounds up; never say "0"
+        details = {"retry_after_seconds": retry_after}
+        response["Retry-After"] = str(retry_after)
     response.data = envelope(_code_for(exc), message, response.status_code, details)
     return response
 
@@ -145,7 +174,13 @@ def server_error(request):
     if _wants_json(request):
         return _error(request, None, "INTERNAL_ERROR", "An internal error occurred.", 500)
     # No request context: context processors may touch the database that just failed.
-    html = render_to_string("errors/500.html", {"request_id": getattr(request, "id", "-")})
+    request_id = getattr(request, "id", "-")
+    try:
+        html = render_to_string("errors/500.html", {"request_id": request_id})
+    except Exception:  # the page itself failed (templates, static manifest): still no traceback
+        logger.exception("The 500 page could not be rendered")
+        html = format_html("<!doctype html><title>Server error</title><h1>Something went wrong</h1>"
+                           "<p>The server hit an error and has logged it. Request id: <code>{}</code></p>", request_id)
     return HttpResponseServerError(html)
 
 

@@ -32,5 +32,10 @@ class RequestIDMiddleware:
 
 class RequestIDLogFilter(logging.Filter):
     def filter(self, record):
-        record.request_id = _current_request_id.get()
+        request_id = _current_request_id.get()
+        if request_id == "-":
+            # django.request logs 4xx/5xx after the middleware chain has returned,
+            # when the context variable is already reset; it passes the request along.
+            request_id = getattr(getattr(record, "request", None), "id", None) or "-"
+        record.request_id = request_id
         return True

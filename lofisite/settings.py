@@ -17,7 +17,8 @@ from django.utils.csp import CSP
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# ENV_FILE picks another file (ENV_FILE=/dev/null reads none, as CI and tests do).
+environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -286,6 +287,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets shared by several components get one stable name (not a hash).
+    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "pipeline.choices.RunStatus"},
 }
 
 # --- logging ------------------------------------------------------------------------
@@ -314,6 +317,9 @@ LOGGING = {
 }
 
 SILENCED_SYSTEM_CHECKS = []
+
+# Key for secrets at rest (lofisite.crypto); a Fernet key. Derived from SECRET_KEY if unset.
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 
 # --- operations: circuit breakers, jobs, scheduler (monitoring app) --------------------
 # Per external service; "default" fills what a named breaker leaves out.
@@ -345,3 +351,24 @@ AI_PRICES = {
     "default": {"input_per_million": 2.50, "output_per_million": 10.00, "per_image": 0.08},
 }
 AI_MONTHLY_BUDGET_USD = env.float("AI_MONTHLY_BUDGET_USD", default=20.0)
+
+# --- lo-fi pipeline ----------------------------------------------------------------------
+PIPELINE_MAX_CONCURRENT_RENDERS = env.int("PIPELINE_MAX_CONCURRENT_RENDERS", default=1)
+PIPELINE_STAGE_MAX_ATTEMPTS = env.int("PIPELINE_STAGE_MAX_ATTEMPTS", default=3)
+PIPELINE_STAGE_TIME_LIMIT_SECONDS = env.int("PIPELINE_STAGE_TIME_LIMIT_SECONDS", default=3600)
+PIPELINE_TRACK_MAX_MB = env.int("PIPELINE_TRACK_MAX_MB", default=200)
+PIPELINE_CLIP_MAX_MB = env.int("PIPELINE_CLIP_MAX_MB", default=500)
+SCHEDULER_HOOKS = [*SCHEDULER_HOOKS, "pipeline.services.fire_due_schedules"]
+# YouTube Data API v3; base URLs are settings so tests use a local fake server.
+YOUTUBE_TOKEN_URL = env.str("YOUTUBE_TOKEN_URL", default="https://oauth2.googleapis.com/token")
+YOUTUBE_AUTH_URL = env.str("YOUTUBE_AUTH_URL", default="https://accounts.google.com/o/oauth2/v2/auth")
+YOUTUBE_API_BASE = env.str("YOUTUBE_API_BASE", default="https://www.googleapis.com/youtube/v3")
+YOUTUBE_UPLOAD_BASE = env.str("YOUTUBE_UPLOAD_BASE", default="https://www.googleapis.com/upload/youtube/v3")
+YOUTUBE_CHUNK_SIZE = env.int("YOUTUBE_CHUNK_SIZE", default=8 * 1024 * 1024)
+YOUTUBE_MAX_RETRIES = env.int("YOUTUBE_MAX_RETRIES", default=8)
+YOUTUBE_BACKOFF_BASE_SECONDS = env.float("YOUTUBE_BACKOFF_BASE_SECONDS", default=1.0)
+# Daily quota per bucket, as YouTube counts it (reset at midnight Pacific time).
+YOUTUBE_DAILY_QUOTA = {
+    "videos.insert": env.int("YOUTUBE_DAILY_UPLOADS", default=100),
+    "default": env.int("YOUTUBE_DAILY_QUOTA_UNITS", default=10000),
+}

@@ -12,8 +12,11 @@ handler500 = "lofisite.errors.server_error"
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
+    path("favicon.ico", views.FaviconView.as_view()),
     path("accounts/", include("accounts.urls")),
     path("legal/", include("legal.urls")),
+    path("monitoring/", include("monitoring.urls")),
+    path("pipeline/", include("pipeline.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("lofisite.api_urls", "api"), namespace="api")),
     # JSON first, so that errors (401) come back as the JSON envelope.

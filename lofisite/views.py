@@ -1,6 +1,7 @@
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Count
-from django.views.generic import TemplateView
+from django.templatetags.static import static
+from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import exceptions
 
@@ -34,3 +35,12 @@ class APIDocsView(SpectacularSwaggerSplitView):
         if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
             return redirect_to_login(self.request.get_full_path())
         return super().handle_exception(exc)
+
+
+class FaviconView(RedirectView):
+    """Browsers ask for /favicon.ico on pages without an icon link (admin, raw files)."""
+
+    permanent = True
+
+    def get_redirect_url(self, *args, **kwargs):
+        return static("img/favicon.svg")

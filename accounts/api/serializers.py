@@ -1,29 +1,63 @@
+from axes.handlers.proxy import AxesProxyHandler
 from rest_framework import serializers
 from rest_framework_simplejwt import serializers as jwt_serializers
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings as jwt_api_settings
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from .. import roles
 from ..models import LoginEvent, User
 from ..services import record_login
 
 
+def add_role_claims(token, user):
+    """The role and the scopes it grants, carried in the token (`scope` as in OAuth 2)."""
+    token["role"] = user.role
+    token["scope"] = " ".join(roles.scopes_for(user))
+    return token
+
+
 class TokenObtainSerializer(jwt_serializers.TokenObtainPairSerializer):
     """Adds role and scopes to the token and records the sign-in."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Bounded like the HTML form: an oversize username is a field error, not a 500 when
+        # django-axes records the failure in a varchar(255) column.
+        self.fields[self.username_field] = serializers.CharField(write_only=True, max_length=150)
+        self.fields["password"] = jwt_serializers.PasswordField(max_length=4096)
+
     @classmethod
     def get_token(cls, user):
-        token = super().get_token(user)
-        token["role"] = user.role
-        token["scope"] = " ".join(roles.scopes_for(user))
-        return token
+        return add_role_claims(super().get_token(user), user)
 
     def validate(self, attrs):
         data = super().validate(attrs)
-        record_login(self.user, self.context["request"], LoginEvent.Method.API)
+        request = self.context["request"]
+        # No user_logged_in signal for tokens: tell django-axes directly, so that a
+        # successful sign-in resets the failure counter as it does for the HTML login.
+        AxesProxyHandler.user_logged_in(sender=type(self), request=request, user=self.user)
+        record_login(self.user, request, LoginEvent.Method.API)
         return data
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
-    pass
+    """Rotates the pair; the new tokens carry the user's current role and scopes."""
+
+    def validate(self, attrs):
+        gone = InvalidToken("The user of this token no longer exists.", code="user_not_found")
+        try:
+            data = super().validate(attrs)
+        except User.DoesNotExist:  # simplejwt looks the user up without catching this
+            raise gone
+        access = AccessToken(data["access"])
+        user = User.objects.filter(pk=access[jwt_api_settings.USER_ID_CLAIM]).first()
+        if user is None:
+            raise gone
+        data["access"] = str(add_role_claims(access, user))
+        if "refresh" in data:
+            data["refresh"] = str(add_role_claims(RefreshToken(data["refresh"]), user))
+        return data
 
 
 class LogoutSerializer(serializers.Serializer):
@@ -57,12 +91,14 @@ class UserCreateSerializer(serializers.Serializer):
     def create(self, validated_data):
         from django.core.exceptions import ValidationError as DjangoValidationError
 
+        from lofisite.errors import drf_validation_error
+
         from ..services import create_user
 
         try:
             return create_user(**validated_data)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError({"password": exc.messages})
+        except DjangoValidationError as exc:  # per field: {"password": [...]}, {"username": [...]}
+            raise drf_validation_error(exc)
 
     def to_representation(self, instance):
         return UserSerializer(instance, context=self.context).data
@@ -94,6 +130,8 @@ class UserUpdateSerializer(serializers.ModelSerializer):
 
 
 class LoginEventSerializer(serializers.ModelSerializer):
+    device_label = serializers.CharField(read_only=True)
+
     class Meta:
         model = LoginEvent
         fields = ["id", "created_at", "method", "ip_address", "user_agent", "device_label", "is_new_device"]

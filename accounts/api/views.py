@@ -9,6 +9,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from lofisite.errors import APIError
 
+from ..lockout import lockout_response
 from ..models import LoginEvent, User
 from .permissions import IsAdminRole
 from .serializers import (
@@ -31,6 +32,14 @@ class AuthThrottleMixin:
 
 class TokenObtainView(AuthThrottleMixin, jwt_views.TokenObtainPairView):
     """Exchange username and password for an access token (30 min) and a refresh token (7 days)."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        # django-axes flags the DRF request (which it was given), not the Django request its
+        # middleware looks at; answer with the same lockout as the HTML sign-in.
+        if getattr(self.request, "axes_locked_out", False):
+            return lockout_response(self.request, response)
+        return response
 
 
 class TokenRefreshView(AuthThrottleMixin, jwt_views.TokenRefreshView):

@@ -27,7 +27,7 @@ class Command(BaseCommand):
         getattr(self, "handle_" + action.replace("-", "_"))(**options)
 
     def handle_create(self, username, email, role, password_stdin, **options):
-        if User.objects.filter(username=username).exists():
+        if User.objects.filter(username__iexact=username).exists():  # the same rule as the API
             raise CommandError(f"A user named {username!r} already exists.")
         password = self._read_password(password_stdin)
         try:
