@@ -1,0 +1,42 @@
+from django.db import models
+
+
+class EventStatus(models.TextChoices):
+    INFO = "info", "Info"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    WARNING = "warning", "Warning"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    RETRYING = "retrying", "Retrying"
+    DEAD = "dead", "Dead (worker lost)"
+
+
+# Statuses from which a run will still move on its own.
+JOB_ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING)
+
+
+class BreakerState(models.TextChoices):
+    CLOSED = "closed", "Closed"
+    OPEN = "open", "Open"
+    HALF_OPEN = "half_open", "Half-open"
+
+
+# One colour per status across the product (app.css badge-<status>).
+BADGE = {
+    EventStatus.INFO: "queued",
+    JobStatus.RETRYING: "warning",
+    JobStatus.DEAD: "failed",
+    BreakerState.CLOSED: "succeeded",
+    BreakerState.OPEN: "failed",
+    BreakerState.HALF_OPEN: "warning",
+}
+
+
+def badge_for(status: str) -> str:
+    return BADGE.get(status, status)

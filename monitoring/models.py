@@ -1,0 +1,169 @@
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+from .choices import BreakerState, EventStatus, JobStatus, badge_for
+from .querysets import AIUsageQuerySet, CircuitBreakerQuerySet, EventQuerySet, JobRunQuerySet, JobStatQuerySet
+
+
+class Event(models.Model):
+    """One line of the operations log. Written through `monitoring.events.record_event`."""
+
+    source = models.CharField(max_length=64, db_index=True)
+    kind = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=EventStatus.choices, default=EventStatus.INFO)
+    message = models.CharField(max_length=500, blank=True)
+    # Context for operators; never secrets (callers own that rule).
+    payload = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["source", "kind", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.source}/{self.kind} {self.status}"
+
+    @property
+    def badge(self):
+        return badge_for(self.status)
+
+
+class JobRun(models.Model):
+    """One logical run of a job; `attempt` counts its executions (retries reuse the row)."""
+
+    name = models.CharField(max_length=100, db_index=True)
+    # Import path of the Job object, so any process can find its code and hooks.
+    job_path = models.CharField(max_length=255)
+    args = models.JSONField(default=list, blank=True, encoder=DjangoJSONEncoder)
+    kwargs = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
+    attempt = models.PositiveIntegerField(default=1)
+    max_attempts = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    run_after = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    progress = models.FloatField(null=True, blank=True)
+    progress_message = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    worker_pid = models.PositiveIntegerField(null=True, blank=True)
+    worker_host = models.CharField(max_length=255, blank=True)
+    # The django_tasks_db DBTaskResult of the current attempt (empty for synchronous calls).
+    task_result_id = models.CharField(max_length=64, blank=True, db_index=True)
+
+    objects = JobRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self):
+        return f"{self.name} #{self.pk} ({self.status}, attempt {self.attempt})"
+
+    @property
+    def badge(self):
+        return badge_for(self.status)
+
+    @property
+    def duration_seconds(self):
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class JobStat(models.Model):
+    """Counters per job name; every execution (attempt) counts as one run."""
+
+    name = models.CharField(max_length=100, unique=True)
+    runs = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    total_duration_seconds = models.FloatField(default=0)
+    last_status = models.CharField(max_length=16, choices=JobStatus.choices, blank=True)
+    last_error = models.TextField(blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JobStatQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def mean_duration_seconds(self):
+        return self.total_duration_seconds / self.runs if self.runs else None
+
+    @property
+    def failure_rate(self):
+        return self.failures / self.runs if self.runs else None
+
+    @property
+    def badge(self):
+        return badge_for(self.last_status) if self.last_status else "queued"
+
+
+class CircuitBreaker(models.Model):
+    """Shared breaker state; every change is a conditional UPDATE (see monitoring.breakers)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    state = models.CharField(max_length=16, choices=BreakerState.choices, default=BreakerState.CLOSED)
+    failure_count = models.PositiveIntegerField(default=0)
+    success_count = models.PositiveIntegerField(default=0)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    # Set while a half-open trial call is in flight; it expires so a crashed caller can't wedge it.
+    trial_started_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CircuitBreakerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.state})"
+
+    @property
+    def badge(self):
+        return badge_for(self.state)
+
+
+class AIUsage(models.Model):
+    """The AI cost ledger: one row per provider call, successful or not."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="ai_usage"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    model = models.CharField(max_length=100)
+    request_type = models.CharField(max_length=64, db_index=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    images = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    latency_ms = models.PositiveIntegerField(default=0)
+    success = models.BooleanField(default=True)
+    error = models.TextField(blank=True)
+
+    objects = AIUsageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "AI usage"
+        verbose_name_plural = "AI usage"
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self):
+        return f"{self.request_type} {self.model} ${self.cost_usd}"
