@@ -1,15 +1,18 @@
 """A local stand-in for Google's OAuth token endpoint and the YouTube Data API v3.
 
-It speaks the real HTTP protocol on 127.0.0.1 (refresh-token grant, resumable
-uploads answered with ``308 Resume Incomplete`` and ``Range``, Google's error
-JSON, bearer tokens on every call), so the real client runs unchanged against
-it. A plain class, usable from pytest and from Django live-server tests::
+It speaks the real HTTP protocol on 127.0.0.1 (refresh-token grant, the
+installed-app consent flow: ``auth_url`` redirects to the loopback
+``redirect_uri`` with a one-time code that the authorization-code grant with
+PKCE exchanges for the refresh token; resumable uploads answered with ``308
+Resume Incomplete`` and ``Range``, Google's error JSON, bearer tokens on every
+call), so the real client runs unchanged against it. A plain class, usable
+from pytest and from Django live-server tests::
 
     with FakeYouTube() as fake:
         config = YouTubeConfig(**fake.client_settings(), chunk_size=256 * 1024)
 
 Failure injection: ``fail_next_chunks``, ``drop_next_chunk``, ``insert_error``,
-``lock_private``, ``expire_access_tokens``, ``expire_sessions``.
+``lock_private``, ``expire_access_tokens``, ``expire_sessions``, ``deny_consent``.
 
 Standalone for manual demos: ``python -m tests.fakes.youtube_server --port 8765``.
 """
@@ -17,6 +20,8 @@ Standalone for manual demos: ``python -m tests.fakes.youtube_server --port 8765`
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import json
 import re
 import secrets
@@ -83,13 +88,16 @@ class FakeYouTube:
         self.token_lifetime = 3599
         self.lock_private = False  # answer privacyStatus "private" like an unverified API project
         self.insert_error: str | None = None  # a key of INSERT_ERRORS, answered on every insert
+        self.deny_consent = False  # the user clicks "Cancel" on the consent page: redirect with access_denied
         # What arrived, for assertions.
         self.uploads: dict[str, FakeUpload] = {}
         self.videos: dict[str, dict[str, Any]] = {}
         self.thumbnails: dict[str, bytes] = {}
         self.token_requests = 0
+        self.consents: list[dict[str, str]] = []  # query of every consent-page visit
         self.requests: list[tuple[str, str]] = []
         self._access_tokens: set[str] = set()
+        self._auth_codes: dict[str, tuple[str, str]] = {}  # one-time code -> (redirect_uri, code_challenge)
         self._chunk_failures: list[int] = []
         self._chunk_drops: list[int] = []
         self._lock = threading.Lock()  # one request at a time keeps the state simple
@@ -131,6 +139,11 @@ class FakeYouTube:
     @property
     def token_url(self) -> str:
         return f"{self.base_url}/token"
+
+    @property
+    def auth_url(self) -> str:
+        """The consent page; visiting it acts as the user clicking "Allow"."""
+        return f"{self.base_url}/o/oauth2/v2/auth"
 
     @property
     def api_base(self) -> str:
@@ -254,6 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake = self.server.fake
         routes = {
             ("POST", "/token"): self._token,
+            ("GET", "/o/oauth2/v2/auth"): self._consent,
             ("POST", "/upload/youtube/v3/videos"): self._insert,
             ("PUT", "/upload/youtube/v3/videos"): self._media,
             ("POST", "/upload/youtube/v3/thumbnails/set"): self._thumbnail,
@@ -265,7 +279,7 @@ class _Handler(BaseHTTPRequestHandler):
             if handler is None:
                 self._read_body()
                 self._error(404, "notFound", f"No fake route for {method} {url.path}")
-            elif handler == self._token or self._authorized():
+            elif handler in (self._token, self._consent) or self._authorized():
                 handler()
 
     # -- OAuth -------------------------------------------------------------
@@ -273,12 +287,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _token(self) -> None:
         form = {key: values[-1] for key, values in parse_qs(self._read_body().decode()).items()}
         self.fake.token_requests += 1
-        if form.get("grant_type") != "refresh_token":
+        if form.get("grant_type") not in ("refresh_token", "authorization_code"):
             return self._send_json(400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"})
         if (form.get("client_id"), form.get("client_secret")) != (self.fake.client_id, self.fake.client_secret):
             return self._send_json(
                 401, {"error": "invalid_client", "error_description": "The OAuth client was not found."}
             )
+        if form["grant_type"] == "authorization_code":
+            return self._code_grant(form)
         if form.get("refresh_token") != self.fake.refresh_token:
             return self._send_json(
                 400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
@@ -288,6 +304,59 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(
             200,
             {"access_token": token, "expires_in": self.fake.token_lifetime, "scope": SCOPES, "token_type": "Bearer"},
+        )
+
+    def _consent(self) -> None:
+        """The consent page after the user's click: redirect to the loopback URI with a code (or the refusal)."""
+        query = self.query
+        self.fake.consents.append(dict(query))
+        redirect_uri = query.get("redirect_uri", "")
+        if query.get("client_id") != self.fake.client_id:
+            return self._send_json(
+                401, {"error": "invalid_client", "error_description": "The OAuth client was not found."}
+            )
+        if not re.fullmatch(r"http://(127\.0\.0\.1|localhost):\d+/?", redirect_uri):
+            return self._send_json(
+                400, {"error": "redirect_uri_mismatch", "error_description": "Installed apps redirect to loopback."}
+            )
+        if (
+            query.get("response_type") != "code"
+            or query.get("code_challenge_method") != "S256"
+            or not query.get("code_challenge")
+        ):
+            return self._send_json(
+                400, {"error": "invalid_request", "error_description": "response_type=code and S256 PKCE required."}
+            )
+        if self.fake.deny_consent:
+            params = {"error": "access_denied", "state": query.get("state", "")}
+        else:
+            code = f"4/fake-{secrets.token_urlsafe(24)}"
+            self.fake._auth_codes[code] = (redirect_uri, query["code_challenge"])
+            params = {"code": code, "scope": query.get("scope", ""), "state": query.get("state", "")}
+        self._send(302, headers={"Location": f"{redirect_uri}?{urlencode(params)}"})
+
+    def _code_grant(self, form: dict[str, str]) -> None:
+        """grant_type=authorization_code: a one-time code plus its PKCE verifier buys the refresh token."""
+        issued = self.fake._auth_codes.pop(form.get("code", ""), None)
+        if issued is None:
+            return self._send_json(400, {"error": "invalid_grant", "error_description": "Malformed auth code."})
+        redirect_uri, challenge = issued
+        if form.get("redirect_uri") != redirect_uri:
+            return self._send_json(400, {"error": "redirect_uri_mismatch", "error_description": "Bad Request"})
+        digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
+        if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != challenge:
+            return self._send_json(400, {"error": "invalid_grant", "error_description": "Invalid code verifier."})
+        token = f"ya29.fake-{secrets.token_urlsafe(24)}"
+        self.fake._access_tokens.add(token)
+        self._send_json(
+            200,
+            {
+                "access_token": token,
+                "expires_in": self.fake.token_lifetime,
+                "refresh_token": self.fake.refresh_token,
+                "scope": SCOPES,
+                "token_type": "Bearer",
+            },
         )
 
     def _authorized(self) -> bool:

@@ -1,0 +1,199 @@
+"""DRF serializers of the pipeline. Reads show what the pages show; writes are validated
+here for shape (types, lengths, ranges) and by the services for meaning (preset, key,
+publish rules), so the API and the HTML forms give the same messages."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..choices import AudioSource, Privacy, PublishTarget
+from ..forms import CLIP_EXTENSIONS
+from ..models import MAX_DURATION_S, MIN_DURATION_S, Run, Schedule, Stage, Track, Video
+
+LOG_TAIL_LINES = 20
+MEDIA_KINDS = ("audio", "cover", "video", "thumbnail")
+
+
+def _absolute(request, view_name: str, args) -> str:
+    path = reverse(view_name, args=args)
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def media_url(request, video: Video, kind: str) -> str | None:
+    """URL of a video's file through the pages' permission-checked, seekable media view."""
+    return _absolute(request, "pipeline:run-media", [video.run_id, kind]) if getattr(video, kind) else None
+
+
+class StageSerializer(serializers.ModelSerializer):
+    duration_s = serializers.FloatField(read_only=True, allow_null=True, help_text="Seconds from start to finish.")
+    log_tail = serializers.SerializerMethodField(help_text=f"The last {LOG_TAIL_LINES} lines of the stage log.")
+
+    class Meta:
+        model = Stage
+        fields = ["name", "status", "attempts", "progress", "started_at", "finished_at", "duration_s", "error",
+                  "log_tail", "outputs"]
+        read_only_fields = fields
+
+    def get_log_tail(self, stage) -> str:
+        return "\n".join(stage.log.splitlines()[-LOG_TAIL_LINES:])
+
+
+class RunSerializer(serializers.ModelSerializer):
+    """A run as listed: parameters, state and timings."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:pipeline-run-detail")
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    elapsed_s = serializers.FloatField(read_only=True, allow_null=True, help_text="Seconds since it started.")
+    can_retry = serializers.BooleanField(read_only=True)
+    can_cancel = serializers.BooleanField(read_only=True)
+    video = serializers.IntegerField(source="video.pk", read_only=True, help_text="Id of the run's video.")
+
+    class Meta:
+        model = Run
+        fields = ["id", "url", "status", "preset", "duration_s", "bpm", "musical_key", "seed", "audio_source",
+                  "motion", "publish_target", "privacy", "publish_at", "progress", "error", "cancel_requested",
+                  "can_retry", "can_cancel", "video", "schedule", "created_by", "created_at", "started_at",
+                  "finished_at", "elapsed_s"]
+        read_only_fields = fields
+
+
+class RunDetailSerializer(RunSerializer):
+    """A run with its stages in pipeline order."""
+
+    stages = serializers.SerializerMethodField()
+    intro = serializers.SerializerMethodField(help_text="File name of the intro clip, if any.")
+    outro = serializers.SerializerMethodField(help_text="File name of the outro clip, if any.")
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "intro", "outro", "stages"]
+        read_only_fields = fields
+
+    @extend_schema_field(StageSerializer(many=True))
+    def get_stages(self, run):
+        return StageSerializer(run.ordered_stages(), many=True, context=self.context).data
+
+    def get_intro(self, run) -> str | None:
+        return Path(run.intro.name).name if run.intro else None
+
+    def get_outro(self, run) -> str | None:
+        return Path(run.outro.name).name if run.outro else None
+
+
+def _validate_clip(upload):
+    if upload is None:
+        return upload
+    limit = settings.PIPELINE_CLIP_MAX_MB * 1024 * 1024
+    if upload.size > limit:
+        raise serializers.ValidationError(
+            f"The clip is {upload.size / 1e6:.0f} MB; the limit is {settings.PIPELINE_CLIP_MAX_MB} MB.")
+    if Path(upload.name).suffix.lower() not in CLIP_EXTENSIONS:
+        raise serializers.ValidationError(f"Upload a video clip: {', '.join(CLIP_EXTENSIONS)}.")
+    return upload
+
+
+class RunCreateSerializer(serializers.Serializer):
+    """Parameters of a new run (JSON, or multipart when sending intro/outro clips)."""
+
+    preset = serializers.CharField(max_length=32, help_text="A preset name, e.g. the ones the New run page lists.")
+    duration_s = serializers.IntegerField(min_value=MIN_DURATION_S, max_value=MAX_DURATION_S,
+                                          help_text=f"Length of the mix in seconds ({MIN_DURATION_S}-"
+                                                    f"{MAX_DURATION_S}).")
+    seed = serializers.IntegerField(min_value=0, max_value=2**63 - 1, required=False, allow_null=True,
+                                    help_text="Same seed, same music. Random when left out.")
+    bpm = serializers.IntegerField(min_value=50, max_value=110, required=False, allow_null=True)
+    musical_key = serializers.CharField(max_length=4, required=False, allow_blank=True, default="",
+                                        help_text="e.g. C, F#m, Bbm. The preset's key when left out.")
+    audio_source = serializers.ChoiceField(choices=AudioSource.choices, default=AudioSource.PROCEDURAL)
+    motion = serializers.BooleanField(default=False, help_text="Subtle slow zoom instead of a still image.")
+    intro = serializers.FileField(required=False, allow_null=True, help_text="Optional intro clip (multipart).")
+    outro = serializers.FileField(required=False, allow_null=True, help_text="Optional outro clip (multipart).")
+    publish_target = serializers.ChoiceField(choices=PublishTarget.choices, default=PublishTarget.LIBRARY)
+    privacy = serializers.ChoiceField(choices=Privacy.choices, default=Privacy.PRIVATE)
+    publish_at = serializers.DateTimeField(required=False, allow_null=True,
+                                           help_text="Scheduled publish time on YouTube (privacy 'private' only).")
+
+    def validate_intro(self, upload):
+        return _validate_clip(upload)
+
+    def validate_outro(self, upload):
+        return _validate_clip(upload)
+
+
+class VideoSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:pipeline-video-detail")
+    run_status = serializers.CharField(source="run.status", read_only=True)
+    created_by = serializers.CharField(source="run.created_by.username", read_only=True)
+    media = serializers.SerializerMethodField(
+        help_text="URLs of the files (null until a stage made them), served with Range support by the pages' "
+                  "media view to signed-in users who may see the run.")
+
+    class Meta:
+        model = Video
+        fields = ["id", "url", "run", "run_status", "title", "description", "tags", "metadata_edited", "tracklist",
+                  "duration_s", "size_bytes", "loudness_lufs", "upload_status", "upload_error", "youtube_id",
+                  "youtube_url", "uploaded_at", "media", "created_by", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field({
+        "type": "object",
+        "properties": {kind: {"type": "string", "format": "uri", "nullable": True} for kind in MEDIA_KINDS},
+    })
+    def get_media(self, video):
+        request = self.context.get("request")
+        return {kind: media_url(request, video, kind) for kind in MEDIA_KINDS}
+
+
+class VideoMetadataSerializer(serializers.Serializer):
+    """An operator's edit of title, description and tags; left-out fields keep their value.
+
+    YouTube's limits (title at most 100 characters without < or >, description at most
+    5000 bytes, tags at most 500 characters in total) are checked by the service."""
+
+    title = serializers.CharField(max_length=1000, allow_blank=True, trim_whitespace=True)
+    description = serializers.CharField(max_length=20000, allow_blank=True, trim_whitespace=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=500, allow_blank=True), max_length=500)
+
+
+class PublishSerializer(serializers.Serializer):
+    privacy = serializers.ChoiceField(choices=Privacy.choices, default=Privacy.PRIVATE)
+    publish_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
+                                           help_text="Scheduled publish time (privacy 'private' only).")
+
+
+class ScheduleSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:pipeline-schedule-detail")
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+
+    class Meta:
+        model = Schedule
+        fields = ["id", "url", "name", "cron", "timezone", "preset", "duration_s", "audio_source", "publish_target",
+                  "privacy", "enabled", "next_run_at", "last_run_at", "created_by", "created_at"]
+        read_only_fields = ["next_run_at", "last_run_at", "created_by", "created_at"]
+
+
+class TrackSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:pipeline-track-detail")
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
+    file_name = serializers.SerializerMethodField()
+    audio = serializers.SerializerMethodField(help_text="URL of the audio file (the pages' media view).")
+
+    class Meta:
+        model = Track
+        fields = ["id", "url", "title", "file_name", "audio", "duration_s", "size_bytes", "uploaded_by",
+                  "created_at"]
+        read_only_fields = fields
+
+    def get_file_name(self, track) -> str:
+        return Path(track.file.name).name
+
+    def get_audio(self, track) -> str:
+        return _absolute(self.context.get("request"), "pipeline:track-audio", [track.pk])
+
+
+class TrackUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="An audio file: mp3, wav, flac, ogg, m4a, aac or opus.")
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                  help_text="Defaults to the file name.")

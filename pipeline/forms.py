@@ -1,0 +1,395 @@
+"""HTML forms of the pipeline. They check the shape of the input; the rules live in
+`pipeline.services`, whose ValidationErrors the views put back on these fields
+with `apply_service_errors` (so the error shows next to the field and the typed
+input stays)."""
+
+import functools
+import re
+import zoneinfo
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from . import services
+from .choices import AudioSource, Privacy, PublishTarget
+from .models import MAX_DURATION_S, MIN_DURATION_S
+
+CLIP_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
+
+DURATION_CHOICES = [
+    (30, "30 seconds"),
+    (60, "1 minute"),
+    (5 * 60, "5 minutes"),
+    (10 * 60, "10 minutes"),
+    (30 * 60, "30 minutes"),
+    (60 * 60, "1 hour"),
+    (90 * 60, "1 hour 30 minutes"),
+    (2 * 60 * 60, "2 hours"),
+    (3 * 60 * 60, "3 hours"),
+]
+
+_MAJOR_KEYS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+_MINOR_KEYS = ("Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm")
+KEY_CHOICES = [
+    ("", "Let the preset choose"),
+    ("Major", [(key, key) for key in _MAJOR_KEYS]),
+    ("Minor", [(key, key) for key in _MINOR_KEYS]),
+]
+
+
+def preset_choices():
+    from .engines.presets import PRESETS
+
+    return [(name, preset.label) for name, preset in PRESETS.items()]
+
+
+def publish_at_field():
+    return forms.DateTimeField(
+        label="Publish at", required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+
+
+@functools.cache
+def timezone_names() -> tuple[str, ...]:
+    """For the time-zone suggestions (a <datalist>; 600 <option>s in a <select> are slow to render)."""
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def format_duration(seconds) -> str:
+    """90 -> '1:30', 3600 -> '1:00:00'."""
+    if seconds is None:
+        return ""
+    seconds = int(round(float(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+_UNIT_RE = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> int:
+    """Seconds from '90', '1:30', '1:00:00', '45m', '1h 30m', '90 s'."""
+    text = text.strip()
+    if re.fullmatch(r"\d+", text):
+        return int(text)
+    if re.fullmatch(r"\d+(:\d{1,2}){1,2}", text):
+        parts = [int(part) for part in text.split(":")]
+        if any(part >= 60 for part in parts[1:]):
+            raise ValueError(text)
+        seconds = 0
+        for part in parts:
+            seconds = seconds * 60 + part
+        return seconds
+    match = _UNIT_RE.match(text)
+    if match and any(match.groups()):
+        hours, minutes, secs = (int(group or 0) for group in match.groups())
+        return hours * 3600 + minutes * 60 + secs
+    raise ValueError(text)
+
+
+class DurationFieldsMixin:
+    """A select of common durations plus a free 'custom' text box that wins when filled.
+
+    The cleaned value is `cleaned_data["duration_s"]`; errors are shown at the
+    field the user actually used.
+    """
+
+    duration_range_message = (f"Choose between {format_duration(MIN_DURATION_S)} (30 s) and "
+                              f"{format_duration(MAX_DURATION_S)} (3 hours).")
+
+    def _add_duration_fields(self, initial_s=None):
+        self.fields["duration"] = forms.TypedChoiceField(
+            label="Duration", choices=DURATION_CHOICES, coerce=int, initial=initial_s or 30 * 60,
+            required=False)
+        custom_initial = ""
+        if initial_s and initial_s not in dict(DURATION_CHOICES):
+            custom_initial = format_duration(initial_s)
+        self.fields["custom_duration"] = forms.CharField(
+            label="Custom duration", required=False, initial=custom_initial, max_length=20,
+            help_text="Optional; overrides the list. h:mm:ss, mm:ss, seconds, or e.g. 1h 15m. "
+                      "From 30 s to 3 hours.",
+            widget=forms.TextInput(attrs={"placeholder": "e.g. 45:00 or 1h 15m", "inputmode": "text",
+                                          "autocomplete": "off"}))
+
+    @property
+    def duration_error_field(self):
+        return "custom_duration" if (self.data.get(self.add_prefix("custom_duration")) or "").strip() else "duration"
+
+    def _clean_duration(self, cleaned):
+        custom = (cleaned.get("custom_duration") or "").strip()
+        if custom:
+            try:
+                seconds = parse_duration(custom)
+            except ValueError:
+                self.add_error("custom_duration", "Write the duration as h:mm:ss, mm:ss, seconds or e.g. 1h 15m.")
+                return
+            field = "custom_duration"
+        else:
+            seconds = cleaned.get("duration")
+            field = "duration"
+            if seconds in (None, ""):
+                self.add_error("duration", "Choose a duration.")
+                return
+        if not MIN_DURATION_S <= seconds <= MAX_DURATION_S:
+            self.add_error(field, f"{format_duration(seconds)} is out of range. {self.duration_range_message}")
+            return
+        cleaned["duration_s"] = seconds
+
+
+class RunForm(DurationFieldsMixin, forms.Form):
+    preset = forms.ChoiceField(label="Preset (mood)", choices=preset_choices)
+    bpm = forms.IntegerField(label="Tempo (BPM)", required=False, min_value=50, max_value=110,
+                             help_text="Optional, 50-110. Blank: the preset picks a tempo.",
+                             widget=forms.NumberInput(attrs={"placeholder": "preset default"}))
+    musical_key = forms.ChoiceField(label="Musical key", required=False, choices=KEY_CHOICES)
+    seed = forms.IntegerField(label="Seed", required=False, min_value=0, max_value=2**63 - 1,
+                              help_text="Same seed and settings give the same mix. Blank: random.",
+                              widget=forms.NumberInput(attrs={"placeholder": "random"}))
+    audio_source = forms.ChoiceField(label="Audio", choices=AudioSource.choices, initial=AudioSource.PROCEDURAL,
+                                     widget=forms.RadioSelect)
+    motion = forms.BooleanField(label="Gentle motion (slow zoom) instead of a still image", required=False)
+    intro = forms.FileField(label="Intro clip", required=False,
+                            widget=forms.ClearableFileInput(attrs={"accept": ",".join(CLIP_EXTENSIONS)}))
+    outro = forms.FileField(label="Outro clip", required=False,
+                            widget=forms.ClearableFileInput(attrs={"accept": ",".join(CLIP_EXTENSIONS)}))
+    publish_target = forms.ChoiceField(label="Publish to", choices=PublishTarget.choices,
+                                       initial=PublishTarget.LIBRARY, widget=forms.RadioSelect)
+    privacy = forms.ChoiceField(label="YouTube privacy", choices=Privacy.choices, initial=Privacy.PRIVATE)
+    publish_at = publish_at_field()
+
+    field_order = ["preset", "duration", "custom_duration", "bpm", "musical_key", "seed", "audio_source", "motion",
+                   "intro", "outro", "publish_target", "privacy", "publish_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._add_duration_fields()
+        self.order_fields(self.field_order)
+        self.channel_connected = services.channel_connected()
+        if not self.channel_connected:
+            # Offer only what can work; a posted 'youtube' still gets a clear message in clean_publish_target.
+            self.fields["publish_target"].widget.choices = [(PublishTarget.LIBRARY, PublishTarget.LIBRARY.label)]
+            # Privacy and publish time only matter for an upload; the page does not show them then.
+            self.fields["privacy"].required = False
+        clip_mb = settings.PIPELINE_CLIP_MAX_MB
+        for name in ("intro", "outro"):
+            self.fields[name].help_text = f"Optional: mp4, mov, webm or mkv, at most {clip_mb} MB."
+        self.fields["publish_at"].help_text = (
+            f"Optional, for YouTube uploads with privacy Private: YouTube makes the video public then. "
+            f"Time zone: {timezone.get_current_timezone_name()}.")
+
+    def clean_privacy(self):
+        return self.cleaned_data.get("privacy") or Privacy.PRIVATE
+
+    def clean_publish_target(self):
+        target = self.cleaned_data["publish_target"]
+        if target == PublishTarget.YOUTUBE and not services.channel_connected():
+            raise ValidationError("No YouTube channel is connected: choose 'Library only', or ask an admin to "
+                                  "connect the channel first.")
+        return target
+
+    def _clean_clip(self, name):
+        clip = self.cleaned_data.get(name)
+        if not clip:
+            return None
+        if Path(clip.name).suffix.lower() not in CLIP_EXTENSIONS:
+            raise ValidationError("Upload a video clip: mp4, mov, webm or mkv.")
+        limit_mb = settings.PIPELINE_CLIP_MAX_MB
+        if clip.size > limit_mb * 1024 * 1024:
+            raise ValidationError(f"The clip is {clip.size / 1024 / 1024:.0f} MB; the limit is {limit_mb} MB.")
+        return clip
+
+    def clean_intro(self):
+        return self._clean_clip("intro")
+
+    def clean_outro(self):
+        return self._clean_clip("outro")
+
+    def clean(self):
+        cleaned = super().clean()
+        self._clean_duration(cleaned)
+        publish_at = cleaned.get("publish_at")
+        if publish_at:
+            if cleaned.get("publish_target") == PublishTarget.LIBRARY:
+                self.add_error("publish_at", "A publish time only applies to YouTube uploads; clear it or choose "
+                                             "'Upload to YouTube'.")
+            elif cleaned.get("privacy") and cleaned["privacy"] != Privacy.PRIVATE:
+                self.add_error("publish_at", "A scheduled publish time needs privacy 'Private' (YouTube makes "
+                                             "the video public at that time).")
+            elif publish_at <= timezone.now():
+                self.add_error("publish_at", "The publish time must be in the future.")
+        return cleaned
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "preset": data["preset"], "duration_s": data["duration_s"], "seed": data.get("seed"),
+            "bpm": data.get("bpm"), "musical_key": data.get("musical_key") or "",
+            "audio_source": data["audio_source"], "motion": data.get("motion", False),
+            "intro": data.get("intro"), "outro": data.get("outro"),
+            "publish_target": data["publish_target"], "privacy": data["privacy"],
+            "publish_at": data.get("publish_at"),
+        }
+
+    def service_field(self, name):
+        """The form field where an error of services' field `name` belongs."""
+        return self.duration_error_field if name == "duration_s" else name
+
+
+class MetadataForm(forms.Form):
+    title = forms.CharField(label="Title", max_length=100,
+                            help_text="At most 100 characters; no < or >.")
+    description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 8}),
+                                  help_text="At most 5000 bytes.")
+    tags = forms.CharField(label="Tags", required=False,
+                           help_text="Comma-separated, at most 500 characters in total.",
+                           widget=forms.TextInput(attrs={"placeholder": "lofi, study, chill beats"}))
+
+    @classmethod
+    def for_video(cls, video, **kwargs):
+        return cls(initial={"title": video.title, "description": video.description,
+                            "tags": ", ".join(video.tags or [])}, **kwargs)
+
+    def clean_tags(self):
+        return [tag.strip() for tag in self.cleaned_data["tags"].split(",") if tag.strip()]
+
+    def service_field(self, name):
+        return name
+
+
+class PublishForm(forms.Form):
+    """Upload a finished library video to YouTube."""
+
+    privacy = forms.ChoiceField(label="Privacy", choices=Privacy.choices, initial=Privacy.PRIVATE)
+    publish_at = publish_at_field()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["publish_at"].help_text = (
+            f"Optional, only with Private. Time zone: {timezone.get_current_timezone_name()}.")
+
+    def clean(self):
+        cleaned = super().clean()
+        publish_at = cleaned.get("publish_at")
+        if publish_at and cleaned.get("privacy") and cleaned["privacy"] != Privacy.PRIVATE:
+            self.add_error("publish_at", "A scheduled publish time needs privacy 'Private'.")
+        elif publish_at and publish_at <= timezone.now():
+            self.add_error("publish_at", "The publish time must be in the future.")
+        return cleaned
+
+    def service_field(self, name):
+        return name if name in self.fields else None
+
+
+class ScheduleForm(DurationFieldsMixin, forms.Form):
+    name = forms.CharField(label="Name", max_length=100,
+                           widget=forms.TextInput(attrs={"placeholder": "Evening study mix"}))
+    cron = forms.CharField(label="When (cron)", max_length=100,
+                           help_text="Five fields: minute hour day-of-month month day-of-week. "
+                                     "<code>0 18 * * *</code> = every day at 18:00; "
+                                     "<code>30 7 * * 1-5</code> = weekdays at 7:30.",
+                           widget=forms.TextInput(attrs={"placeholder": "0 18 * * *", "autocomplete": "off",
+                                                         "spellcheck": "false"}))
+    timezone = forms.CharField(label="Time zone", max_length=64,
+                               help_text="An IANA name such as Europe/Paris, America/New_York or UTC.",
+                               widget=forms.TextInput(attrs={"list": "timezone-names", "autocomplete": "off",
+                                                             "spellcheck": "false"}))
+    preset = forms.ChoiceField(label="Preset (mood)", choices=preset_choices)
+    audio_source = forms.ChoiceField(label="Audio", choices=AudioSource.choices, initial=AudioSource.PROCEDURAL,
+                                     widget=forms.RadioSelect)
+    publish_target = forms.ChoiceField(label="Publish to", choices=PublishTarget.choices,
+                                       initial=PublishTarget.LIBRARY, widget=forms.RadioSelect)
+    privacy = forms.ChoiceField(label="YouTube privacy", choices=Privacy.choices, initial=Privacy.PRIVATE)
+    enabled = forms.BooleanField(label="Enabled", required=False, initial=True)
+
+    field_order = ["name", "cron", "timezone", "preset", "duration", "custom_duration", "audio_source",
+                   "publish_target", "privacy", "enabled"]
+
+    def __init__(self, *args, instance=None, **kwargs):
+        self.instance = instance
+        if instance is not None and instance.pk:
+            defaults = {
+                "name": instance.name, "cron": instance.cron, "timezone": instance.timezone,
+                "preset": instance.preset, "audio_source": instance.audio_source,
+                "publish_target": instance.publish_target, "privacy": instance.privacy,
+                "enabled": instance.enabled,
+            }
+        else:
+            defaults = {"timezone": settings.TIME_ZONE}
+        kwargs["initial"] = {**defaults, **(kwargs.get("initial") or {})}
+        super().__init__(*args, **kwargs)
+        self._add_duration_fields(instance.duration_s if instance is not None and instance.pk else None)
+        self.order_fields(self.field_order)
+        if not services.channel_connected():
+            self.fields["publish_target"].help_text = (
+                "No YouTube channel is connected now: until one is, runs of this schedule stay in the library "
+                "and nothing is uploaded.")
+
+    def clean(self):
+        cleaned = super().clean()
+        self._clean_duration(cleaned)
+        return cleaned
+
+    def clean_timezone(self):
+        return self.cleaned_data["timezone"].strip()
+
+    def apply_to(self, schedule):
+        data = self.cleaned_data
+        for name in ("name", "cron", "timezone", "preset", "audio_source", "publish_target", "privacy", "enabled"):
+            setattr(schedule, name, data[name].strip() if name == "cron" else data[name])
+        schedule.cron = " ".join(schedule.cron.split())
+        schedule.duration_s = data["duration_s"]
+        return schedule
+
+    def service_field(self, name):
+        if name == "duration_s":
+            return self.duration_error_field
+        return name if name in self.fields else None
+
+
+class TrackUploadForm(forms.Form):
+    file = forms.FileField(label="Audio file", widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
+    title = forms.CharField(label="Title", required=False, max_length=200,
+                            help_text="Optional; the file name is used when blank.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = (f"mp3, wav, flac, ogg, m4a, aac or opus, at most "
+                                         f"{settings.PIPELINE_TRACK_MAX_MB} MB. The file is decoded to check it.")
+
+    def service_field(self, name):
+        return name if name in self.fields else None
+
+
+class ChannelForm(forms.Form):
+    """Connect the YouTube channel. The secrets are write-only: never rendered back."""
+
+    client_id = forms.CharField(label="OAuth client ID", max_length=255,
+                                widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    client_secret = forms.CharField(label="OAuth client secret", strip=True,
+                                    widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
+    refresh_token = forms.CharField(label="Refresh token", strip=True,
+                                    help_text="From <code>manage.py youtube_connect</code> or Google's OAuth "
+                                              "playground, with the youtube.upload scope.",
+                                    widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
+    channel_title = forms.CharField(label="Channel name", required=False, max_length=200,
+                                    help_text="Optional, shown on this page.")
+
+    def service_field(self, name):
+        return name if name in self.fields else None
+
+
+def apply_service_errors(form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form: field errors next to their fields, the rest on top."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            field = form.service_field(name) if hasattr(form, "service_field") else name
+            if field not in form.fields:
+                field = None
+            for item in errors:
+                form.add_error(field, item)
+    else:
+        form.add_error(None, error)

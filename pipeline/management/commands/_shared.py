@@ -1,0 +1,64 @@
+"""Helpers shared by the pipeline's management commands (not a command itself)."""
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import CommandError
+
+from accounts.models import User
+from accounts.roles import Role
+
+
+def resolve_user(username: str | None) -> User:
+    """The user a command acts as: --user USERNAME, else the first active admin."""
+    if username:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"No user named {username!r}.")
+        if not user.is_active:
+            raise CommandError(f"User {username!r} is deactivated.")
+        return user
+    user = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
+    if user is None:
+        raise CommandError("No admin user exists to act as: create one with `manage.py bootstrap_admin`, "
+                           "or pass --user USERNAME.")
+    return user
+
+
+def error_text(exc: ValidationError, option_names: dict[str, str] | None = None) -> str:
+    """A service's ValidationError as one readable line, fields named like the command's options."""
+    option_names = option_names or {}
+    if hasattr(exc, "error_dict"):
+        parts = []
+        for field, errors in exc.message_dict.items():
+            label = option_names.get(field, field.replace("_", " "))
+            parts.append(f"{label}: {' '.join(errors)}" if field != "__all__" else " ".join(errors))
+        return "; ".join(parts)
+    return " ".join(exc.messages)
+
+
+def table(rows: list[tuple]) -> list[str]:
+    """Left-aligned text columns; the first row is the header."""
+    rows = [tuple(str(cell) for cell in row) for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def format_seconds(seconds: float | None) -> str:
+    """30s, 10m05s, 1h02m; '-' when unknown."""
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def format_bytes(size: int | None) -> str:
+    if size is None:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return "-"

@@ -1,0 +1,290 @@
+"""The six stage bodies. Each is idempotent: it (re)writes its outputs atomically
+and returns a dict of facts stored on the Stage row. `services.execute_next_stage`
+handles status, retries, logs and progress around them."""
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from monitoring import ai
+from monitoring.breakers import breaker
+
+from . import youtube
+from .choices import AudioSource, PublishTarget, UploadStatus
+from .engines import EngineError, TransientEngineError, artwork, atomic_output, compose, metadata, render, thumbnail
+from .engines.presets import get_preset
+from .models import QuotaUsage, Run, Stage, Track, Video, YouTubeChannel, run_dir
+
+
+@dataclass
+class StageContext:
+    run: Run
+    stage: Stage
+    video: Video
+    progress: Callable[[float], None]
+    log: Callable[[str], None]
+
+    @property
+    def workdir(self) -> Path:
+        path = Path(settings.MEDIA_ROOT) / run_dir(self.run.pk)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def media_name(self, filename: str) -> str:
+        """Storage name (relative to MEDIA_ROOT) of a file in this run's folder."""
+        return f"{run_dir(self.run.pk)}/{filename}"
+
+    def save_video(self, **fields):
+        for name, value in fields.items():
+            setattr(self.video, name, value)
+        self.video.save(update_fields=list(fields))
+
+
+def _path(field) -> Path:
+    return Path(settings.MEDIA_ROOT) / field.name
+
+
+# --- compose ---------------------------------------------------------------------------------
+def run_compose(ctx: StageContext) -> dict:
+    out = ctx.workdir / "audio.m4a"
+    run = ctx.run
+    if run.audio_source == AudioSource.LIBRARY:
+        tracks = list(Track.objects.restrict(run.created_by).order_by("pk"))
+        if not tracks:
+            raise EngineError("The track library is empty: upload tracks or use the procedural generator.")
+        ctx.log(f"Mixing {run.duration_s} s from {len(tracks)} library tracks with crossfades (seed {run.seed}).")
+        result = compose.mix_library([_path(t.file) for t in tracks], out, duration_s=run.duration_s,
+                                     seed=run.seed, progress=ctx.progress, log=ctx.log)
+    else:
+        ctx.log(f"Composing {run.duration_s} s of '{run.preset}' (seed {run.seed}).")
+        result = compose.compose_mix(out, duration_s=run.duration_s, preset=run.preset, bpm=run.bpm,
+                                     key=run.musical_key or None, seed=run.seed, progress=ctx.progress, log=ctx.log)
+    tracklist = [{"start_s": round(entry.start_s, 1), "title": entry.title} for entry in result.tracklist]
+    ctx.save_video(audio=ctx.media_name(out.name), duration_s=result.duration_s,
+                   loudness_lufs=result.loudness_lufs, tracklist=tracklist)
+    ctx.log(f"Audio: {result.duration_s:.1f} s, {result.loudness_lufs:.1f} LUFS, {len(tracklist)} tracks.")
+    return {"duration_s": result.duration_s, "lufs": round(result.loudness_lufs, 2), "size_bytes": result.size_bytes}
+
+
+# --- artwork -----------------------------------------------------------------------------------
+def run_artwork(ctx: StageContext) -> dict:
+    out = ctx.workdir / "cover.png"
+    source = "procedural"
+    if ai.ai_enabled():
+        try:
+            png = ai.generate_image(user=ctx.run.created_by, request_type="pipeline.artwork",
+                                    prompt=_artwork_prompt(ctx.run))
+            _save_cover(png, out)
+            source = "openai"
+        except ai.AIError as exc:
+            ctx.log(f"AI image generation unavailable ({exc}); drawing the procedural cover instead.")
+    if source == "procedural":
+        artwork.make_artwork(out, preset=ctx.run.preset, seed=ctx.run.seed)
+    ctx.save_video(cover=ctx.media_name(out.name))
+    ctx.log(f"Cover art: {source}, 1920x1080.")
+    return {"source": source}
+
+
+def _save_cover(png: bytes, out: Path) -> None:
+    """Crop and scale a generated image to 1920x1080, written atomically."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(png)).convert("RGB")
+    except UnidentifiedImageError as exc:
+        raise ai.AIError("the image service returned something that is not an image") from exc
+    with atomic_output(out) as tmp:
+        ImageOps.fit(image, (1920, 1080), Image.Resampling.LANCZOS).save(tmp, "PNG")
+
+
+def _artwork_prompt(run: Run) -> str:
+    mood = get_preset(run.preset).label
+    return (f"Cozy lo-fi album cover, {mood} mood: a window at night with rain on the glass, soft city lights, "
+            "warm desk lamp, film grain, no text, no faces, wide 16:9 composition.")
+
+
+# --- metadata ----------------------------------------------------------------------------------
+_METADATA_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["title", "description", "tags"],
+    "additionalProperties": False,
+}
+
+
+def run_metadata(ctx: StageContext) -> dict:
+    video, run = ctx.video, ctx.run
+    if video.metadata_edited:
+        ctx.log("Kept the operator's edited metadata.")
+        return {"source": "operator"}
+    tracklist = [metadata.TrackEntry(start_s=t["start_s"], title=t["title"]) for t in video.tracklist]
+    draft = metadata.generate_metadata(run.preset, video.duration_s or run.duration_s, run.bpm,
+                                       run.musical_key or None, run.seed, tracklist or None)
+    source = "template"
+    if ai.ai_enabled():
+        try:
+            answer = ai.chat_json(user=run.created_by, request_type="pipeline.metadata",
+                                  messages=_metadata_messages(draft), json_schema=_METADATA_SCHEMA)
+            draft = metadata.Metadata(title=str(answer["title"]),
+                                      description=_keep_tracklist(str(answer["description"]), draft.description),
+                                      tags=[str(tag) for tag in answer["tags"]])
+            source = "openai"
+        except (ai.AIError, KeyError, TypeError) as exc:
+            ctx.log(f"AI metadata unavailable ({exc}); used the template generator.")
+    clean = metadata.clean_metadata(draft.title, draft.description, draft.tags)
+    ctx.save_video(title=clean.title, description=clean.description, tags=list(clean.tags))
+    ctx.log(f"Metadata ({source}): {clean.title!r}, {len(clean.tags)} tags.")
+    return {"source": source, "title": clean.title}
+
+
+def _metadata_messages(draft) -> list[dict]:
+    return [
+        {"role": "system", "content": "You write YouTube metadata for a lo-fi music channel. Answer in JSON with "
+                                      "title (max 90 characters, no < or >), description (max 3000 characters, "
+                                      "no < or >, no timestamps) and tags (max 15 short tags)."},
+        {"role": "user", "content": f"Improve this draft and keep its facts.\nTitle: {draft.title}\n"
+                                    f"Description: {draft.description}\nTags: {', '.join(draft.tags)}"},
+    ]
+
+
+def _keep_tracklist(ai_description: str, template_description: str) -> str:
+    """The AI never sees exact timestamps; append the template's timestamped tracklist."""
+    marker = template_description.find("0:00")
+    if marker < 0:
+        return ai_description
+    start = template_description.rfind("\n\n", 0, marker)
+    return f"{ai_description.strip()}\n\n{template_description[start:].strip()}"
+
+
+# --- render ------------------------------------------------------------------------------------
+def run_render(ctx: StageContext) -> dict:
+    video, run = ctx.video, ctx.run
+    if not video.audio or not video.cover:
+        raise EngineError("Audio or cover art is missing; retry the run from the compose stage.")
+    out = ctx.workdir / "video.mp4"
+    result = render.render_video(_path(video.cover), _path(video.audio), out, duration_s=video.duration_s,
+                                 motion=run.motion, intro=_path(run.intro) if run.intro else None,
+                                 outro=_path(run.outro) if run.outro else None, progress=ctx.progress, log=ctx.log)
+    ctx.save_video(video=ctx.media_name(out.name), size_bytes=result.size_bytes)
+    ctx.log(f"Video: {result.duration_s:.1f} s, {result.size_bytes / 1e6:.1f} MB, "
+            f"{result.video_codec}/{result.audio_codec}.")
+    return {"duration_s": result.duration_s, "size_bytes": result.size_bytes}
+
+
+# --- thumbnail ---------------------------------------------------------------------------------
+def run_thumbnail(ctx: StageContext) -> dict:
+    video = ctx.video
+    out = ctx.workdir / "thumbnail.jpg"
+    result = thumbnail.make_thumbnail(_path(video.cover), out, title=video.title,
+                                      subtitle=get_preset(ctx.run.preset).label)
+    ctx.save_video(thumbnail=ctx.media_name(out.name))
+    return {"size_bytes": result.size_bytes, "width": result.width, "height": result.height}
+
+
+# --- publish -----------------------------------------------------------------------------------
+def run_publish(ctx: StageContext) -> dict:
+    run, video = ctx.run, ctx.video
+    if run.publish_target != PublishTarget.YOUTUBE:
+        ctx.log("Library only: nothing was uploaded to YouTube.")
+        return {"skipped": True, "reason": "library only"}
+    channel = YouTubeChannel.objects.first()
+    if channel is None:
+        ctx.log("No YouTube channel is connected: nothing was uploaded.")
+        return {"skipped": True, "reason": "no channel"}
+    _check_quota(youtube.QUOTA_BUCKET_UPLOADS, youtube.VIDEOS_INSERT_UNITS)
+    video.upload_status, video.upload_error = UploadStatus.UPLOADING, ""
+    video.save(update_fields=["upload_status", "upload_error"])
+    guard = breaker("youtube")
+    config = youtube.YouTubeConfig(
+        client_id=channel.client_id, client_secret=channel.client_secret, refresh_token=channel.refresh_token,
+        token_url=settings.YOUTUBE_TOKEN_URL, api_base=settings.YOUTUBE_API_BASE,
+        upload_base=settings.YOUTUBE_UPLOAD_BASE, chunk_size=settings.YOUTUBE_CHUNK_SIZE, timeout=guard.timeout,
+        max_retries=settings.YOUTUBE_MAX_RETRIES, backoff_base=settings.YOUTUBE_BACKOFF_BASE_SECONDS,
+    )
+
+    def remember_session(url):
+        Video.objects.filter(pk=video.pk).update(upload_session_url=url)
+        video.upload_session_url = url
+
+    try:
+        with youtube.YouTubeClient(config) as client:
+            result = guard.call(
+                client.upload_video, _path(video.video), title=video.title, description=video.description,
+                tags=video.tags, privacy=run.privacy, publish_at=run.publish_at,
+                progress=lambda sent, total: ctx.progress(0.95 * sent / total),
+                session_url=video.upload_session_url or None, on_session=remember_session,
+            )
+            _record_quota(result.quota_bucket, result.quota_units, "videos.insert", video, run.created_by)
+            status = UploadStatus.LOCKED_PRIVATE if result.locked_private else UploadStatus.UPLOADED
+            video.youtube_id, video.youtube_url, video.upload_status = result.video_id, result.url, status
+            video.upload_session_url, video.uploaded_at = "", timezone.now()
+            video.save(update_fields=["youtube_id", "youtube_url", "upload_status", "upload_session_url",
+                                      "uploaded_at"])
+            ctx.log(f"Uploaded as {result.url} ({result.privacy_status}).")
+            if result.locked_private:
+                ctx.log("YouTube locked the video private (unverified API project): it is NOT public.")
+            _check_quota(youtube.QUOTA_BUCKET_DEFAULT, youtube.THUMBNAILS_SET_UNITS)
+            units = guard.call(client.set_thumbnail, result.video_id, _path(video.thumbnail))
+            _record_quota(youtube.QUOTA_BUCKET_DEFAULT, units, "thumbnails.set", video, run.created_by)
+            ctx.log("Thumbnail set.")
+    except youtube.YouTubeTransientError as exc:
+        _upload_failed(video, UploadStatus.FAILED, f"{exc.hint} ({exc})")
+        raise TransientEngineError(f"YouTube unreachable: {exc}") from exc
+    except youtube.YouTubeUploadLimitError as exc:
+        _upload_failed(video, UploadStatus.LIMIT_EXCEEDED, exc.hint)
+        raise EngineError(exc.hint) from exc
+    except youtube.YouTubeQuotaExceededError as exc:
+        _upload_failed(video, UploadStatus.QUOTA_EXCEEDED, exc.hint)
+        raise EngineError(exc.hint) from exc
+    except youtube.YouTubeError as exc:
+        _upload_failed(video, UploadStatus.FAILED, exc.hint or str(exc))
+        raise EngineError(f"{exc.hint or 'YouTube refused the upload.'} ({exc})") from exc
+    return {"youtube_id": video.youtube_id, "url": video.youtube_url, "upload_status": video.upload_status}
+
+
+def _upload_failed(video, status, message):
+    Video.objects.filter(pk=video.pk).update(upload_status=status, upload_error=message)
+
+
+def quota_day():
+    """YouTube's quota day runs on Pacific time."""
+    from zoneinfo import ZoneInfo
+
+    return timezone.now().astimezone(ZoneInfo("America/Los_Angeles")).date()
+
+
+def quota_used(bucket: str) -> int:
+    from django.db.models import Sum
+
+    return QuotaUsage.objects.filter(day=quota_day(), bucket=bucket).aggregate(n=Sum("units"))["n"] or 0
+
+
+def _check_quota(bucket: str, units: int):
+    limit = settings.YOUTUBE_DAILY_QUOTA.get(bucket, settings.YOUTUBE_DAILY_QUOTA["default"])
+    used = quota_used(bucket)
+    if used + units > limit:
+        raise EngineError(f"The daily YouTube quota for {bucket} is used up ({used} of {limit}); it resets at "
+                          "midnight Pacific time. Retry the run tomorrow.")
+
+
+def _record_quota(bucket, units, operation, video, user):
+    QuotaUsage.objects.create(day=quota_day(), bucket=bucket, units=units, operation=operation, video=video,
+                              user=user)
+
+
+RUNNERS = {
+    "compose": run_compose,
+    "artwork": run_artwork,
+    "metadata": run_metadata,
+    "render": run_render,
+    "thumbnail": run_thumbnail,
+    "publish": run_publish,
+}

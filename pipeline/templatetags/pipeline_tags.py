@@ -1,0 +1,64 @@
+"""Small display helpers for the pipeline templates."""
+
+from django import template
+
+from pipeline.forms import format_duration
+
+register = template.Library()
+
+# One colour per status across the product (see static/css/app.css .badge-*).
+_BADGE = {
+    "pending": "queued",
+    "queued": "queued",
+    "running": "running",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "skipped": "cancelled",
+    "not_uploaded": "cancelled",
+    "uploading": "running",
+    "uploaded": "succeeded",
+    "locked_private": "warning",
+    "limit_exceeded": "warning",
+    "quota_exceeded": "warning",
+    "enabled": "succeeded",
+    "disabled": "cancelled",
+}
+
+
+@register.filter
+def hms(seconds):
+    """Seconds as h:mm:ss (or m:ss under an hour); an empty string for None."""
+    return format_duration(seconds)
+
+
+@register.filter
+def seconds(value):
+    """A short duration: '0.4 s', '12.3 s', then m:ss / h:mm:ss."""
+    if value is None:
+        return ""
+    value = float(value)
+    return f"{value:.1f} s" if value < 60 else format_duration(value)
+
+
+@register.filter
+def preset_label(name):
+    """'rainy-night' -> 'Rainy night' (the name itself when the preset is gone)."""
+    from pipeline.engines.presets import PRESETS
+
+    preset = PRESETS.get(name)
+    return preset.label if preset else name
+
+
+@register.filter
+def badge(status):
+    """The CSS class for a status: `badge badge-<colour>`."""
+    return f"badge badge-{_BADGE.get(str(status), 'queued')}"
+
+
+@register.filter
+def percent(fraction):
+    try:
+        return f"{float(fraction) * 100:.0f}%"
+    except (TypeError, ValueError):
+        return ""

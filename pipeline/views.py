@@ -1,0 +1,584 @@
+"""HTML pages of the pipeline.
+
+Thin: they read through `restrict()`, call `pipeline.services` for every
+change, and put a service's ValidationError back on the form so the error
+shows next to its field and what the user typed stays.
+
+Permissions (NetBox style): an object the user may not see is a 404; an
+object the user sees but may not change is a 403. Pages need a role
+(`RoleRequiredMixin`); anonymous visitors are sent to the sign-in page.
+State changes are POST-only and CSRF-protected.
+"""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views import View
+from django.views.generic import DetailView, FormView, ListView, TemplateView
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts import roles
+from accounts.mixins import AdminRequiredMixin, RoleRequiredMixin
+from accounts.roles import Action
+
+from . import services
+from .choices import PublishTarget, RunStatus, UploadStatus
+from .filtersets import RunFilterSet
+from .forms import (
+    DURATION_CHOICES,
+    ChannelForm,
+    MetadataForm,
+    PublishForm,
+    RunForm,
+    ScheduleForm,
+    TrackUploadForm,
+    apply_service_errors,
+    format_duration,
+    timezone_names,
+)
+from .media import ranged_file_response
+from .models import Run, Schedule, Track, Video, YouTubeChannel
+
+MEDIA_KINDS = ("audio", "video", "cover", "thumbnail")
+METADATA_EDITABLE = (UploadStatus.NOT_UPLOADED, UploadStatus.FAILED, UploadStatus.LIMIT_EXCEEDED,
+                     UploadStatus.QUOTA_EXCEEDED)
+
+
+def may(user, obj, action) -> bool:
+    """The restrict() rule for one object."""
+    return type(obj).objects.restrict(user, action).filter(pk=obj.pk).exists()
+
+
+def error_text(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+class PipelinePageMixin(RoleRequiredMixin):
+    """Signed in with a role; `tab` marks the pipeline section in the sub-navigation."""
+
+    tab = "runs"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(tab=self.tab, **kwargs)
+
+
+class FormStatusMixin:
+    """Invalid forms answer 400 (bad input is a 4xx), with the errors next to the fields."""
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+# --- runs --------------------------------------------------------------------------------------
+RUN_COLUMNS = [
+    # (label, ordering key or None when not sortable)
+    ("#", "id"),
+    ("Preset", "preset"),
+    ("Duration", "duration"),
+    ("Status", "status"),
+    ("Progress", "progress"),
+    ("Started by", "started_by"),
+    ("Created", "created"),
+    ("Elapsed", None),
+]
+
+
+def sort_headers(request, columns, default="-created"):
+    """Header links that sort by a column, keep the filters and reset the page."""
+    current = request.GET.get("ordering") or default
+    headers = []
+    for label, key in columns:
+        if key is None:
+            headers.append({"label": label})
+            continue
+        if current == key:
+            state, next_order = "ascending", f"-{key}"
+        elif current == f"-{key}":
+            state, next_order = "descending", key
+        else:
+            state, next_order = "none", key
+        query = request.GET.copy()
+        query["ordering"] = next_order
+        query.pop("page", None)
+        headers.append({"label": label, "url": f"?{query.urlencode()}", "sort": state})
+    return headers
+
+
+class RunListView(PipelinePageMixin, ListView):
+    template_name = "pipeline/run_list.html"
+    context_object_name = "runs"
+    paginate_by = 25
+
+    def get_queryset(self):
+        runs = Run.objects.restrict(self.request.user).select_related("created_by", "schedule")
+        self.filterset = RunFilterSet(self.request.GET or None, queryset=runs, request=self.request)
+        return self.filterset.qs
+
+    def get_context_data(self, **kwargs):
+        filtered = any(self.request.GET.get(name) for name in ("status", "preset", "created_after",
+                                                                 "created_before", "created_by"))
+        return super().get_context_data(
+            filterset=self.filterset, filter_form=self.filterset.form, filtered=filtered,
+            headers=sort_headers(self.request, RUN_COLUMNS),
+            can_add=roles.allows(self.request.user, Action.ADD), **kwargs)
+
+
+class RunCreateView(FormStatusMixin, PipelinePageMixin, FormView):
+    required_action = Action.ADD
+    template_name = "pipeline/run_form.html"
+    form_class = RunForm
+
+    def get_initial(self):
+        """`?from=<run id>`: start from the parameters of an earlier run ("run again")."""
+        source_id = self.request.GET.get("from", "")
+        if not source_id.isdigit():
+            return super().get_initial()
+        source = Run.objects.restrict(self.request.user).filter(pk=source_id).first()
+        if source is None:
+            return super().get_initial()
+        listed = source.duration_s in dict(DURATION_CHOICES)
+        return {
+            "preset": source.preset, "duration": source.duration_s if listed else None,
+            "custom_duration": "" if listed else format_duration(source.duration_s),
+            "bpm": source.bpm, "musical_key": source.musical_key, "seed": source.seed,
+            "audio_source": source.audio_source, "motion": source.motion, "privacy": source.privacy,
+            "publish_target": PublishTarget.LIBRARY,
+        }
+
+    def form_valid(self, form):
+        try:
+            run = services.start_run(self.request.user, **form.service_kwargs())
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            return self.form_invalid(form)
+        target = ("It will be uploaded to YouTube when it is ready." if run.publish_target == PublishTarget.YOUTUBE
+                  else "Library only: nothing will be uploaded to YouTube.")
+        messages.success(self.request, f"{run} queued ({format_duration(run.duration_s)}, seed {run.seed}). {target}")
+        return redirect(run)
+
+
+def _video_of(run):
+    return Video.objects.filter(run=run).first()
+
+
+def live_state(run, video, can_change) -> dict:
+    """What the sections around the live timeline show; the poller sends it back, and a
+    section is re-sent (htmx out-of-band swap) only when it changed, so a player that is
+    playing or a form being typed in is not replaced needlessly."""
+    if video is None:
+        return {"audio": "0", "visuals": "000", "meta": "0", "publish": run.status}
+    editable = can_change and bool(video.title) and video.upload_status in METADATA_EDITABLE
+    return {
+        "audio": "1" if video.audio else "0",
+        "visuals": "".join("1" if getattr(video, name) else "0" for name in ("cover", "video", "thumbnail")),
+        "meta": f"{int(bool(video.title))}{int(editable)}",
+        "publish": f"{run.status}.{run.publish_target}.{video.upload_status}.{int(bool(video.youtube_id))}",
+    }
+
+
+def run_context(request, run, *, metadata_form=None, publish_form=None) -> dict:
+    """Everything the run page and its live partial show."""
+    user = request.user
+    video = _video_of(run)
+    can_change = may(user, run, Action.CHANGE)
+    connected = services.channel_connected()
+    media = {}
+    if video is not None:
+        media = {kind: reverse("pipeline:run-media", args=[run.pk, kind])
+                 for kind in MEDIA_KINDS if getattr(video, kind)}
+    state = live_state(run, video, can_change)
+    can_edit_metadata = state["meta"].endswith("1")
+    if can_edit_metadata and metadata_form is None:
+        metadata_form = MetadataForm.for_video(video)
+    can_publish = (can_change and connected and video is not None and video.is_ready and not run.is_active
+                   and not video.youtube_id and video.upload_status != UploadStatus.UPLOADING)
+    if can_publish and publish_form is None:
+        publish_form = PublishForm(initial={"privacy": run.privacy})
+    return {
+        "run": run, "video": video, "stages": run.ordered_stages(), "tab": "runs",
+        "can_change": can_change, "can_add": roles.allows(user, Action.ADD), "channel_connected": connected,
+        "media": media,
+        "metadata_form": metadata_form if can_edit_metadata else None,
+        "publish_form": publish_form if can_publish else None,
+        "live_state": state,
+        "poll_url": f"{reverse('pipeline:run-progress', args=[run.pk])}?{urlencode(state)}",
+        "params": run_parameters(run),
+    }
+
+
+def run_parameters(run):
+    from .engines.presets import PRESETS
+
+    preset = PRESETS.get(run.preset)
+    rows = [
+        ("Preset", preset.label if preset else run.preset),
+        ("Duration", format_duration(run.duration_s)),
+        ("Tempo", f"{run.bpm} BPM" if run.bpm else "preset default"),
+        ("Key", run.musical_key or "preset default"),
+        ("Seed", str(run.seed)),
+        ("Audio", run.get_audio_source_display()),
+        ("Picture", "gentle motion" if run.motion else "still image"),
+        ("Intro / outro", " / ".join(Path(f.name).name if f else "none" for f in (run.intro, run.outro))),
+        ("Publish to", run.get_publish_target_display()),
+    ]
+    if run.publish_target == PublishTarget.YOUTUBE:
+        rows.append(("Privacy", run.get_privacy_display()))
+        if run.publish_at:
+            rows.append(("Publish at", run.publish_at))
+    return rows
+
+
+def _visible_run(request, pk):
+    queryset = Run.objects.restrict(request.user).select_related("created_by", "schedule")
+    return get_object_or_404(queryset.prefetch_related("stages"), pk=pk)
+
+
+class RunDetailView(PipelinePageMixin, DetailView):
+    template_name = "pipeline/run_detail.html"
+
+    def get_object(self, queryset=None):
+        return _visible_run(self.request, self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **run_context(self.request, self.object)}
+
+
+class RunProgressView(RoleRequiredMixin, View):
+    """The live part of the run page (htmx polls it every 2 s while the run is active).
+
+    The fragment carries `hx-trigger` only while the run is active, so polling
+    stops by itself with the response that shows the run finished. Sections
+    around it are re-sent out-of-band when their state changed.
+    """
+
+    def handle_no_permission(self):
+        # A poll after the session ended: send the whole page to the sign-in form,
+        # instead of swapping the sign-in page into the timeline.
+        if getattr(self.request, "htmx", False) and not self.request.user.is_authenticated:
+            return HttpResponseClientRedirect(
+                redirect_to_login(reverse("pipeline:run-detail", args=[self.kwargs["pk"]]))["Location"])
+        return super().handle_no_permission()
+
+    def get(self, request, pk):
+        run = _visible_run(request, pk)
+        context = run_context(request, run)
+        changed = [name for name, value in context["live_state"].items()
+                   if name in request.GET and request.GET[name] != value]
+        context.update(oob=True, oob_sections=changed)
+        return render(request, "pipeline/_run_live_response.html", context)
+
+
+def render_run_page(request, run, status=200, **forms):
+    return render(request, "pipeline/run_detail.html", run_context(request, run, **forms), status=status)
+
+
+class RunActionView(RoleRequiredMixin, View):
+    """POST-only action on a run the user can see (404 otherwise); services decide 403."""
+
+    required_action = Action.CHANGE
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        run = get_object_or_404(Run.objects.restrict(request.user), pk=pk)
+        try:
+            message = self.act(run, request.user)
+        except ValidationError as exc:
+            messages.error(request, error_text(exc))
+        else:
+            messages.success(request, message)
+        return redirect(run)
+
+
+class RunCancelView(RunActionView):
+    def act(self, run, user):
+        run = services.cancel_run(run, user)
+        if run.status == RunStatus.CANCELLED:
+            return f"{run} cancelled."
+        return f"{run}: cancel requested; the running stage stops at its next checkpoint."
+
+
+class RunRetryView(RunActionView):
+    def act(self, run, user):
+        run = services.retry_run(run, user)
+        return f"{run} queued again; it resumes from the stage that did not finish."
+
+
+class MetadataUpdateView(RoleRequiredMixin, View):
+    required_action = Action.CHANGE
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        run = _visible_run(request, pk)
+        video = get_object_or_404(Video.objects.restrict(request.user), run=run)
+        if not may(request.user, video, Action.CHANGE):
+            raise PermissionDenied("Only the run's owner or an admin may edit its metadata.")
+        form = MetadataForm(request.POST)
+        if form.is_valid():
+            try:
+                services.update_metadata(video, request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, "Metadata saved.")
+                return redirect(run)
+        return render_run_page(request, run, status=400, metadata_form=form)
+
+
+class VideoPublishView(RoleRequiredMixin, View):
+    required_action = Action.CHANGE
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        run = _visible_run(request, pk)
+        video = get_object_or_404(Video.objects.restrict(request.user), run=run)
+        if not may(request.user, video, Action.CHANGE):
+            raise PermissionDenied("Only the run's owner or an admin may publish its video.")
+        form = PublishForm(request.POST)
+        if form.is_valid():
+            try:
+                services.publish_video(video, request.user, privacy=form.cleaned_data["privacy"],
+                                       publish_at=form.cleaned_data.get("publish_at"))
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, f"{run}: uploading to YouTube. Follow the publish stage below.")
+                return redirect(run)
+        if not form.errors:
+            form.add_error(None, "The video could not be published.")
+        messages.error(request, "The video was not published: see the errors in the publish form.")
+        return render_run_page(request, run, status=400, publish_form=form)
+
+
+class RunMediaView(RoleRequiredMixin, View):
+    """A run's audio, video, cover or thumbnail for everyone who may see the run; seekable (Range)."""
+
+    def get(self, request, pk, kind):
+        if kind not in MEDIA_KINDS:
+            raise Http404("No such media.")
+        video = get_object_or_404(Video.objects.restrict(request.user), run_id=pk)
+        return serve_media_file(request, getattr(video, kind), f"run-{pk}-{kind}")
+
+
+def serve_media_file(request, field_file, stem):
+    if not field_file:
+        raise Http404("This file has not been made yet.")
+    root = Path(settings.MEDIA_ROOT).resolve()
+    path = (root / field_file.name).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise Http404("The file is missing.")
+    return ranged_file_response(request, path, filename=f"{stem}{path.suffix}")
+
+
+# --- videos ------------------------------------------------------------------------------------
+class VideoListView(PipelinePageMixin, ListView):
+    tab = "videos"
+    template_name = "pipeline/video_list.html"
+    context_object_name = "videos"
+    paginate_by = 24
+
+    def get_queryset(self):
+        return (Video.objects.restrict(self.request.user).exclude(video="")
+                .select_related("run", "run__created_by").order_by("-created_at", "-id"))
+
+
+# --- schedules ---------------------------------------------------------------------------------
+class ScheduleListView(PipelinePageMixin, ListView):
+    tab = "schedules"
+    template_name = "pipeline/schedule_list.html"
+    context_object_name = "schedules"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return Schedule.objects.restrict(self.request.user).select_related("created_by")
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        return super().get_context_data(
+            changeable=set(Schedule.objects.restrict(user, Action.CHANGE).values_list("pk", flat=True)),
+            can_add=roles.allows(user, Action.ADD), **kwargs)
+
+
+class ScheduleFormMixin(FormStatusMixin, PipelinePageMixin):
+    tab = "schedules"
+    template_name = "pipeline/schedule_form.html"
+    form_class = ScheduleForm
+    schedule = None
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.schedule}
+
+    def form_valid(self, form):
+        schedule = form.apply_to(self.schedule or Schedule())
+        try:
+            schedule = services.save_schedule(self.request.user, schedule)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            return self.form_invalid(form)
+        when = "disabled" if not schedule.enabled else (
+            f"next run {schedule.next_run_at.astimezone(_zone(schedule.timezone)):%Y-%m-%d %H:%M} "
+            f"({schedule.timezone})")
+        messages.success(self.request, f"Schedule “{schedule}” saved; {when}.")
+        return redirect("pipeline:schedule-list")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(schedule=self.schedule, timezone_names=timezone_names(), **kwargs)
+
+
+def _zone(name):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+class ScheduleCreateView(ScheduleFormMixin, FormView):
+    required_action = Action.ADD
+
+
+class ScheduleUpdateView(ScheduleFormMixin, FormView):
+    required_action = Action.CHANGE
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.schedule = get_object_or_404(Schedule.objects.restrict(request.user), pk=kwargs["pk"])
+            if roles.allows(request.user, Action.CHANGE) and not may(request.user, self.schedule, Action.CHANGE):
+                raise PermissionDenied("Only its owner or an admin may change this schedule.")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ScheduleActionView(RoleRequiredMixin, View):
+    http_method_names = ["post"]
+    required_action = Action.CHANGE
+
+    def post(self, request, pk):
+        schedule = get_object_or_404(Schedule.objects.restrict(request.user), pk=pk)
+        try:
+            messages.success(request, self.act(schedule, request.user))
+        except ValidationError as exc:
+            messages.error(request, error_text(exc))
+        return redirect("pipeline:schedule-list")
+
+
+class ScheduleToggleView(ScheduleActionView):
+    def act(self, schedule, user):
+        schedule.enabled = not schedule.enabled
+        services.save_schedule(user, schedule)
+        return f"Schedule “{schedule}” {'enabled' if schedule.enabled else 'disabled'}."
+
+
+class ScheduleDeleteView(ScheduleActionView):
+    required_action = Action.DELETE
+
+    def act(self, schedule, user):
+        services.delete_schedule(schedule, user)
+        return f"Schedule “{schedule}” deleted."
+
+
+# --- tracks ------------------------------------------------------------------------------------
+class TrackListView(PipelinePageMixin, ListView):
+    """The track library; operators and admins upload here (POST)."""
+
+    tab = "tracks"
+    template_name = "pipeline/track_list.html"
+    context_object_name = "tracks"
+    paginate_by = 50
+    form = None
+
+    def get_queryset(self):
+        return Track.objects.restrict(self.request.user).select_related("uploaded_by")
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        can_add = roles.allows(user, Action.ADD)
+        return super().get_context_data(
+            form=(self.form or TrackUploadForm()) if can_add else None, can_add=can_add,
+            deletable=set(Track.objects.restrict(user, Action.DELETE).values_list("pk", flat=True)), **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        if not roles.allows(request.user, Action.ADD):
+            raise PermissionDenied("Your role cannot upload tracks.")
+        self.form = TrackUploadForm(request.POST, request.FILES)
+        if self.form.is_valid():
+            try:
+                track = services.add_track(request.user, self.form.cleaned_data["file"],
+                                           self.form.cleaned_data.get("title", ""))
+            except ValidationError as exc:
+                apply_service_errors(self.form, exc)
+            else:
+                messages.success(request, f"Track “{track}” added ({format_duration(track.duration_s)}).")
+                return redirect("pipeline:track-list")
+        self.object_list = self.get_queryset()
+        return self.render_to_response(self.get_context_data(), status=400)
+
+
+class TrackDeleteView(RoleRequiredMixin, View):
+    required_action = Action.DELETE
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        track = get_object_or_404(Track.objects.restrict(request.user), pk=pk)
+        services.delete_track(track, request.user)
+        messages.success(request, f"Track “{track}” deleted.")
+        return redirect("pipeline:track-list")
+
+
+class TrackAudioView(RoleRequiredMixin, View):
+    def get(self, request, pk):
+        track = get_object_or_404(Track.objects.restrict(request.user), pk=pk)
+        return serve_media_file(request, track.file, f"track-{pk}")
+
+
+# --- YouTube channel ---------------------------------------------------------------------------
+class ChannelView(PipelinePageMixin, TemplateView):
+    """Everyone sees whether a channel is connected; admins connect and disconnect it."""
+
+    tab = "youtube"
+    template_name = "pipeline/channel.html"
+
+    def get_context_data(self, form=None, **kwargs):
+        from . import stages, youtube
+
+        user = self.request.user
+        is_admin = roles.is_admin(user)
+        quota = []
+        for bucket, label in ((youtube.QUOTA_BUCKET_UPLOADS, "Uploads (videos.insert)"),
+                              (youtube.QUOTA_BUCKET_DEFAULT, "API units (thumbnails, lookups)")):
+            used = stages.quota_used(bucket)
+            limit = settings.YOUTUBE_DAILY_QUOTA.get(bucket, 0)
+            quota.append({"label": label, "used": used, "limit": limit,
+                          "fraction": min(used / limit, 1.0) if limit else 0})
+        return super().get_context_data(
+            channel=YouTubeChannel.objects.restrict(user).select_related("connected_by").first(),
+            is_admin=is_admin, form=(form or ChannelForm()) if is_admin else None, quota=quota,
+            quota_day=stages.quota_day(), **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        if not roles.is_admin(request.user):
+            raise PermissionDenied("Only admins connect the YouTube channel.")
+        form = ChannelForm(request.POST)
+        if form.is_valid():
+            try:
+                services.connect_channel(request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, "YouTube channel connected. New runs can upload to it.")
+                return redirect("pipeline:channel")
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class ChannelDisconnectView(AdminRequiredMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request):
+        services.disconnect_channel(request.user)
+        messages.success(request, "YouTube channel disconnected; its credentials were deleted.")
+        return redirect("pipeline:channel")
