@@ -6,7 +6,6 @@ input stays)."""
 import functools
 import re
 import zoneinfo
-from pathlib import Path
 
 from django import forms
 from django.conf import settings
@@ -17,7 +16,7 @@ from . import services
 from .choices import AudioSource, Privacy, PublishTarget
 from .models import MAX_DURATION_S, MIN_DURATION_S
 
-CLIP_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
+CLIP_EXTENSIONS = services.CLIP_EXTENSIONS
 
 DURATION_CHOICES = [
     (30, "30 seconds"),
@@ -193,14 +192,11 @@ class RunForm(DurationFieldsMixin, forms.Form):
 
     def _clean_clip(self, name):
         clip = self.cleaned_data.get(name)
-        if not clip:
-            return None
-        if Path(clip.name).suffix.lower() not in CLIP_EXTENSIONS:
-            raise ValidationError("Upload a video clip: mp4, mov, webm or mkv.")
-        limit_mb = settings.PIPELINE_CLIP_MAX_MB
-        if clip.size > limit_mb * 1024 * 1024:
-            raise ValidationError(f"The clip is {clip.size / 1024 / 1024:.0f} MB; the limit is {limit_mb} MB.")
-        return clip
+        try:
+            services.validate_clip(clip, name)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict[name])
+        return clip or None
 
     def clean_intro(self):
         return self._clean_clip("intro")

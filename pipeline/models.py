@@ -247,9 +247,15 @@ class QuotaUsage(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self):
+        return f"{self.units} {self.bucket} units on {self.day} ({self.operation})"
+
 
 class RenderSlot(models.Model):
     """N rows = at most N renders at once; a run claims a row with a conditional UPDATE."""
 
     run = models.OneToOneField(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="render_slot")
     claimed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Render slot {self.pk}: " + (f"run #{self.run_id}" if self.run_id else "free")

@@ -71,6 +71,8 @@ def start_run(user, *, preset, duration_s, seed=None, bpm=None, musical_key="", 
         musical_key=musical_key or "", audio_source=audio_source, motion=motion,
         publish_target=publish_target, privacy=privacy, publish_at=publish_at, schedule=schedule, created_by=user,
     )
+    validate_clip(intro, "intro")
+    validate_clip(outro, "outro")
     if intro:
         run.intro = intro
     if outro:
@@ -92,16 +94,35 @@ def _may_add(user):
     return roles.allows(user, Action.ADD)
 
 
-def _validate_run_choices(run):
+CLIP_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
+
+
+def validate_clip(clip, field):
+    """Intro/outro uploads: a video container we render from, within the size limit."""
+    if not clip:
+        return
+    if Path(clip.name).suffix.lower() not in CLIP_EXTENSIONS:
+        raise ValidationError({field: "Upload a video clip: mp4, mov, webm or mkv."})
+    limit_mb = settings.PIPELINE_CLIP_MAX_MB
+    if clip.size > limit_mb * 1024 * 1024:
+        raise ValidationError({field: f"The clip is {clip.size / 1024 / 1024:.0f} MB; the limit is {limit_mb} MB."})
+
+
+def _publish_errors(run) -> dict:
     errors = {}
-    if run.preset not in PRESETS:
-        errors["preset"] = f"Unknown preset {run.preset!r}. Choose one of: {', '.join(PRESETS)}."
     if run.publish_at and run.privacy != "private":
         errors["publish_at"] = "A scheduled publish time needs privacy 'private' (YouTube makes it public then)."
-    if run.publish_at and run.publish_at <= timezone.now():
+    elif run.publish_at and run.publish_at <= timezone.now():
         errors["publish_at"] = "The publish time must be in the future."
     if run.publish_target == PublishTarget.YOUTUBE and not channel_connected():
         errors["publish_target"] = "No YouTube channel is connected: choose 'Library only' or connect one first."
+    return errors
+
+
+def _validate_run_choices(run):
+    errors = _publish_errors(run)
+    if run.preset not in PRESETS:
+        errors["preset"] = f"Unknown preset {run.preset!r}. Choose one of: {', '.join(PRESETS)}."
     if run.audio_source == AudioSource.LIBRARY and not Track.objects.exists():
         errors["audio_source"] = "The track library is empty: upload tracks first, or use the procedural generator."
     if run.musical_key:
@@ -383,7 +404,9 @@ def publish_video(video: Video, user, *, privacy="private", publish_at=None) -> 
     if video.youtube_id:
         raise ValidationError("This video is already on YouTube.")
     run.publish_target, run.privacy, run.publish_at = PublishTarget.YOUTUBE, privacy, publish_at
-    _validate_run_choices(run)
+    errors = _publish_errors(run)
+    if errors:
+        raise ValidationError(errors)
     run.status, run.error, run.finished_at, run.cancel_requested = RunStatus.QUEUED, "", None, False
     run.save(update_fields=["publish_target", "privacy", "publish_at", "status", "error", "finished_at",
                             "cancel_requested"])

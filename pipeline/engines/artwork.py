@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from . import atomic_output
-from .presets import Palette, get_preset
+from .presets import DEFAULT_PRESET, Palette, get_preset
 
 WIDTH, HEIGHT = 1920, 1080
 SIZE = (WIDTH, HEIGHT)
@@ -219,7 +219,7 @@ def _finish(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     return ImageChops.add(image, Image.merge("RGB", [grain] * 3), 1.0, -128)
 
 
-def make_artwork(out_path: Path | str, *, preset: str = "study", seed: int = 0) -> ArtworkResult:
+def make_artwork(out_path: Path | str, *, preset: str = DEFAULT_PRESET, seed: int = 0) -> ArtworkResult:
     """Render the cover for `preset` and `seed` as a 1920x1080 PNG at `out_path`."""
     mood = get_preset(preset)
     seed = int(seed) & 0xFFFF_FFFF_FFFF_FFFF

@@ -38,7 +38,7 @@ import numpy as np
 
 from . import EngineError, Log, Progress, atomic_output
 from .ffmpeg import FFmpegProcess, probe, run_ffmpeg
-from .presets import MAJOR_PROGRESSIONS, MINOR_PROGRESSIONS, Preset, get_preset
+from .presets import DEFAULT_PRESET, MAJOR_PROGRESSIONS, MINOR_PROGRESSIONS, Preset, get_preset
 
 _LIBC = ctypes.CDLL(None)
 
@@ -1221,7 +1221,7 @@ def compose_mix(
     out_path: Path | str,
     *,
     duration_s: float,
-    preset: str = "study",
+    preset: str = DEFAULT_PRESET,
     bpm: float | None = None,
     key: str | None = None,
     seed: int = 0,

@@ -62,7 +62,8 @@ class FFmpegProcess:
     """A running ffmpeg whose stderr is drained in the background (so it never blocks).
 
     Used as a context manager: leaving the block by an exception kills the process.
-    Call `finish()` to wait for it and raise EngineError on a nonzero exit.
+    Call `finish()` to wait for it and raise EngineError on a nonzero exit. The last
+    stderr lines are kept in `tail` (callbacks are never called from the drain thread).
     """
 
     def __init__(
@@ -72,12 +73,10 @@ class FFmpegProcess:
         stdin: bool = False,
         stdout: bool = False,
         loglevel: str = "error",
-        log: Log | None = None,
         output: Path | str | None = None,
     ):
         self.output = output
         self.tail: deque[str] = deque(maxlen=200)
-        self._log = log
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, *map(str, args)]
         if stdin:
             cmd.remove("-nostdin")
@@ -100,8 +99,6 @@ class FFmpegProcess:
             line = raw.decode("utf-8", "replace").rstrip()
             if line:
                 self.tail.append(line)
-                if self._log:
-                    self._log(f"ffmpeg: {line}")
 
     def wait(self, timeout: float | None = None) -> int:
         """Close stdin and wait for exit; return the exit code."""
@@ -158,15 +155,16 @@ def run_ffmpeg(
     """Run ffmpeg with `args` (without the binary) and return the stderr lines it printed.
 
     With `progress` and `duration_s`, ffmpeg reports through `-progress pipe:1` and the
-    callback receives the fraction of `duration_s` written so far. `output` names the
-    file being written, for readable disk-full / permission messages.
+    callback receives the fraction of `duration_s` written so far. `log` receives the
+    warnings ffmpeg printed, after it exits. Both are called from the calling thread.
+    `output` names the file being written, for readable disk-full / permission messages.
     Raises EngineError on a nonzero exit, TransientEngineError on timeout or a kill.
     """
     reporting = progress is not None and duration_s
     if reporting:
         args = ["-progress", "pipe:1", "-nostats", *args]
     timed_out = threading.Event()
-    with FFmpegProcess(args, stdout=bool(reporting), loglevel=loglevel, log=log, output=output) as proc:
+    with FFmpegProcess(args, stdout=bool(reporting), loglevel=loglevel, output=output) as proc:
         timer = None
         if timeout:
             timer = threading.Timer(timeout, lambda: (timed_out.set(), proc.proc.kill()))
@@ -178,7 +176,11 @@ def run_ffmpeg(
                     if key == "out_time_us" and value.isdigit():
                         progress(min(1.0, int(value) / 1e6 / duration_s))
             try:
-                return proc.finish()
+                lines = proc.finish()
+                if log and loglevel == "error":
+                    for line in lines:
+                        log(f"ffmpeg: {line}")
+                return lines
             except EngineError:
                 if timed_out.is_set():
                     raise TransientEngineError(f"ffmpeg did not finish within {timeout:.0f} s")

@@ -116,12 +116,14 @@ def _clip(source: Path, video_out: Path, audio_out: Path, log: Log | None) -> fl
     return duration
 
 
-def _check_audio(audio: Path) -> tuple[str, float]:
+def _check_audio(audio: Path) -> None:
+    """The audio is copied into the MP4 as it is, so it must be AAC (as the mixers write it)."""
     info = probe(audio)
     streams = [s for s in info["streams"] if s.get("codec_type") == "audio"]
     if not streams:
         raise EngineError(f"{audio.name} has no audio stream")
-    return str(streams[0].get("codec_name")), info["duration"] or 0.0
+    if streams[0].get("codec_name") != "aac":
+        raise EngineError(f"{audio.name} is {streams[0].get('codec_name')}, not AAC: render the mixer's .m4a")
 
 
 def render_video(
@@ -138,6 +140,8 @@ def render_video(
 ) -> RenderResult:
     """Render cover + audio (+ optional intro/outro clips) into an MP4 of the given length.
 
+    `audio` must be AAC (the .m4a the mixers write): it is copied, not re-encoded.
+
     The result is verified with ffprobe: it must have H.264 video and AAC audio and
     last duration_s + intro + outro within half a second, or EngineError is raised.
     """
@@ -146,7 +150,7 @@ def render_video(
         raise ValueError("duration must be positive")
     if not cover.is_file():
         raise EngineError(f"cover image not found: {cover}")
-    audio_codec, _ = _check_audio(audio)
+    _check_audio(audio)
     report = progress or (lambda _: None)
 
     with atomic_output(out) as tmp:
@@ -186,13 +190,11 @@ def render_video(
             intro_s = clips["intro"][2] if "intro" in clips else 0.0
             outro_s = clips["outro"][2] if "outro" in clips else 0.0
             total = duration_s + intro_s + outro_s
-            # AAC is copied; any other codec (a user's MP3) is encoded once here.
-            audio_codec_args = ["-c:a", "copy"] if audio_codec == "aac" or clips else ["-c:a", "aac", "-b:a", "160k"]
             if log:
                 log(f"muxing {total:.0f} s of video")
             run_ffmpeg(
                 [*video_input, *audio_input,
-                 "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *audio_codec_args, "-t", f"{total:.3f}",
+                 "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-t", f"{total:.3f}",
                  "-movflags", "+faststart", "-fflags", "+bitexact", "-map_metadata", "-1", "-f", "mp4", "-y", tmp],
                 log=log,
                 progress=lambda f: report(0.3 + 0.65 * f),
