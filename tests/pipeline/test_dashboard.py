@@ -1,0 +1,30 @@
+"""The dashboard's pipeline cards show real numbers."""
+
+from decimal import Decimal
+
+from monitoring.models import AIUsage
+from pipeline.choices import RunStatus
+
+
+def test_empty_dashboard_says_what_to_do(client, operator):
+    client.force_login(operator)
+    page = client.get("/").content.decode()
+    assert "Runs started today" in page
+    assert "no finished runs yet" in page
+    assert "No finished video yet." in page and "Start a run" in page
+
+
+def test_cards_count_runs_success_rate_and_show_latest_video(client, operator, viewer, make_run, finished_run):
+    finished_run(operator, title="Night shift beats")
+    make_run(operator, RunStatus.FAILED, error="Render failed: disk full")
+    make_run(operator)  # queued: counts today, not in the success rate
+    AIUsage.objects.create(user=viewer, model="gpt-4o-mini", request_type="pipeline.metadata", prompt_tokens=10,
+                           completion_tokens=10, cost_usd=Decimal("0.42"), latency_ms=5, success=True)
+    client.force_login(viewer)
+    page = client.get("/").content.decode()
+    assert '<span class="stat-number">3</span><span class="stat-label">Runs started today' in page
+    assert "50%" in page  # one of two finished runs succeeded
+    assert "Night shift beats" in page
+    assert "/thumbnail/" in page
+    assert "$0.42" in page  # the viewer's own AI spend this month
+    assert "New run" not in page  # viewers read only
