@@ -28,7 +28,7 @@ dev-deps: $(VENV)/.dev-deps
 setup: deps .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py bootstrap_admin
+	BIND=$(BIND) $(PY) manage.py bootstrap_admin
 
 run: setup
 	@echo "Starting web (http://$(BIND)), worker and scheduler. Ctrl-C stops all."

@@ -1,3 +1,5 @@
+import os
+
 from django.core.management.base import BaseCommand
 
 from accounts.models import User
@@ -19,8 +21,9 @@ class Command(BaseCommand):
         password = generate_password()
         create_user(username, email, password, role=Role.ADMIN)
         bar = "=" * 64
+        address = os.environ.get("BIND", "127.0.0.1:8000")
         self.stdout.write(self.style.SUCCESS(
-            f"{bar}\nFirst admin created. Sign in at http://127.0.0.1:8000/accounts/login/\n"
+            f"{bar}\nFirst admin created. Sign in at http://{address}/accounts/login/\n"
             f"  username: {username}\n  password: {password}\n"
             f"This password is shown only once: store it now and change it after signing in.\n{bar}"
         ))
