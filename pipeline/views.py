@@ -179,7 +179,9 @@ def live_state(run, video, can_change) -> dict:
     editable = can_change and bool(video.title) and video.upload_status in METADATA_EDITABLE
     return {
         "audio": "1" if video.audio else "0",
-        "visuals": "".join("1" if getattr(video, name) else "0" for name in ("cover", "video", "thumbnail")),
+        # The active flag too: the section's text changes when a run stops without a video.
+        "visuals": "".join("1" if getattr(video, name) else "0" for name in ("cover", "video", "thumbnail"))
+        + ("a" if run.is_active else ""),
         "meta": f"{int(bool(video.title))}{int(editable)}",
         "publish": f"{run.status}.{run.publish_target}.{video.upload_status}.{int(bool(video.youtube_id))}",
     }

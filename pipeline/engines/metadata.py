@@ -76,7 +76,9 @@ BASE_TAGS = ("lofi", "lofi hip hop", "lofi mix", "chill beats", "relaxing music"
 
 
 def format_length(seconds: float) -> str:
-    """3600 -> '1 hour', 5400 -> '1.5 hours', 1800 -> '30 minutes'."""
+    """3600 -> '1 hour', 5400 -> '1.5 hours', 1800 -> '30 minutes', 30 -> '30 seconds'."""
+    if seconds < 90 and round(seconds) != 60:
+        return f"{round(seconds)} seconds"
     minutes = max(round(seconds / 60), 1)
     if minutes < 60:
         return f"{max(minutes, 1)} minute{'s' if minutes != 1 else ''}"
