@@ -187,13 +187,18 @@ class Job:
 
     def enqueue(self, *args, **kwargs) -> JobRun:
         """Queue a run for the worker; returns its JobRun (`task_result_id` links the queued task)."""
+        return self.enqueue_in(None, *args, **kwargs)
+
+    def enqueue_in(self, delay_seconds: float | None, *args, **kwargs) -> JobRun:
+        """Like enqueue(), but no worker starts it sooner than `delay_seconds` from now."""
         args, kwargs = _json_args(args, kwargs)
+        run_after = timezone.now() + timedelta(seconds=delay_seconds) if delay_seconds else None
         with transaction.atomic():
             run = JobRun.objects.create(
                 name=self.name, job_path=self.path, args=args, kwargs=kwargs,
-                status=JobStatus.QUEUED, attempt=1, max_attempts=self.max_attempts,
+                status=JobStatus.QUEUED, attempt=1, max_attempts=self.max_attempts, run_after=run_after,
             )
-            run.task_result_id = _submit(run.pk, run_after=None)
+            run.task_result_id = _submit(run.pk, run_after=run_after)
             run.save(update_fields=["task_result_id"])
         return run
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.roles import Action
 from monitoring.events import record_event
-from monitoring.jobs import TransientError, heartbeat
+from monitoring.jobs import JobLost, TransientError, heartbeat
 
 from . import stages
 from .choices import STAGE_ORDER, STAGE_WEIGHTS, AudioSource, PublishTarget, RunStatus, StageName, StageStatus
@@ -45,6 +45,10 @@ class RunCancelled(Exception):
 
 class RenderSlotBusy(TransientError):
     """All render slots are taken; the stage waits and tries again."""
+
+
+RENDER_SLOT_WAIT_LINE = "Waiting for a free render slot."
+RENDER_SLOT_POLL_SECONDS = 10
 
 
 def _require(user, obj_or_model, action):
@@ -149,12 +153,12 @@ def executing_inline():
         _executing_inline.reset(token)
 
 
-def _enqueue(run):
+def _enqueue(run, delay=None):
     from .tasks import execute_stage
 
     if _executing_inline.get():
         return
-    transaction.on_commit(lambda: execute_stage.enqueue(run.pk))
+    transaction.on_commit(lambda: execute_stage.enqueue_in(delay, run.pk))
 
 
 @transaction.atomic
@@ -163,12 +167,15 @@ def cancel_run(run: Run, user) -> Run:
     run = Run.objects.select_for_update().get(pk=run.pk)
     if run.status in TERMINAL_RUN_STATUSES:
         raise ValidationError(f"{run} already {run.get_status_display().lower()}; nothing to cancel.")
-    if run.status == RunStatus.QUEUED and not run.stages.filter(status=StageStatus.RUNNING).exists():
-        _finish(run, RunStatus.CANCELLED, "Cancelled before it started running.")
-    else:
-        # The running stage sees the flag at its next progress report and stops.
-        run.cancel_requested = True
-        run.save(update_fields=["cancel_requested"])
+    # The flag also stops a worker that is just starting a stage (its next progress report checks it).
+    run.cancel_requested = True
+    run.save(update_fields=["cancel_requested"])
+    if not run.stages.filter(status=StageStatus.RUNNING).exists():
+        # Nothing is executing (queued, between stages, or waiting to retry): cancelled now,
+        # not when the next job comes due, which may be minutes away after a backoff.
+        _finish(run, RunStatus.CANCELLED, "Cancelled before it started running." if run.status == RunStatus.QUEUED
+                else "Cancelled by an operator.")
+    # Otherwise the running stage sees the flag at its next progress report and stops.
     record_event("pipeline", "run.cancel", "warning", f"{run} cancelled by {user}", {"run": run.pk}, user=user)
     return run
 
@@ -203,9 +210,15 @@ def execute_next_stage(run_id: int) -> None:
         _finish(run, RunStatus.SUCCEEDED)
         return
     if stage.name == StageName.RENDER and not _claim_render_slot(run):
-        Stage.objects.filter(pk=stage.pk).update(status=StageStatus.QUEUED)
-        _append_log(stage, "Waiting for a free render slot.")
-        raise RenderSlotBusy("All render slots are busy.")
+        if not (stage.status == StageStatus.QUEUED and stage.log.rstrip().endswith(RENDER_SLOT_WAIT_LINE)):
+            Stage.objects.filter(pk=stage.pk).update(status=StageStatus.QUEUED)
+            _append_log(stage, RENDER_SLOT_WAIT_LINE)
+        if _executing_inline.get():
+            raise RenderSlotBusy("All render slots are busy.", retry_after=RENDER_SLOT_POLL_SECONDS)
+        # Waiting is not failing: ask again later in a new job, so that a long queue of renders
+        # never uses up this job's retries (which would leave the run "running" with no job).
+        _enqueue(run, delay=RENDER_SLOT_POLL_SECONDS)
+        return
     _start_stage(run, stage)
     try:
         context = stages.StageContext(run=run, stage=stage, video=run.video, progress=_progress_reporter(run, stage),
@@ -215,6 +228,10 @@ def execute_next_stage(run_id: int) -> None:
         _end_stage(stage, StageStatus.CANCELLED, "Cancelled by an operator.")
         _finish(run, RunStatus.CANCELLED, "Cancelled by an operator.")
         return
+    except JobLost:
+        # This worker was declared dead while still going, and the stage was handed to another
+        # worker: its outcome is not ours to write. The job wrapper drops it.
+        raise
     except (TransientError, TransientEngineError) as exc:
         _handle_transient(run, stage, exc)
         return
@@ -263,11 +280,13 @@ def _end_stage(stage, status, message="", outputs=None):
 
 def _handle_transient(run, stage, exc):
     if stage.attempts < settings.PIPELINE_STAGE_MAX_ATTEMPTS:
-        delay = settings.JOB_BACKOFF_BASE_SECONDS * 2 ** (stage.attempts - 1)
+        # Never sooner than the failure says (an open breaker knows when it may close).
+        retry_after = getattr(exc, "retry_after", None)
+        delay = max(settings.JOB_BACKOFF_BASE_SECONDS * 2 ** (stage.attempts - 1), retry_after or 0)
         Stage.objects.filter(pk=stage.pk).update(status=StageStatus.QUEUED, error=str(exc))
         _append_log(stage, f"Attempt {stage.attempts} failed ({exc}); retrying in about {delay:.0f} s.")
         # The job wrapper re-enqueues with exponential backoff.
-        raise TransientError(str(exc)) from exc
+        raise TransientError(str(exc), retry_after=retry_after) from exc
     _fail(run, stage, f"{exc} (gave up after {stage.attempts} attempts)")
 
 
@@ -279,8 +298,9 @@ def _fail(run, stage, message):
 def _finish(run, status, error=""):
     now = timezone.now()
     with transaction.atomic():
-        Run.objects.filter(pk=run.pk).update(status=status, finished_at=now, error=error,
-                                             progress=1.0 if status == RunStatus.SUCCEEDED else run.progress)
+        # A stopped run keeps the progress its stages last saved; only success means 100%.
+        extra = {"progress": 1.0} if status == RunStatus.SUCCEEDED else {}
+        Run.objects.filter(pk=run.pk).update(status=status, finished_at=now, error=error, **extra)
         if status == RunStatus.CANCELLED:
             run.stages.exclude(status__in=DONE_STAGE_STATUSES).exclude(status=StageStatus.FAILED).update(
                 status=StageStatus.CANCELLED)
@@ -299,7 +319,10 @@ def _claim_render_slot(run) -> bool:
         RenderSlot.objects.bulk_create([RenderSlot() for _ in range(missing)])
     if RenderSlot.objects.filter(run=run).exists():
         return True
-    for slot_id in RenderSlot.objects.filter(run__isnull=True).values_list("pk", flat=True)[:wanted]:
+    # Only the first `wanted` rows count: rows beyond them (left from a higher limit, or made by two
+    # workers at the same moment) are never handed out.
+    usable = list(RenderSlot.objects.order_by("pk").values_list("pk", flat=True)[:wanted])
+    for slot_id in RenderSlot.objects.filter(pk__in=usable, run__isnull=True).values_list("pk", flat=True):
         if RenderSlot.objects.filter(pk=slot_id, run__isnull=True).update(run=run, claimed_at=timezone.now()):
             return True
     return False

@@ -4,18 +4,28 @@ handles status, retries, logs and progress around them."""
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
 
 from monitoring import ai
-from monitoring.breakers import breaker
+from monitoring.breakers import BreakerOpen, breaker
 
 from . import youtube
 from .choices import AudioSource, PublishTarget, UploadStatus
-from .engines import EngineError, TransientEngineError, artwork, atomic_output, compose, metadata, render, thumbnail
+from .engines import (
+    EngineError,
+    TransientEngineError,
+    artwork,
+    atomic_output,
+    compose,
+    metadata,
+    render,
+    thumbnail,
+    write_error,
+)
 from .engines.presets import get_preset
 from .models import QuotaUsage, Run, Stage, Track, Video, YouTubeChannel, run_dir
 
@@ -27,12 +37,25 @@ class StageContext:
     video: Video
     progress: Callable[[float], None]
     log: Callable[[str], None]
+    _workdir: Path | None = field(default=None, init=False, repr=False)
 
     @property
     def workdir(self) -> Path:
-        path = Path(settings.MEDIA_ROOT) / run_dir(self.run.pk)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        """The run's media folder, created on first use (a write error is an EngineError).
+
+        Temporary files that a killed worker left there (atomic_output's `.name.*.part.ext`)
+        are removed first: only one stage of a run executes at a time.
+        """
+        if self._workdir is None:
+            path = Path(settings.MEDIA_ROOT) / run_dir(self.run.pk)
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+                for leftover in path.glob(".*.part*"):
+                    leftover.unlink(missing_ok=True)
+            except OSError as exc:
+                raise write_error(exc, path) from exc
+            self._workdir = path
+        return self._workdir
 
     def media_name(self, filename: str) -> str:
         """Storage name (relative to MEDIA_ROOT) of a file in this run's folder."""
@@ -191,6 +214,11 @@ def run_thumbnail(ctx: StageContext) -> dict:
 
 # --- publish -----------------------------------------------------------------------------------
 def run_publish(ctx: StageContext) -> dict:
+    """Upload the video, then set its thumbnail.
+
+    Idempotent: a video that is already on YouTube (a retry after the thumbnail failed)
+    is not uploaded again; an upload interrupted earlier resumes its stored session.
+    """
     run, video = ctx.run, ctx.video
     if run.publish_target != PublishTarget.YOUTUBE:
         ctx.log("Library only: nothing was uploaded to YouTube.")
@@ -199,10 +227,15 @@ def run_publish(ctx: StageContext) -> dict:
     if channel is None:
         ctx.log("No YouTube channel is connected: nothing was uploaded.")
         return {"skipped": True, "reason": "no channel"}
-    _check_quota(youtube.QUOTA_BUCKET_UPLOADS, youtube.VIDEOS_INSERT_UNITS)
-    video.upload_status, video.upload_error = UploadStatus.UPLOADING, ""
-    video.save(update_fields=["upload_status", "upload_error"])
-    guard = breaker("youtube")
+    if not video.youtube_id:
+        try:
+            _check_quota(youtube.QUOTA_BUCKET_UPLOADS, youtube.VIDEOS_INSERT_UNITS)
+        except QuotaUsedUp as exc:
+            _upload_failed(video, UploadStatus.QUOTA_EXCEEDED, str(exc))
+            raise
+        video.upload_status, video.upload_error = UploadStatus.UPLOADING, ""
+        video.save(update_fields=["upload_status", "upload_error"])
+    guard = breaker("youtube", counts_as_failure=_youtube_outage)
     config = youtube.YouTubeConfig(
         client_id=channel.client_id, client_secret=channel.client_secret, refresh_token=channel.refresh_token,
         token_url=settings.YOUTUBE_TOKEN_URL, api_base=settings.YOUTUBE_API_BASE,
@@ -216,25 +249,23 @@ def run_publish(ctx: StageContext) -> dict:
 
     try:
         with youtube.YouTubeClient(config) as client:
-            result = guard.call(
-                client.upload_video, _path(video.video), title=video.title, description=video.description,
-                tags=video.tags, privacy=run.privacy, publish_at=run.publish_at,
-                progress=lambda sent, total: ctx.progress(0.95 * sent / total),
-                session_url=video.upload_session_url or None, on_session=remember_session,
-            )
-            _record_quota(result.quota_bucket, result.quota_units, "videos.insert", video, run.created_by)
-            status = UploadStatus.LOCKED_PRIVATE if result.locked_private else UploadStatus.UPLOADED
-            video.youtube_id, video.youtube_url, video.upload_status = result.video_id, result.url, status
-            video.upload_session_url, video.uploaded_at = "", timezone.now()
-            video.save(update_fields=["youtube_id", "youtube_url", "upload_status", "upload_session_url",
-                                      "uploaded_at"])
-            ctx.log(f"Uploaded as {result.url} ({result.privacy_status}).")
-            if result.locked_private:
-                ctx.log("YouTube locked the video private (unverified API project): it is NOT public.")
+            if video.youtube_id:
+                ctx.log(f"Already on YouTube as {video.youtube_url}: not uploading it again.")
+            else:
+                _upload(ctx, client, guard, remember_session)
             _check_quota(youtube.QUOTA_BUCKET_DEFAULT, youtube.THUMBNAILS_SET_UNITS)
-            units = guard.call(client.set_thumbnail, result.video_id, _path(video.thumbnail))
+            units = guard.call(client.set_thumbnail, video.youtube_id, _path(video.thumbnail))
             _record_quota(youtube.QUOTA_BUCKET_DEFAULT, units, "thumbnails.set", video, run.created_by)
+            if video.upload_error:
+                video.upload_error = ""
+                video.save(update_fields=["upload_error"])
             ctx.log("Thumbnail set.")
+    except BreakerOpen as exc:
+        _upload_failed(video, UploadStatus.FAILED, str(exc))
+        raise
+    except QuotaUsedUp as exc:
+        _upload_failed(video, UploadStatus.QUOTA_EXCEEDED, str(exc))
+        raise
     except youtube.YouTubeTransientError as exc:
         _upload_failed(video, UploadStatus.FAILED, f"{exc.hint} ({exc})")
         raise TransientEngineError(f"YouTube unreachable: {exc}") from exc
@@ -250,8 +281,40 @@ def run_publish(ctx: StageContext) -> dict:
     return {"youtube_id": video.youtube_id, "url": video.youtube_url, "upload_status": video.upload_status}
 
 
+def _upload(ctx: StageContext, client, guard, remember_session) -> None:
+    run, video = ctx.run, ctx.video
+    result = guard.call(
+        client.upload_video, _path(video.video), title=video.title, description=video.description,
+        tags=video.tags, privacy=run.privacy, publish_at=run.publish_at,
+        progress=lambda sent, total: ctx.progress(0.95 * sent / total),
+        session_url=video.upload_session_url or None, on_session=remember_session,
+    )
+    _record_quota(result.quota_bucket, result.quota_units, "videos.insert", video, run.created_by)
+    status = UploadStatus.LOCKED_PRIVATE if result.locked_private else UploadStatus.UPLOADED
+    video.youtube_id, video.youtube_url, video.upload_status = result.video_id, result.url, status
+    video.upload_session_url, video.uploaded_at = "", timezone.now()
+    video.save(update_fields=["youtube_id", "youtube_url", "upload_status", "upload_session_url", "uploaded_at"])
+    ctx.log(f"Uploaded as {result.url} ({result.privacy_status}).")
+    if result.locked_private:
+        ctx.log("YouTube locked the video private (unverified API project): it is NOT public.")
+
+
+def _youtube_outage(exc: BaseException) -> bool:
+    """What trips the youtube breaker: YouTube failing, not YouTube refusing (quota, limits, bad input)."""
+    if isinstance(exc, youtube.YouTubeTransientError):
+        return True
+    return not isinstance(exc, (youtube.YouTubeError, ValueError, OSError))
+
+
 def _upload_failed(video, status, message):
-    Video.objects.filter(pk=video.pk).update(upload_status=status, upload_error=message)
+    if video.youtube_id:  # the video is on YouTube already; only the thumbnail is missing
+        Video.objects.filter(pk=video.pk).update(upload_error=f"Thumbnail not set: {message}")
+    else:
+        Video.objects.filter(pk=video.pk).update(upload_status=status, upload_error=message)
+
+
+class QuotaUsedUp(EngineError):
+    """Our own ledger says today's YouTube quota is spent; nothing was sent."""
 
 
 def quota_day():
@@ -271,7 +334,7 @@ def _check_quota(bucket: str, units: int):
     limit = settings.YOUTUBE_DAILY_QUOTA.get(bucket, settings.YOUTUBE_DAILY_QUOTA["default"])
     used = quota_used(bucket)
     if used + units > limit:
-        raise EngineError(f"The daily YouTube quota for {bucket} is used up ({used} of {limit}); it resets at "
+        raise QuotaUsedUp(f"The daily YouTube quota for {bucket} is used up ({used} of {limit}); it resets at "
                           "midnight Pacific time. Retry the run tomorrow.")
 
 

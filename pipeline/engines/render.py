@@ -64,8 +64,12 @@ def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "'\\''") + "'"
 
 
-def _loop_segment(cover: Path, out: Path, motion: bool, log: Log | None) -> float:
-    """Encode the repeating unit of video; returns its length in seconds."""
+def _loop_segment(cover: Path, out: Path, motion: bool, log: Log | None, final: Path | None = None) -> float:
+    """Encode the repeating unit of video; returns its length in seconds.
+
+    `final` is the video this segment is for, named in disk-full / permission errors
+    instead of the hidden temporary file.
+    """
     if motion:
         # A slow elliptical drift over a 6 % larger frame and a soft light flicker, both
         # periodic in the loop length so the repeats join seamlessly.
@@ -85,12 +89,12 @@ def _loop_segment(cover: Path, out: Path, motion: bool, log: Log | None) -> floa
         ["-i", cover, "-vf", vf, "-r", str(fps), "-frames:v", str(frames), "-g", str(frames),
          "-keyint_min", str(frames), *X264, "-an", "-y", out],
         log=log,
-        output=out,
+        output=final or out,
     )  # fmt: skip
     return length
 
 
-def _clip(source: Path, video_out: Path, audio_out: Path, log: Log | None) -> float:
+def _clip(source: Path, video_out: Path, audio_out: Path, log: Log | None, final: Path | None = None) -> float:
     """Re-encode an intro/outro to our size and settings; video and audio go to separate files.
 
     A clip without sound gets silence of the same length. Returns its duration.
@@ -111,7 +115,7 @@ def _clip(source: Path, video_out: Path, audio_out: Path, log: Log | None) -> fl
          "-map", "0:a:0" if has_audio else "1:a:0", "-af", "apad", "-t", f"{duration:.3f}",
          "-c:a", "aac", "-b:a", "160k", "-ar", "44100", "-ac", "2", "-vn", "-y", audio_out],
         log=log,
-        output=video_out,
+        output=final or video_out,
     )  # fmt: skip
     return duration
 
@@ -159,12 +163,12 @@ def render_video(
         try:
             if log:
                 log(f"encoding the {'moving' if motion else 'still'} video loop")
-            loop_s = _loop_segment(cover, work[0], motion, log)
+            loop_s = _loop_segment(cover, work[0], motion, log, final=out)
             report(0.15)
             for name, source in (("intro", intro), ("outro", outro)):
                 if source is not None:
                     v, a = tmp.with_name(f"{tmp.name}.{name}.mp4"), tmp.with_name(f"{tmp.name}.{name}.m4a")
-                    clips[name] = (v, a, _clip(Path(source), v, a, log))
+                    clips[name] = (v, a, _clip(Path(source), v, a, log, final=out))
             report(0.3)
 
             if clips:
