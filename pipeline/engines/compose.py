@@ -76,7 +76,9 @@ NOTE_NAMES = {
     "C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "F": 5, "F#": 6, "Gb": 6,
     "G": 7, "G#": 8, "Ab": 8, "A": 9, "A#": 10, "Bb": 10, "B": 11,
 }  # fmt: skip
-PC_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+# How each key is usually spelled: flats for major keys, sharps for most minor ones.
+MAJOR_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MINOR_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
 
 
 def parse_key(key: str) -> tuple[int, bool]:
@@ -89,7 +91,7 @@ def parse_key(key: str) -> tuple[int, bool]:
 
 
 def key_name(pc: int, minor: bool) -> str:
-    return PC_NAMES[pc % 12] + ("m" if minor else "")
+    return MINOR_NAMES[pc % 12] + "m" if minor else MAJOR_NAMES[pc % 12]
 
 
 # --------------------------------------------------------------------------- loudness
