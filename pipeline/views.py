@@ -314,50 +314,62 @@ class RunRetryView(RunActionView):
         return f"{run} queued again; it resumes from the stage that did not finish."
 
 
-class MetadataUpdateView(RoleRequiredMixin, View):
+class VideoFormActionView(RoleRequiredMixin, View):
+    """POST a form about a run's video to a service; on errors, show the run page with the form."""
+
     required_action = Action.CHANGE
     http_method_names = ["post"]
+    form_class = None
+    form_name = ""  # the run page's context name for the bound form
+    denied_message = ""
+
+    def act(self, video, user, data) -> str:
+        raise NotImplementedError
+
+    def on_invalid(self, request, form):
+        pass
 
     def post(self, request, pk):
         run = _visible_run(request, pk)
         video = get_object_or_404(Video.objects.restrict(request.user), run=run)
         if not may(request.user, video, Action.CHANGE):
-            raise PermissionDenied("Only the run's owner or an admin may edit its metadata.")
-        form = MetadataForm(request.POST)
+            raise PermissionDenied(self.denied_message)
+        form = self.form_class(request.POST)
         if form.is_valid():
             try:
-                services.update_metadata(video, request.user, **form.cleaned_data)
+                message = self.act(video, request.user, form.cleaned_data)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                messages.success(request, "Metadata saved.")
+                messages.success(request, message)
                 return redirect(run)
-        return render_run_page(request, run, status=400, metadata_form=form)
+        self.on_invalid(request, form)
+        return render_run_page(request, run, status=400, **{self.form_name: form})
 
 
-class VideoPublishView(RoleRequiredMixin, View):
-    required_action = Action.CHANGE
-    http_method_names = ["post"]
+class MetadataUpdateView(VideoFormActionView):
+    form_class = MetadataForm
+    form_name = "metadata_form"
+    denied_message = "Only the run's owner or an admin may edit its metadata."
 
-    def post(self, request, pk):
-        run = _visible_run(request, pk)
-        video = get_object_or_404(Video.objects.restrict(request.user), run=run)
-        if not may(request.user, video, Action.CHANGE):
-            raise PermissionDenied("Only the run's owner or an admin may publish its video.")
-        form = PublishForm(request.POST)
-        if form.is_valid():
-            try:
-                services.publish_video(video, request.user, privacy=form.cleaned_data["privacy"],
-                                       publish_at=form.cleaned_data.get("publish_at"))
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            else:
-                messages.success(request, f"{run}: uploading to YouTube. Follow the publish stage below.")
-                return redirect(run)
+    def act(self, video, user, data):
+        services.update_metadata(video, user, **data)
+        return "Metadata saved."
+
+
+class VideoPublishView(VideoFormActionView):
+    form_class = PublishForm
+    form_name = "publish_form"
+    denied_message = "Only the run's owner or an admin may publish its video."
+
+    def act(self, video, user, data):
+        services.publish_video(video, user, privacy=data["privacy"], publish_at=data.get("publish_at"))
+        return f"{video.run}: uploading to YouTube. Follow the publish stage below."
+
+    def on_invalid(self, request, form):
         if not form.errors:
             form.add_error(None, "The video could not be published.")
         messages.error(request, "The video was not published: see the errors in the publish form.")
-        return render_run_page(request, run, status=400, publish_form=form)
 
 
 class RunMediaView(RoleRequiredMixin, View):
