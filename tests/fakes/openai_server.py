@@ -28,17 +28,18 @@ import json
 import math
 import re
 import secrets
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Self
 from urllib.parse import urlsplit
 
 from PIL import Image
+
+from tests.fakes._server import FakeHTTPServer, FakeService
 
 # An image in a vision request costs a fixed number of tokens, not its base64 length
 # (765 is what a 1024x1024 high-detail image costs on OpenAI's published scale).
@@ -66,48 +67,25 @@ class _Failure:
     delay: float = 0.0
 
 
-class FakeOpenAI:
+class FakeOpenAI(FakeService):
+    thread_name = "FakeOpenAI"
+
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.chat_handler: Callable[[dict[str, Any]], Any] | None = None
         self.requests: list[RecordedRequest] = []
         self._failures: deque[_Failure] = deque()
         self._lock = threading.Lock()
         self._released = threading.Event()  # set by stop() so hung requests end at once
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
     def start(self) -> Self:
         self._released.clear()
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.fake = self
-        # A short poll interval makes stop() (and so every test's teardown) quick.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="FakeOpenAI", daemon=True
-        )
-        self._thread.start()
-        return self
+        return super().start()
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._released.set()
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    def before_stop(self) -> None:
+        self._released.set()
 
     # -- failure injection -------------------------------------------------
 
@@ -137,20 +115,9 @@ class FakeOpenAI:
         return [request for request in self.requests if request.path == path]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    fake: FakeOpenAI
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up on a hung request closes its socket; that is expected.
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: tests assert on ``fake.requests`` instead."""
@@ -423,6 +390,9 @@ def main(argv: list[str] | None = None) -> None:
             threading.Event().wait()
         except KeyboardInterrupt:
             pass
+
+
+FakeOpenAI.handler_class = _Handler
 
 
 if __name__ == "__main__":

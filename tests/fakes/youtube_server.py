@@ -26,13 +26,14 @@ import json
 import re
 import secrets
 import socket
-import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.fakes._server import FakeHTTPServer, FakeService
 
 CHUNK_ALIGNMENT = 256 * 1024
 MAX_THUMBNAIL_BYTES = 2 * 1024 * 1024
@@ -72,7 +73,9 @@ class FakeUpload:
         return len(self.data) == self.total
 
 
-class FakeYouTube:
+class FakeYouTube(FakeService):
+    thread_name = "FakeYouTube"
+
     def __init__(
         self,
         *,
@@ -82,7 +85,7 @@ class FakeYouTube:
         client_secret: str = "fake-client-secret",
         refresh_token: str = "fake-refresh-token",
     ) -> None:
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.client_id, self.client_secret, self.refresh_token = client_id, client_secret, refresh_token
         # Knobs tests may set directly.
         self.token_lifetime = 3599
@@ -101,40 +104,11 @@ class FakeYouTube:
         self._chunk_failures: list[int] = []
         self._chunk_drops: list[int] = []
         self._lock = threading.Lock()  # one request at a time keeps the state simple
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
-    def start(self) -> Self:
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.fake = self
-        # A short poll interval makes stop() (and so every test's teardown) quick.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="FakeYouTube", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # -- addresses ---------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def token_url(self) -> str:
@@ -234,20 +208,9 @@ class FakeYouTube:
         return video
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    fake: FakeYouTube
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Cut connections are part of the script (drop_next_chunk); only report real bugs.
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: tests assert on ``fake.requests`` instead."""
@@ -558,6 +521,9 @@ def main(argv: list[str] | None = None) -> None:
             threading.Event().wait()
         except KeyboardInterrupt:
             pass
+
+
+FakeYouTube.handler_class = _Handler
 
 
 if __name__ == "__main__":
