@@ -132,12 +132,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache ------------------------------------------------------------------
 if env.str("REDIS_URL", default=""):
+    # A Redis outage must not stop the product: lofisite.cache.FailSoftRedisCache answers misses and drops
+    # writes while Redis is down (logged once, counted, health "degraded"), tries again every
+    # CACHE_OUTAGE_RETRY_SECONDS, and short socket timeouts keep a dead host from stalling requests.
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "lofisite.cache.FailSoftRedisCache",
             "LOCATION": env.str("REDIS_URL"),
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="lofisite"),
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": env.float("CACHE_CONNECT_TIMEOUT", default=0.5),
+                "SOCKET_TIMEOUT": env.float("CACHE_SOCKET_TIMEOUT", default=0.5),
+                "OUTAGE_RETRY_SECONDS": env.float("CACHE_OUTAGE_RETRY_SECONDS", default=1.0),
+            },
         }
     }
 else:
@@ -250,6 +258,8 @@ REST_FRAMEWORK = {
         "accounts.api.permissions.HasRoleScope",
         "legal.api.permissions.HasAcceptedLegal",
     ],
+    # Throttle history lives in the cache; while Redis is down the throttles fail open (every request is
+    # let through, uncounted) rather than failing the API: lofisite.cache.FailSoftRedisCache, README "Faults".
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",

@@ -10,6 +10,13 @@ window's actions were spread evenly, so after a burst `retry_after` can be a
 little longer than `period_seconds` (conservative, never shorter). A refused
 check does not use up quota. `RateLimited` is a `TransientError`, so a job that hits it backs off
 (at least `retry_after` seconds) and retries; a view turns it into a 429.
+
+While the shared cache is down (a Redis outage) nothing can be counted, and
+letting actions through uncounted could exceed a service's limit (a Vinted
+account's actions per hour): the check fails closed with
+`RateLimitUnavailable`, a `RateLimited` that says so and asks to retry in
+`UNAVAILABLE_RETRY_SECONDS`. (The API's own throttles fail open instead: see
+settings.REST_FRAMEWORK.)
 """
 
 import math
@@ -19,12 +26,24 @@ from lofisite import cache as counters
 
 from .jobs import TransientError
 
+# How soon a check refused because the cache was down asks to be tried again.
+UNAVAILABLE_RETRY_SECONDS = 30
+
 
 class RateLimited(TransientError):
-    def __init__(self, key: str, retry_after: float):
+    def __init__(self, key: str, retry_after: float, message: str = ""):
         self.key = key
         wait = max(1, math.ceil(retry_after))
-        super().__init__(f"Rate limit reached for {key}; try again in {wait} s.", retry_after=retry_after)
+        super().__init__(message or f"Rate limit reached for {key}; try again in {wait} s.", retry_after=retry_after)
+
+
+class RateLimitUnavailable(RateLimited):
+    """The counters are unreachable (cache down): refused, not counted; try again later."""
+
+    def __init__(self, key: str, reason: str):
+        super().__init__(key, UNAVAILABLE_RETRY_SECONDS,
+                         f"Rate limit for {key} cannot be checked (shared cache unavailable: {reason}); "
+                         f"try again in {UNAVAILABLE_RETRY_SECONDS} s.")
 
 
 def check_rate(key: str, limit: int, period_seconds: int) -> None:
@@ -37,11 +56,17 @@ def check_rate(key: str, limit: int, period_seconds: int) -> None:
     window = int(now // period_seconds)
     elapsed = (now % period_seconds) / period_seconds  # fraction of the current window gone by
     current_key = f"ratelimit:{key}:{period_seconds}:{window}"
-    current = counters.incr(current_key, 1, timeout=2 * period_seconds)
-    previous = counters.counter(f"ratelimit:{key}:{period_seconds}:{window - 1}")
+    try:
+        current = counters.incr(current_key, 1, timeout=2 * period_seconds)
+        previous = counters.counter(f"ratelimit:{key}:{period_seconds}:{window - 1}")
+    except counters.CacheUnavailable as exc:
+        raise RateLimitUnavailable(key, str(exc)) from exc
     if previous * (1 - elapsed) + current <= limit:
         return
-    counters.incr(current_key, -1, timeout=2 * period_seconds)
+    try:
+        counters.incr(current_key, -1, timeout=2 * period_seconds)
+    except counters.CacheUnavailable:
+        pass  # refused anyway; the counter it could not give back expires with its window
     raise RateLimited(key, _retry_after(limit, previous, current - 1, elapsed, period_seconds))
 
 

@@ -14,9 +14,10 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import close_old_connections, connections
 from django.utils.module_loading import import_string
+
+from lofisite import cache as shared_cache
 
 from .events import record_event
 
@@ -54,7 +55,8 @@ class Scheduler:
                 _drop_stale_connections()
             else:
                 self._succeeded(path, results[path])
-        cache.set(LAST_TICK_CACHE_KEY, time.time(), None)
+        # Bookkeeping only: a cache that is down (Redis outage) must never stop the scheduler.
+        shared_cache.set_quietly(LAST_TICK_CACHE_KEY, time.time(), None)
         return results
 
     def run(self, *, once: bool = False) -> dict[str, Any]:
