@@ -336,7 +336,10 @@ FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 CIRCUIT_BREAKERS = {
     "default": {"failure_threshold": 5, "recovery_timeout": 60, "success_threshold": 2, "call_timeout": 30},
     "openai": {"recovery_timeout": 60, "call_timeout": env.float("OPENAI_TIMEOUT", default=60)},
-    "youtube": {"recovery_timeout": 120, "call_timeout": env.float("YOUTUBE_TIMEOUT", default=60)},
+    # One publish attempt is one try (no sleeping retries inside a job), so three failed attempts in a row (a
+    # stage's PIPELINE_STAGE_MAX_ATTEMPTS) pause YouTube for every run.
+    "youtube": {"failure_threshold": 3, "recovery_timeout": 120,
+                "call_timeout": env.float("YOUTUBE_TIMEOUT", default=60)},
 }
 JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=10)
 # A running job whose heartbeat is older than this is taken as dead (worker killed).
@@ -375,8 +378,6 @@ YOUTUBE_AUTH_URL = env.str("YOUTUBE_AUTH_URL", default="https://accounts.google.
 YOUTUBE_API_BASE = env.str("YOUTUBE_API_BASE", default="https://www.googleapis.com/youtube/v3")
 YOUTUBE_UPLOAD_BASE = env.str("YOUTUBE_UPLOAD_BASE", default="https://www.googleapis.com/upload/youtube/v3")
 YOUTUBE_CHUNK_SIZE = env.int("YOUTUBE_CHUNK_SIZE", default=8 * 1024 * 1024)
-YOUTUBE_MAX_RETRIES = env.int("YOUTUBE_MAX_RETRIES", default=8)
-YOUTUBE_BACKOFF_BASE_SECONDS = env.float("YOUTUBE_BACKOFF_BASE_SECONDS", default=1.0)
 # Daily quota per bucket, as YouTube counts it (reset at midnight Pacific time).
 YOUTUBE_DAILY_QUOTA = {
     "videos.insert": env.int("YOUTUBE_DAILY_UPLOADS", default=100),

@@ -218,6 +218,11 @@ def run_publish(ctx: StageContext) -> dict:
 
     Idempotent: a video that is already on YouTube (a retry after the thumbnail failed)
     is not uploaded again; an upload interrupted earlier resumes its stored session.
+
+    Never sleeps: the client makes one try per request (`max_retries=0`); a network or
+    5xx failure ends this attempt at once as a TransientEngineError, which counts on the
+    `youtube` breaker and is re-enqueued with backoff by the job wrapper, so the worker
+    goes on with other runs and no heartbeat is missed while waiting.
     """
     run, video = ctx.run, ctx.video
     if run.publish_target != PublishTarget.YOUTUBE:
@@ -239,8 +244,8 @@ def run_publish(ctx: StageContext) -> dict:
     config = youtube.YouTubeConfig(
         client_id=channel.client_id, client_secret=channel.client_secret, refresh_token=channel.refresh_token,
         token_url=settings.YOUTUBE_TOKEN_URL, api_base=settings.YOUTUBE_API_BASE,
-        upload_base=settings.YOUTUBE_UPLOAD_BASE, chunk_size=settings.YOUTUBE_CHUNK_SIZE, timeout=guard.timeout,
-        max_retries=settings.YOUTUBE_MAX_RETRIES, backoff_base=settings.YOUTUBE_BACKOFF_BASE_SECONDS,
+        upload_base=settings.YOUTUBE_UPLOAD_BASE, chunk_size=settings.YOUTUBE_CHUNK_SIZE,
+        timeout=_call_timeout(guard), max_retries=0,
     )
 
     def remember_session(url):
@@ -297,6 +302,12 @@ def _upload(ctx: StageContext, client, guard, remember_session) -> None:
     ctx.log(f"Uploaded as {result.url} ({result.privacy_status}).")
     if result.locked_private:
         ctx.log("YouTube locked the video private (unverified API project): it is NOT public.")
+
+
+def _call_timeout(guard) -> float:
+    """Seconds one YouTube request may wait: the breaker's call timeout, but never so long that the job's
+    heartbeat goes stale meanwhile (the stage cannot send one while it waits on the network)."""
+    return max(1.0, min(guard.timeout, settings.JOB_STALE_AFTER_SECONDS / 2))
 
 
 def _youtube_outage(exc: BaseException) -> bool:

@@ -170,11 +170,13 @@ class YouTubeClient:
         self,
         config: YouTubeConfig,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         log: logging.Logger | logging.LoggerAdapter | None = None,
     ) -> None:
         self.config = config
-        self._sleep = sleep
+        # Looked up at call time, so a test's controlled clock sees every wait. Only a client with
+        # max_retries > 0 ever waits; the pipeline's jobs use 0 and re-enqueue instead.
+        self._sleep = sleep if sleep is not None else (lambda seconds: time.sleep(seconds))
         self._log = log or logger
         self._http = httpx.Client(timeout=config.timeout)
         self._token: str | None = None

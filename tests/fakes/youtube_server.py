@@ -12,7 +12,8 @@ from pytest and from Django live-server tests::
         config = YouTubeConfig(**fake.client_settings(), chunk_size=256 * 1024)
 
 Failure injection: ``fail_next_chunks``, ``drop_next_chunk``, ``insert_error``,
-``lock_private``, ``expire_access_tokens``, ``expire_sessions``, ``deny_consent``.
+``lock_private``, ``expire_access_tokens``, ``expire_sessions``, ``deny_consent``,
+``token_error_status``.
 
 Standalone for manual demos: ``python -m tests.fakes.youtube_server --port 8765``.
 """
@@ -92,6 +93,7 @@ class FakeYouTube(FakeService):
         self.lock_private = False  # answer privacyStatus "private" like an unverified API project
         self.insert_error: str | None = None  # a key of INSERT_ERRORS, answered on every insert
         self.deny_consent = False  # the user clicks "Cancel" on the consent page: redirect with access_denied
+        self.token_error_status: int | None = None  # every token request is answered this (503: OAuth outage)
         # What arrived, for assertions.
         self.uploads: dict[str, FakeUpload] = {}
         self.videos: dict[str, dict[str, Any]] = {}
@@ -250,6 +252,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _token(self) -> None:
         form = {key: values[-1] for key, values in parse_qs(self._read_body().decode()).items()}
         self.fake.token_requests += 1
+        if self.fake.token_error_status is not None:
+            return self._send_json(self.fake.token_error_status,
+                                   {"error": "backend_error", "error_description": "Backend Error"})
         if form.get("grant_type") not in ("refresh_token", "authorization_code"):
             return self._send_json(400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"})
         if (form.get("client_id"), form.get("client_secret")) != (self.fake.client_id, self.fake.client_secret):

@@ -381,8 +381,6 @@ def youtube(settings, admin_user):
         settings.YOUTUBE_API_BASE = fake.api_base
         settings.YOUTUBE_UPLOAD_BASE = fake.upload_base
         settings.YOUTUBE_CHUNK_SIZE = 256 * 1024  # several chunks for a 30 s video
-        settings.YOUTUBE_MAX_RETRIES = 2
-        settings.YOUTUBE_BACKOFF_BASE_SECONDS = 0.01
         services.connect_channel(admin_user, client_id=fake.client_id, client_secret=fake.client_secret,
                                  refresh_token=fake.refresh_token, channel_title="Fake Lo-fi Channel")
         yield fake
@@ -441,7 +439,7 @@ def publish(worker, video, user, **params):
 
 
 def test_run_to_youtube_survives_server_errors_and_resumes_the_same_upload(operator, worker, youtube):
-    youtube.fail_next_chunks(4, status=500)  # more 500s than the client retries: the stage retries too
+    youtube.fail_next_chunks(2, status=500)  # each 500 ends an attempt (no retries inside the job)
     run = worker.start(operator, publish_target="youtube", privacy="unlisted")
     worker.drain()
 
@@ -449,9 +447,10 @@ def test_run_to_youtube_survives_server_errors_and_resumes_the_same_upload(opera
     assert run.status == RunStatus.SUCCEEDED, run.error
     video = run.video
     publish_stage = stages_of(run)["publish"]
-    assert publish_stage.status == StageStatus.SUCCEEDED and publish_stage.attempts == 2
+    assert publish_stage.status == StageStatus.SUCCEEDED and publish_stage.attempts == 3
     assert "Attempt 1 failed (YouTube unreachable" in publish_stage.log
-    assert len(youtube.uploads) == 1  # the second attempt resumed the same upload session
+    assert "Attempt 2 failed (YouTube unreachable" in publish_stage.log
+    assert len(youtube.uploads) == 1  # the later attempts resumed the same upload session
     upload = youtube.last_upload
     assert bytes(upload.data) == (Path(django_settings.MEDIA_ROOT) / video.video.name).read_bytes()
     assert video.upload_status == UploadStatus.UPLOADED and video.upload_session_url == ""
