@@ -7,28 +7,17 @@ disk (`--save "" --appendonly no`), and is killed when the test ends.
 import shutil
 import socket
 import subprocess
-import time
 
 import pytest
 import redis
+
+from tests.processes import wait_for
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_until(condition, *, timeout: float, what: str, interval: float = 0.05):
-    """Poll `condition` until it is truthy (returns its value), failing after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 class RedisProcess:
@@ -48,7 +37,7 @@ class RedisProcess:
             [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self._answers, timeout=20, what=f"redis-server on port {self.port}")
+        wait_for(self._answers, timeout=20, what=f"redis-server on port {self.port}")
         return self
 
     def _answers(self) -> bool:

@@ -7,11 +7,9 @@ shared Redis is never touched.
 
 import logging
 import os
-import signal
 import subprocess
 import sys
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
+from contextlib import ExitStack
 
 import httpx
 import pytest
@@ -22,7 +20,8 @@ from lofisite import cache as shared_cache
 from monitoring.ratelimit import RateLimited, RateLimitUnavailable, check_rate
 from monitoring.scheduler import LAST_TICK_CACHE_KEY
 from tests.conftest import PASSWORD
-from tests.lofisite.redis_process import RedisProcess, free_port, redis_process, wait_until  # noqa: F401
+from tests.lofisite.redis_process import free_port, redis_process  # noqa: F401  (fixture)
+from tests.processes import process, wait_for
 
 PREFIX = "outage-test"
 
@@ -126,21 +125,6 @@ def test_the_api_answers_with_its_throttles_failing_open_while_redis_is_down(red
 
 
 # --- the real processes: web (gunicorn), worker, scheduler ---------------------------------------------------
-@contextmanager
-def process(name, args, env, log_dir: Path):
-    log_path = log_dir / f"{name}.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(args, cwd=django_settings.BASE_DIR, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    proc.name, proc.log_path = name, log_path
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 def alive(proc) -> None:
     assert proc.poll() is None, f"{proc.name} exited ({proc.returncode}):\n{proc.log_path.read_text()[-3000:]}"
 
@@ -168,14 +152,12 @@ def test_every_process_survives_a_redis_outage_and_caching_resumes_within_5_s(tm
         assert response.status_code == status, response.text[:500]
 
     with ExitStack() as stack:
-        web = stack.enter_context(process(
-            "web", [sys.executable, "-m", "gunicorn", "lofisite.wsgi", "--config", "lofisite/gunicorn_conf.py"],
-            env, tmp_path))
-        worker = stack.enter_context(process(
-            "worker", [sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--interval", "0.5"],
-            env, tmp_path))
-        scheduler = stack.enter_context(process("scheduler", [sys.executable, "manage.py", "scheduler"],
-                                                env, tmp_path))
+        def start(name, args):
+            return stack.enter_context(process(args, env=env, log_path=tmp_path / f"{name}.log", name=name))
+
+        web = start("web", [sys.executable, "-m", "gunicorn", "lofisite.wsgi", "--config", "lofisite/gunicorn_conf.py"])
+        worker = start("worker", [sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--interval", "0.5"])
+        scheduler = start("scheduler", [sys.executable, "manage.py", "scheduler"])
         processes = (web, worker, scheduler)
 
         def web_up():
@@ -186,15 +168,15 @@ def test_every_process_survives_a_redis_outage_and_caching_resumes_within_5_s(tm
             except httpx.TransportError:
                 return False
 
-        wait_until(web_up, timeout=90, what="gunicorn to answer", interval=0.2)
+        wait_for(web_up, timeout=90, what="gunicorn to answer", interval=0.2)
         answers(api_call(), 401)
         tick_key, throttle_keys = f"{PREFIX}:1:{LAST_TICK_CACHE_KEY}", f"{PREFIX}:1:throttle_*"
-        wait_until(lambda: server.keys(tick_key), timeout=30, what="the scheduler's first tick", interval=0.1)
+        wait_for(lambda: server.keys(tick_key), timeout=30, what="the scheduler's first tick", interval=0.1)
         assert server.keys(throttle_keys)  # the API's throttle history is in Redis
 
         server.kill()
         # The scheduler's next tick writes to the dead Redis: it logs the outage and carries on.
-        wait_until(lambda: "unreachable" in scheduler.log_path.read_text() or scheduler.poll() is not None,
+        wait_for(lambda: "unreachable" in scheduler.log_path.read_text() or scheduler.poll() is not None,
                    timeout=30, what="the scheduler to tick with Redis down", interval=0.1)
         for _ in range(3):
             answers(api_call(), 401)  # not 500: the throttle fails open
@@ -208,7 +190,7 @@ def test_every_process_survives_a_redis_outage_and_caching_resumes_within_5_s(tm
             answers(api_call(), 401)
             return server.keys(tick_key) and server.keys(throttle_keys)
 
-        wait_until(cached_again, timeout=5, what="the scheduler and the API to cache again", interval=0.1)
+        wait_for(cached_again, timeout=5, what="the scheduler and the API to cache again", interval=0.1)
         for proc in processes:
             alive(proc)
         assert "Traceback" not in scheduler.log_path.read_text()

@@ -49,6 +49,7 @@ from pipeline.models import QuotaUsage, RenderSlot, Run, Schedule, Stage, Video
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.youtube_server import FakeYouTube
 from tests.monitoring.worker import make_due, run_worker
+from tests.processes import process, wait_for
 
 ON_POSTGRES = connection.vendor == "postgresql"
 postgres_only = pytest.mark.skipif(
@@ -137,18 +138,6 @@ def script(path: Path, body: str) -> Path:
     return path
 
 
-def wait_for(condition, *, proc=None, timeout=90.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"the worker process exited ({proc.returncode}) before {what}")
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def kill_job(job: JobRun, minutes_ago=10) -> None:
     """Leave a job as a worker that died holding it would: running, last heartbeat long ago."""
     then = timezone.now() - timedelta(minutes=minutes_ago)
@@ -171,19 +160,9 @@ def worker_process(tmp_path, **env):
     environment = {**os.environ, "DATABASE_URL": database_url, "MEDIA_ROOT": str(django_settings.MEDIA_ROOT),
                    "DJANGO_SETTINGS_MODULE": "lofisite.test_settings", "LOFISITE_TESTING": "1",
                    "JOB_HEARTBEAT_SECONDS": "1", "ENV_FILE": "/dev/null", **env}
-    log_path = tmp_path / f"worker-{time.monotonic_ns()}.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--interval", "0.1", "--no-startup-delay"],
-            cwd=django_settings.BASE_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-    proc.log_path = log_path
-    try:
+    with process([sys.executable, "manage.py", "db_worker", "--interval", "0.1", "--no-startup-delay"],
+                 env=environment, log_path=tmp_path / f"worker-{time.monotonic_ns()}.log", name="worker") as proc:
         yield proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def slow_ffmpeg(tmp_path, seconds=3):
