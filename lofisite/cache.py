@@ -187,15 +187,16 @@ class FailSoftRedisCache(RedisCache):
 
 def healthy(alias: str = "default") -> bool:
     """True when the cache answers a write and a read now; False while it is down (health: "degraded")."""
-    cache = _cache(alias)
-    outage = getattr(cache, "outage", None)
-    if outage is not None and outage.backing_off():
-        return False
+    outage = None
     probe = f"lofisite:cache-probe:{time.monotonic_ns()}"
     try:
+        cache = _cache(alias)
+        outage = getattr(cache, "outage", None)
+        if outage is not None and outage.backing_off():
+            return False
         ok = bool(cache.set(probe, 1, 10)) or cache.get(probe) == 1
         cache.delete(probe)
-    except Exception as exc:  # a non-Redis backend (file cache on a full disk) raises its own errors
+    except Exception as exc:  # other backends raise their own errors (a file cache on a full or missing disk)
         logger.warning("Cache %s failed its health probe: %s: %s", alias, type(exc).__name__, exc)
         return False
     return ok and not (outage is not None and outage.down)
@@ -203,11 +204,13 @@ def healthy(alias: str = "default") -> bool:
 
 def status(alias: str = "default") -> dict:
     """What a health page shows about the cache: reachable or not, since when, failed operations."""
-    cache = _cache(alias)
-    outage = getattr(cache, "outage", None)
+    backend = settings.CACHES[alias]["BACKEND"]
     reachable = healthy(alias)
-    info = {"alias": alias, "backend": f"{type(cache).__module__}.{type(cache).__qualname__}",
-            "status": "ok" if reachable else "degraded", "reachable": reachable}
+    info = {"alias": alias, "backend": backend, "status": "ok" if reachable else "degraded", "reachable": reachable}
+    try:
+        outage = getattr(_cache(alias), "outage", None)
+    except Exception:
+        outage = None
     if outage is not None:
         info.update(down_since=outage.down_since, failures=outage.failures, skipped=outage.skipped,
                     last_error=outage.last_error, retry_seconds=outage.retry_seconds)

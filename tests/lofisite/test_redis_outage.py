@@ -18,7 +18,7 @@ from django.core.cache import cache
 
 from lofisite import cache as shared_cache
 from monitoring.ratelimit import RateLimited, RateLimitUnavailable, check_rate
-from monitoring.scheduler import LAST_TICK_CACHE_KEY
+from monitoring.scheduler import LAST_TICK_CACHE_KEY, Scheduler
 from tests.conftest import PASSWORD
 from tests.lofisite.redis_process import free_port, redis_process  # noqa: F401  (fixture)
 from tests.processes import process, wait_for
@@ -122,6 +122,27 @@ def test_the_api_answers_with_its_throttles_failing_open_while_redis_is_down(red
     assert listing.status_code == 200, listing.content
     wrong = api.post("/api/v1/auth/token/", {"username": operator.username, "password": "nope"}, format="json")
     assert wrong.status_code == 401 and wrong.json()["error"]["status"] == 401
+
+
+def test_the_outage_warning_never_shows_the_redis_password(settings, caplog):
+    settings.CACHES = {"default": {"BACKEND": "lofisite.cache.FailSoftRedisCache",
+                                   "LOCATION": f"redis://:s3cret-pass@127.0.0.1:{free_port()}/0"}}
+    caplog.set_level(logging.WARNING, logger="lofisite.cache")
+    assert cache.get("anything", "a miss") == "a miss"
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "unreachable" in logged and "s3cret-pass" not in logged and "redis://***@127.0.0.1:" in logged
+    assert "s3cret-pass" not in str(shared_cache.status())
+
+
+def test_a_scheduler_tick_survives_a_cache_that_cannot_be_written(settings, tmp_path, db):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                                   "LOCATION": str(blocker / "cache")}}
+    with pytest.raises(OSError):
+        cache.set("probe", 1)  # this cache really cannot be written
+    assert Scheduler(hooks=[], tick_seconds=1).tick() == {}  # and the tick goes on regardless
+    assert not shared_cache.healthy()
 
 
 # --- the real processes: web (gunicorn), worker, scheduler ---------------------------------------------------
