@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from croniter import croniter
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -27,6 +26,7 @@ from monitoring.jobs import JobLost, TransientError, heartbeat
 
 from . import stages
 from .choices import STAGE_ORDER, STAGE_WEIGHTS, AudioSource, PublishTarget, RunStatus, StageName, StageStatus
+from .cron import NeverFires, next_fire_time, validate_cron
 from .engines import EngineError, TransientEngineError
 from .engines.compose import parse_key, validate_audio_file
 from .engines.metadata import validate_metadata
@@ -499,28 +499,6 @@ def delete_track(track: Track, user) -> None:
 
 
 # --- schedules ------------------------------------------------------------------------------
-def next_fire_time(cron: str, tz_name: str, after=None):
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(tz_name)
-    base = (after or timezone.now()).astimezone(tz)
-    return croniter(cron, base).get_next(type(base))
-
-
-def validate_cron(cron: str, tz_name: str):
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    errors = {}
-    if len(cron.split()) != 5 or not croniter.is_valid(cron):
-        errors["cron"] = "Not a valid five-field cron expression (e.g. '0 18 * * *' = every day at 18:00)."
-    try:
-        ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = f"Unknown time zone {tz_name!r} (e.g. 'Europe/Paris' or 'UTC')."
-    if errors:
-        raise ValidationError(errors)
-
-
 @transaction.atomic
 def save_schedule(user, schedule: Schedule) -> Schedule:
     if schedule.pk:
@@ -529,7 +507,7 @@ def save_schedule(user, schedule: Schedule) -> Schedule:
         raise PermissionDenied("Your role cannot create schedules.")
     else:
         schedule.created_by = user
-    validate_cron(schedule.cron, schedule.timezone)
+    schedule.timezone = validate_cron(schedule.cron, schedule.timezone)
     schedule.full_clean(exclude=["created_by"])
     if schedule.preset not in PRESETS:
         raise ValidationError({"preset": f"Unknown preset {schedule.preset!r}."})
@@ -548,7 +526,16 @@ def fire_due_schedules(now=None) -> int:
     now = now or timezone.now()
     fired = 0
     for schedule in Schedule.objects.filter(enabled=True, next_run_at__lte=now).select_related("created_by"):
-        upcoming = next_fire_time(schedule.cron, schedule.timezone, after=now)
+        try:
+            upcoming = next_fire_time(schedule.cron, schedule.timezone, after=now)
+        except (NeverFires, ValueError, OSError) as exc:
+            # A row saved around the services (admin, an older release): stop it, keep the scheduler up.
+            if Schedule.objects.filter(pk=schedule.pk, next_run_at=schedule.next_run_at).update(
+                    enabled=False, next_run_at=None):
+                record_event("pipeline", "schedule.disabled", "failed",
+                             f"Schedule {schedule} was disabled: its cron or time zone cannot fire ({exc}).",
+                             {"schedule": schedule.pk})
+            continue
         claimed = Schedule.objects.filter(pk=schedule.pk, next_run_at=schedule.next_run_at).update(
             next_run_at=upcoming, last_run_at=now)
         if not claimed:
