@@ -2,6 +2,7 @@
 
 from zoneinfo import ZoneInfo
 
+from cron_descriptor import ExpressionDescriptor, FormatException, Options
 from croniter import CroniterBadDateError as NeverFires
 from croniter import croniter
 from django.core.exceptions import ValidationError
@@ -9,14 +10,18 @@ from django.utils import timezone
 
 from .timezones import canonical_timezone, unknown_timezone_message
 
-__all__ = ["NeverFires", "next_fire_time", "validate_cron"]
+__all__ = ["NeverFires", "describe_cron", "next_fire_time", "upcoming_fire_times", "validate_cron"]
 
 
 def next_fire_time(cron: str, tz_name: str, after=None):
     """The next fire time after `after` (now); NeverFires when the expression never fires."""
-    tz = ZoneInfo(tz_name)
-    base = (after or timezone.now()).astimezone(tz)
-    return croniter(cron, base).get_next(type(base))
+    return _fire_times(cron, tz_name, after)()
+
+
+def _fire_times(cron, tz_name, after):
+    base = (after or timezone.now()).astimezone(ZoneInfo(tz_name))
+    runs = croniter(cron, base)
+    return lambda: runs.get_next(type(base))
 
 
 def validate_cron(cron: str, tz_name: str):
@@ -37,3 +42,22 @@ def validate_cron(cron: str, tz_name: str):
     if errors:
         raise ValidationError(errors)
     return zone
+
+
+def upcoming_fire_times(cron: str, tz_name: str, count: int = 5, after=None) -> list:
+    """The next `count` fire times in the schedule's zone (a preview); [] when it cannot fire."""
+    try:
+        following = _fire_times(cron, tz_name, after)
+        return [following() for _ in range(count)]
+    except (NeverFires, ValueError, KeyError, OSError):
+        return []
+
+
+def describe_cron(cron: str) -> str:
+    """'30 7 * * 1-5' -> 'At 07:30, Monday through Friday' (24-hour clock); '' when not a cron."""
+    options = Options()
+    options.use_24hour_time_format = True
+    try:
+        return ExpressionDescriptor(cron, options).get_description()
+    except (FormatException, ValueError, KeyError, IndexError):
+        return ""

@@ -521,6 +521,21 @@ def delete_schedule(schedule: Schedule, user) -> None:
     schedule.delete()
 
 
+def _start_from_schedule(schedule: Schedule, user) -> Run:
+    target = schedule.publish_target
+    if target == PublishTarget.YOUTUBE and not channel_connected():
+        target = PublishTarget.LIBRARY
+    return start_run(user, preset=schedule.preset, duration_s=schedule.duration_s,
+                     audio_source=schedule.audio_source, publish_target=target, privacy=schedule.privacy,
+                     schedule=schedule)
+
+
+def run_schedule_now(user, schedule: Schedule) -> Run:
+    """"Run now": one run with the schedule's settings, started by `user`; the next fire time stays."""
+    _require(user, schedule, Action.CHANGE)
+    return _start_from_schedule(schedule, user)
+
+
 def fire_due_schedules(now=None) -> int:
     """Scheduler hook: start one run per due schedule; claims each with a conditional UPDATE."""
     now = now or timezone.now()
@@ -540,13 +555,8 @@ def fire_due_schedules(now=None) -> int:
             next_run_at=upcoming, last_run_at=now)
         if not claimed:
             continue  # another scheduler process took it
-        target = schedule.publish_target
-        if target == PublishTarget.YOUTUBE and not channel_connected():
-            target = PublishTarget.LIBRARY
         try:
-            start_run(schedule.created_by, preset=schedule.preset, duration_s=schedule.duration_s,
-                      audio_source=schedule.audio_source, publish_target=target, privacy=schedule.privacy,
-                      schedule=schedule)
+            _start_from_schedule(schedule, schedule.created_by)
             fired += 1
         except (ValidationError, PermissionDenied) as exc:
             record_event("pipeline", "schedule.failed", "failed", f"Schedule {schedule} could not start a run: "

@@ -104,3 +104,34 @@ def test_a_saved_schedule_that_never_fires_does_not_stop_the_scheduler(operator,
     broken.refresh_from_db()
     assert broken.enabled is False and broken.next_run_at is None
     assert Event.objects.filter(kind="schedule.disabled").exists()
+
+
+def test_a_schedule_is_described_in_plain_words_with_its_next_fire_times():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from pipeline.cron import describe_cron, upcoming_fire_times
+
+    assert describe_cron("30 7 * * 1-5") == "At 07:30, Monday through Friday"
+    assert describe_cron("every day at six") == ""
+    friday = datetime(2026, 12, 4, 12, 0, tzinfo=ZoneInfo("UTC"))
+    times = upcoming_fire_times("30 7 * * 1-5", "Europe/Paris", count=3, after=friday)
+    assert [(t.tzinfo.key, t.weekday(), t.hour, t.minute) for t in times] == [
+        ("Europe/Paris", 0, 7, 30), ("Europe/Paris", 1, 7, 30), ("Europe/Paris", 2, 7, 30)]
+    assert upcoming_fire_times("0 0 30 2 *", "UTC") == []
+
+
+def test_run_now_starts_one_run_with_the_schedules_settings_and_keeps_its_next_fire_time(
+        operator, other_operator, preset):
+    from django.core.exceptions import PermissionDenied
+
+    schedule = services.save_schedule(operator, Schedule(name="Daily", cron="0 18 * * *", preset=preset,
+                                                         duration_s=90))
+    next_run_at = schedule.next_run_at
+    run = services.run_schedule_now(operator, schedule)
+    assert (run.schedule, run.duration_s, run.preset, run.created_by) == (schedule, 90, preset, operator)
+    schedule.refresh_from_db()
+    assert schedule.next_run_at == next_run_at
+    with pytest.raises(PermissionDenied):
+        services.run_schedule_now(other_operator, schedule)
+    assert schedule.runs.count() == 1
