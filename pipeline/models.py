@@ -58,6 +58,8 @@ class Run(models.Model):
     progress = models.FloatField(default=0.0)
     error = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", help_text="Who asked to cancel the run.")
     schedule = models.ForeignKey("Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="runs")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -94,6 +96,12 @@ class Run(models.Model):
     @property
     def can_cancel(self):
         return self.is_active and not self.cancel_requested
+
+    def cancel_message(self, when=""):
+        """'Cancelled by ada (Admin).': names who did it, whatever their role."""
+        who = self.cancelled_by
+        return (f"Cancelled by {who.username} ({who.get_role_display()}){when}." if who
+                else f"Cancelled{when}.")
 
     def ordered_stages(self):
         return sorted(self.stages.all(), key=lambda stage: STAGE_ORDER.index(stage.name))

@@ -168,15 +168,15 @@ def cancel_run(run: Run, user) -> Run:
     if run.status in TERMINAL_RUN_STATUSES:
         raise ValidationError(f"{run} already {run.get_status_display().lower()}; nothing to cancel.")
     # The flag also stops a worker that is just starting a stage (its next progress report checks it).
-    run.cancel_requested = True
-    run.save(update_fields=["cancel_requested"])
+    run.cancel_requested, run.cancelled_by = True, user
+    run.save(update_fields=["cancel_requested", "cancelled_by"])
     if not run.stages.filter(status=StageStatus.RUNNING).exists():
         # Nothing is executing (queued, between stages, or waiting to retry): cancelled now,
         # not when the next job comes due, which may be minutes away after a backoff.
-        _finish(run, RunStatus.CANCELLED, "Cancelled before it started running." if run.status == RunStatus.QUEUED
-                else "Cancelled by an operator.")
-    # Otherwise the running stage sees the flag at its next progress report and stops.
-    record_event("pipeline", "run.cancel", "warning", f"{run} cancelled by {user}", {"run": run.pk}, user=user)
+        when = " before it started running" if run.status == RunStatus.QUEUED else ""
+        _finish(run, RunStatus.CANCELLED, run.cancel_message(when))
+    # Otherwise the running stage sees the flag at its next progress report and stops; either
+    # way `_finish` logs the one "run.cancelled" event, naming who cancelled.
     return run
 
 
@@ -189,8 +189,9 @@ def retry_run(run: Run, user) -> Run:
         raise ValidationError(f"Only failed or cancelled runs can be retried; {run} is {run.status}.")
     run.stages.exclude(status__in=DONE_STAGE_STATUSES).update(status=StageStatus.PENDING, error="", progress=0,
                                                                 attempts=0)
-    run.status, run.error, run.cancel_requested, run.finished_at = RunStatus.QUEUED, "", False, None
-    run.save(update_fields=["status", "error", "cancel_requested", "finished_at"])
+    run.status, run.error, run.cancel_requested, run.cancelled_by, run.finished_at = (
+        RunStatus.QUEUED, "", False, None, None)
+    run.save(update_fields=["status", "error", "cancel_requested", "cancelled_by", "finished_at"])
     record_event("pipeline", "run.retry", "info", f"{run} retried by {user}", {"run": run.pk}, user=user)
     _enqueue(run)
     return run
@@ -203,7 +204,7 @@ def execute_next_stage(run_id: int) -> None:
     if run.status in TERMINAL_RUN_STATUSES:
         return
     if run.cancel_requested:
-        _finish(run, RunStatus.CANCELLED, "Cancelled by an operator.")
+        _finish(run, RunStatus.CANCELLED, run.cancel_message())
         return
     stage = next((s for s in run.ordered_stages() if s.status not in DONE_STAGE_STATUSES), None)
     if stage is None:
@@ -225,8 +226,9 @@ def execute_next_stage(run_id: int) -> None:
                                       log=lambda line: _append_log(stage, line))
         result = stages.RUNNERS[stage.name](context)
     except RunCancelled:
-        _end_stage(stage, StageStatus.CANCELLED, "Cancelled by an operator.")
-        _finish(run, RunStatus.CANCELLED, "Cancelled by an operator.")
+        run.refresh_from_db(fields=["cancelled_by"])
+        _end_stage(stage, StageStatus.CANCELLED, run.cancel_message())
+        _finish(run, RunStatus.CANCELLED, run.cancel_message())
         return
     except JobLost:
         # This worker was declared dead while still going, and the stage was handed to another
@@ -307,8 +309,9 @@ def _finish(run, status, error=""):
     run.refresh_from_db()
     event_status = {RunStatus.SUCCEEDED: "succeeded", RunStatus.FAILED: "failed"}.get(status, "warning")
     message = f"{run} {status}" + (f": {error}" if error else "")
+    actor = run.cancelled_by if status == RunStatus.CANCELLED and run.cancelled_by else run.created_by
     record_event("pipeline", f"run.{status}", event_status, message,
-                 {"run": run.pk, "elapsed_s": run.elapsed_s}, user=run.created_by)
+                 {"run": run.pk, "elapsed_s": run.elapsed_s}, user=actor)
 
 
 def _claim_render_slot(run) -> bool:
@@ -430,9 +433,10 @@ def publish_video(video: Video, user, *, privacy="private", publish_at=None) -> 
     errors = _publish_errors(run)
     if errors:
         raise ValidationError(errors)
-    run.status, run.error, run.finished_at, run.cancel_requested = RunStatus.QUEUED, "", None, False
+    run.status, run.error, run.finished_at, run.cancel_requested, run.cancelled_by = (
+        RunStatus.QUEUED, "", None, False, None)
     run.save(update_fields=["publish_target", "privacy", "publish_at", "status", "error", "finished_at",
-                            "cancel_requested"])
+                            "cancel_requested", "cancelled_by"])
     run.stages.filter(name=StageName.PUBLISH).update(status=StageStatus.PENDING, attempts=0, error="", progress=0)
     _enqueue(run)
     return run
@@ -572,7 +576,9 @@ def runs_today(user):
 
 def success_rate(user, days=30):
     since = timezone.now() - timedelta(days=days)
-    finished = Run.objects.restrict(user).filter(created_at__gte=since, status__in=TERMINAL_RUN_STATUSES)
+    # A cancelled run was stopped on purpose: it is neither a success nor a failure.
+    finished = Run.objects.restrict(user).filter(created_at__gte=since,
+                                                 status__in=(RunStatus.SUCCEEDED, RunStatus.FAILED))
     total = finished.count()
     if not total:
         return None

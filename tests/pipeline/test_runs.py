@@ -753,7 +753,7 @@ def test_cancel_a_queued_run(operator, worker):
     run = worker.start(operator)
     worker.commit(services.cancel_run, run, operator)
     run = fresh(run)
-    assert run.status == RunStatus.CANCELLED and run.error == "Cancelled before it started running."
+    assert run.status == RunStatus.CANCELLED and run.error == "Cancelled by otto (Operator) before it started running."
     assert {s.status for s in stages_of(run).values()} == {StageStatus.CANCELLED}
     worker.drain()  # the queued job finds the run cancelled and does nothing
     assert all(s.started_at is None for s in stages_of(run).values())
@@ -797,10 +797,10 @@ def test_cancel_while_a_stage_runs_stops_it_and_writes_nothing(operator, tmp_pat
         services.cancel_run(run, operator)
         wait_for(lambda: fresh(run).status in services.TERMINAL_RUN_STATUSES, proc=proc, what="the run to stop")
     run = fresh(run)
-    assert run.status == RunStatus.CANCELLED and run.error == "Cancelled by an operator."
+    assert run.status == RunStatus.CANCELLED and run.error == "Cancelled by otto (Operator)."
     stages = stages_of(run)
     assert stages["compose"].status == StageStatus.CANCELLED
-    assert "Cancelled by an operator." in stages["compose"].log
+    assert "Cancelled by otto (Operator)." in stages["compose"].log
     assert {stages[n].status for n in ("artwork", "metadata", "render", "thumbnail", "publish")} == {
         StageStatus.CANCELLED}
     assert not run.video.audio and not (run_folder(run) / "audio.m4a").exists() and leftovers(run) == []
