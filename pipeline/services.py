@@ -29,7 +29,7 @@ from .choices import STAGE_ORDER, STAGE_WEIGHTS, AudioSource, PublishTarget, Run
 from .cron import NeverFires, next_fire_time, validate_cron
 from .engines import EngineError, TransientEngineError
 from .engines.compose import parse_key, validate_audio_file
-from .engines.metadata import validate_metadata
+from .engines.metadata import unique_tags, validate_metadata
 from .engines.presets import PRESETS
 from .models import RenderSlot, Run, Schedule, Stage, Track, Video, YouTubeChannel
 
@@ -405,7 +405,7 @@ def on_stage_worker_died(job_run) -> None:
 def update_metadata(video: Video, user, *, title: str, description: str, tags: list[str]) -> Video:
     """An operator's edit; validated against YouTube's limits, never silently cut."""
     _require(user, video, Action.CHANGE)
-    tags = [tag.strip() for tag in tags if tag.strip()]
+    tags = unique_tags(tags)
     errors = validate_metadata(title, description, tags)
     if errors:
         raise ValidationError(errors)

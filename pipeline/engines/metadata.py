@@ -146,6 +146,16 @@ def tags_length(tags: Sequence[str]) -> int:
     return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(len(tags) - 1, 0)
 
 
+def unique_tags(tags) -> list[str]:
+    """Stripped, non-empty tags, each once whatever its case (the first spelling is kept)."""
+    unique: dict[str, str] = {}
+    for tag in tags:
+        tag = tag.strip()
+        if tag:
+            unique.setdefault(tag.casefold(), tag)
+    return list(unique.values())
+
+
 def clean_metadata(title: str, description: str, tags: Sequence[str]) -> Metadata:
     """Make generated text acceptable to YouTube: strip < and >, trim to the limits.
 
@@ -168,13 +178,7 @@ def clean_metadata(title: str, description: str, tags: Sequence[str]) -> Metadat
         if not description:  # one enormous line: cut by bytes, dropping a split character
             description = text.encode()[:DESCRIPTION_MAX_BYTES].decode("utf-8", "ignore")
 
-    cleaned: list[str] = []
-    seen: set[str] = set()
-    for tag in tags:
-        tag = _clean_line(tag.replace(",", " "))[:100]
-        if tag and tag.lower() not in seen:
-            seen.add(tag.lower())
-            cleaned.append(tag)
+    cleaned = unique_tags(_clean_line(tag.replace(",", " "))[:100] for tag in tags)
     while tags_length(cleaned) > TAGS_MAX_CHARS:
         cleaned.pop()
     return Metadata(title, description, cleaned)

@@ -36,3 +36,4 @@ def test_cancelled_runs_are_not_failures_in_the_success_rate(operator, make_run,
     make_run(operator, RunStatus.CANCELLED)
     make_run(operator, RunStatus.CANCELLED)
     assert services.success_rate(operator) == 0.5
+
