@@ -159,6 +159,8 @@ class Video(models.Model):
     # Resumable upload session URI, kept so an upload resumes after a worker dies.
     upload_session_url = models.TextField(blank=True)
     uploaded_at = models.DateTimeField(null=True, blank=True)
+    media_deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the retention rule deleted this library-only video's files.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = VideoQuerySet.as_manager()
