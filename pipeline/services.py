@@ -139,6 +139,11 @@ def _validate_run_choices(run):
         errors["preset"] = f"Unknown preset {run.preset!r}. Choose one of: {', '.join(PRESETS)}."
     if run.audio_source == AudioSource.LIBRARY and not Track.objects.exists():
         errors["audio_source"] = "The track library is empty: upload tracks first, or use the procedural generator."
+    if run.audio_source == AudioSource.LIBRARY:
+        # A library mix plays the uploaded tracks as they are: tempo and key would do nothing.
+        for name, label in (("bpm", "A tempo"), ("musical_key", "A key")):
+            if getattr(run, name):
+                errors[name] = f"{label} applies only to the procedural generator, not to a mix of uploaded tracks."
     if run.musical_key:
         try:
             parse_key(run.musical_key)

@@ -81,12 +81,16 @@ def run_compose(ctx: StageContext) -> dict:
             raise EngineError("The track library is empty: upload tracks or use the procedural generator.")
         ctx.log(f"Mixing {run.duration_s} s from {len(tracks)} library tracks with crossfades (seed {run.seed}).")
         result = compose.mix_library([_path(t.file) for t in tracks], out, duration_s=run.duration_s,
-                                     seed=run.seed, progress=ctx.progress, log=ctx.log)
+                                     seed=run.seed, titles=[t.title for t in tracks], progress=ctx.progress,
+                                     log=ctx.log)
     else:
         ctx.log(f"Composing {run.duration_s} s of '{run.preset}' (seed {run.seed}).")
         result = compose.compose_mix(out, duration_s=run.duration_s, preset=run.preset, bpm=run.bpm,
                                      key=run.musical_key or None, seed=run.seed, progress=ctx.progress, log=ctx.log)
-    tracklist = [{"start_s": round(entry.start_s, 1), "title": entry.title} for entry in result.tracklist]
+    # Tempo and key as composed (procedural mixes), so pages and metadata state what was made.
+    tracklist = [{"start_s": round(entry.start_s, 1), "title": entry.title,
+                  **({"bpm": entry.bpm} if entry.bpm else {}), **({"key": entry.key} if entry.key else {})}
+                 for entry in result.tracklist]
     ctx.save_video(audio=ctx.media_name(out.name), duration_s=result.duration_s,
                    loudness_lufs=result.loudness_lufs, tracklist=tracklist)
     ctx.log(f"Audio: {result.duration_s:.1f} s, {result.loudness_lufs:.1f} LUFS, {len(tracklist)} tracks.")
@@ -148,9 +152,11 @@ def run_metadata(ctx: StageContext) -> dict:
     if video.metadata_edited:
         ctx.log("Kept the operator's edited metadata.")
         return {"source": "operator"}
-    tracklist = [metadata.TrackEntry(start_s=t["start_s"], title=t["title"]) for t in video.tracklist]
+    tracklist = [metadata.TrackEntry(start_s=t["start_s"], title=t["title"], bpm=t.get("bpm"), key=t.get("key"))
+                 for t in video.tracklist]
     draft = metadata.generate_metadata(run.preset, video.duration_s or run.duration_s, run.bpm,
-                                       run.musical_key or None, run.seed, tracklist or None)
+                                       run.musical_key or None, run.seed, tracklist or None,
+                                       library=run.audio_source == AudioSource.LIBRARY)
     source = "template"
     if ai.ai_enabled():
         try:
