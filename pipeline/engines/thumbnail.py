@@ -144,7 +144,9 @@ def _filled(image: Path | str) -> Image.Image:
         with Image.open(image) as img:
             base = img.convert("RGB")
     except (OSError, ValueError) as exc:
-        raise EngineError(f"cannot read the image {image.name}: {exc}")
+        # Name the file, never its server path (the message reaches every role).
+        reason = getattr(exc, "strerror", None) or exc.__class__.__name__
+        raise EngineError(f"cannot read the image {image.name} (cover or own thumbnail): {reason}")
     scale = max(WIDTH / base.width, HEIGHT / base.height)
     base = base.resize((round(base.width * scale), round(base.height * scale)), Image.Resampling.LANCZOS)
     left, top = (base.width - WIDTH) // 2, (base.height - HEIGHT) // 2
