@@ -369,8 +369,6 @@ class ChannelForm(forms.Form):
                                     help_text="From <code>manage.py youtube_connect</code> or Google's OAuth "
                                               "playground, with the youtube.upload scope.",
                                     widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
-    channel_title = forms.CharField(label="Channel name", required=False, max_length=200,
-                                    help_text="Optional, shown on this page.")
 
     def service_field(self, name):
         return name if name in self.fields else None

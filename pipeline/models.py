@@ -232,6 +232,7 @@ class YouTubeChannel(models.Model):
     client_id = models.CharField(max_length=255)
     client_secret = EncryptedTextField()
     refresh_token = EncryptedTextField()
+    channel_id = models.CharField(max_length=64, blank=True, help_text="YouTube's id of the channel (UC...).")
     channel_title = models.CharField(max_length=200, blank=True)
     connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                      related_name="+")

@@ -26,7 +26,7 @@ from accounts.roles import Action
 from monitoring.events import record_event
 from monitoring.jobs import JobLost, TransientError, heartbeat
 
-from . import stages
+from . import stages, youtube, youtube_oauth
 from .choices import (
     METADATA_EDITABLE_STATUSES,
     STAGE_ORDER,
@@ -466,17 +466,24 @@ def channel_connected() -> bool:
     return YouTubeChannel.objects.exists()
 
 
-@transaction.atomic
-def connect_channel(user, *, client_id, client_secret, refresh_token, channel_title="") -> YouTubeChannel:
+def connect_channel(user, *, client_id, client_secret, refresh_token) -> YouTubeChannel:
+    """Verify the credentials with YouTube (outside any transaction: it is network), then store
+    them encrypted with the channel's real id and title. A failure saves nothing."""
     from accounts import roles
 
     if not roles.is_admin(user):
         raise PermissionDenied("Only admins connect the YouTube channel.")
-    YouTubeChannel.objects.all().delete()
-    channel = YouTubeChannel.objects.create(client_id=client_id, client_secret=client_secret,
-                                            refresh_token=refresh_token, channel_title=channel_title,
-                                            connected_by=user)
-    record_event("pipeline", "youtube.connected", "info", f"YouTube channel connected by {user}", {}, user=user)
+    client_id, client_secret, refresh_token = (value.strip() for value in (client_id, client_secret, refresh_token))
+    verified = youtube_oauth.verify_credentials(client_id=client_id, client_secret=client_secret,
+                                                refresh_token=refresh_token)
+    with transaction.atomic():
+        stages.record_quota(youtube.QUOTA_BUCKET_DEFAULT, youtube.CHANNELS_LIST_UNITS, "channels.list", None, user)
+        YouTubeChannel.objects.all().delete()
+        channel = YouTubeChannel.objects.create(client_id=client_id, client_secret=client_secret,
+                                                refresh_token=refresh_token, channel_id=verified.channel_id,
+                                                channel_title=verified.title, connected_by=user)
+    record_event("pipeline", "youtube.connected", "info",
+                 f"YouTube channel {verified.title!r} ({verified.channel_id}) connected by {user}", {}, user=user)
     return channel
 
 

@@ -261,7 +261,7 @@ def run_publish(ctx: StageContext) -> dict:
                 _upload(ctx, client, guard, remember_session)
             _check_quota(youtube.QUOTA_BUCKET_DEFAULT, youtube.THUMBNAILS_SET_UNITS)
             units = guard.call(client.set_thumbnail, video.youtube_id, _path(video.thumbnail))
-            _record_quota(youtube.QUOTA_BUCKET_DEFAULT, units, "thumbnails.set", video, run.created_by)
+            record_quota(youtube.QUOTA_BUCKET_DEFAULT, units, "thumbnails.set", video, run.created_by)
             if video.upload_error:
                 video.upload_error = ""
                 video.save(update_fields=["upload_error"])
@@ -295,7 +295,7 @@ def _upload(ctx: StageContext, client, guard, remember_session) -> None:
         progress=lambda sent, total: ctx.progress(0.95 * sent / total),
         session_url=video.upload_session_url or None, on_session=remember_session,
     )
-    _record_quota(result.quota_bucket, result.quota_units, "videos.insert", video, run.created_by)
+    record_quota(result.quota_bucket, result.quota_units, "videos.insert", video, run.created_by)
     status = UploadStatus.LOCKED_PRIVATE if result.locked_private else UploadStatus.UPLOADED
     video.youtube_id, video.youtube_url, video.upload_status = result.video_id, result.url, status
     video.upload_session_url, video.uploaded_at = "", timezone.now()
@@ -344,7 +344,7 @@ def _check_quota(bucket: str, units: int):
                           "midnight Pacific time. Retry the run tomorrow.")
 
 
-def _record_quota(bucket, units, operation, video, user):
+def record_quota(bucket, units, operation, video, user):
     QuotaUsage.objects.create(day=quota_day(), bucket=bucket, units=units, operation=operation, video=video,
                               user=user)
 

@@ -45,7 +45,7 @@ from pipeline import services
 from pipeline.choices import RunStatus, StageStatus, UploadStatus
 from pipeline.engines import artwork, compose, render, thumbnail
 from pipeline.engines.ffmpeg import ffmpeg_exe, probe
-from pipeline.models import QuotaUsage, RenderSlot, Run, Schedule, Stage, Video
+from pipeline.models import QuotaUsage, RenderSlot, Run, Schedule, Stage, Video, YouTubeChannel
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.youtube_server import FakeYouTube
 from tests.monitoring.worker import make_due, run_worker
@@ -384,7 +384,8 @@ def youtube(settings, admin_user):
         settings.YOUTUBE_MAX_RETRIES = 2
         settings.YOUTUBE_BACKOFF_BASE_SECONDS = 0.01
         services.connect_channel(admin_user, client_id=fake.client_id, client_secret=fake.client_secret,
-                                 refresh_token=fake.refresh_token, channel_title="Fake Lo-fi Channel")
+                                 refresh_token=fake.refresh_token)
+        fake.requests.clear()  # connecting verified the credentials; tests watch what publishing sends
         yield fake
 
 
@@ -465,7 +466,7 @@ def test_run_to_youtube_survives_server_errors_and_resumes_the_same_upload(opera
     assert "Thumbnail set." in publish_stage.log
     ledger = sorted(QuotaUsage.objects.filter(video=video).values_list("bucket", "operation", "units"))
     assert ledger == [("default", "thumbnails.set", 50), ("videos.insert", "videos.insert", 1)]
-    assert set(QuotaUsage.objects.values_list("user", flat=True)) == {operator.pk}
+    assert set(QuotaUsage.objects.filter(video=video).values_list("user", flat=True)) == {operator.pk}
 
 
 def test_interrupted_upload_resumes_and_arrives_byte_identical(operator, worker, youtube, library_video):
@@ -495,7 +496,7 @@ def test_local_quota_ledger_stops_the_upload_before_any_request(operator, worker
     assert run.video.upload_status == UploadStatus.QUOTA_EXCEEDED
     assert "quota" in run.video.upload_error
     assert youtube.requests == []
-    assert QuotaUsage.objects.count() == 1
+    assert QuotaUsage.objects.filter(bucket="videos.insert").count() == 1
 
 
 def test_youtube_quota_exceeded_answer_fails_with_a_clear_message(operator, worker, youtube, library_video):
@@ -922,7 +923,7 @@ def test_a_due_schedule_starts_one_run_even_when_fired_twice(operator, worker):
 
 
 def test_a_schedule_publishes_to_youtube_when_the_channel_is_connected(operator, admin_user, worker):
-    services.connect_channel(admin_user, client_id="id", client_secret="secret", refresh_token="token")
+    YouTubeChannel.objects.create(client_id="id", client_secret="secret", refresh_token="token")
     schedule = make_schedule(operator, timezone="America/New_York", cron="30 7 * * 1-5")
     now = datetime(2026, 7, 3, 11, 31, tzinfo=UTC)  # Friday 07:31 in New York
     Schedule.objects.filter(pk=schedule.pk).update(next_run_at=now - timedelta(minutes=1))
