@@ -63,3 +63,8 @@ class UploadStatus(models.TextChoices):
     LIMIT_EXCEEDED = "limit_exceeded", "Upload limit exceeded"
     QUOTA_EXCEEDED = "quota_exceeded", "Daily API quota exceeded"
     FAILED = "failed", "Failed"
+
+
+# Not on YouTube (yet): metadata and artwork may still change here.
+METADATA_EDITABLE_STATUSES = (UploadStatus.NOT_UPLOADED, UploadStatus.FAILED, UploadStatus.LIMIT_EXCEEDED,
+                              UploadStatus.QUOTA_EXCEEDED)

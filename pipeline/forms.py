@@ -3,9 +3,7 @@
 with `apply_service_errors` (so the error shows next to the field and the typed
 input stays)."""
 
-import functools
 import re
-import zoneinfo
 
 from django import forms
 from django.conf import settings
@@ -15,6 +13,7 @@ from django.utils import timezone
 from . import services
 from .choices import AudioSource, Privacy, PublishTarget
 from .models import MAX_DURATION_S, MIN_DURATION_S
+from .timezones import canonical_timezone, unknown_timezone_message
 
 CLIP_EXTENSIONS = services.CLIP_EXTENSIONS
 
@@ -49,12 +48,6 @@ def publish_at_field():
     return forms.DateTimeField(
         label="Publish at", required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
-
-
-@functools.cache
-def timezone_names() -> tuple[str, ...]:
-    """For the time-zone suggestions (a <datalist>; 600 <option>s in a <select> are slow to render)."""
-    return tuple(sorted(zoneinfo.available_timezones()))
 
 
 def format_duration(seconds) -> str:
@@ -330,7 +323,12 @@ class ScheduleForm(DurationFieldsMixin, forms.Form):
         return cleaned
 
     def clean_timezone(self):
-        return self.cleaned_data["timezone"].strip()
+        # A choice from tzdata's names (offered as <datalist> suggestions: 600 <option>s in a
+        # <select> are slow to render), matched whatever the case of what was typed.
+        zone = canonical_timezone(self.cleaned_data["timezone"])
+        if zone is None:
+            raise forms.ValidationError(unknown_timezone_message(self.cleaned_data["timezone"]))
+        return zone
 
     def apply_to(self, schedule):
         data = self.cleaned_data
@@ -371,8 +369,6 @@ class ChannelForm(forms.Form):
                                     help_text="From <code>manage.py youtube_connect</code> or Google's OAuth "
                                               "playground, with the youtube.upload scope.",
                                     widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
-    channel_title = forms.CharField(label="Channel name", required=False, max_length=200,
-                                    help_text="Optional, shown on this page.")
 
     def service_field(self, name):
         return name if name in self.fields else None

@@ -58,6 +58,8 @@ class Run(models.Model):
     progress = models.FloatField(default=0.0)
     error = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", help_text="Who asked to cancel the run.")
     schedule = models.ForeignKey("Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="runs")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -94,6 +96,12 @@ class Run(models.Model):
     @property
     def can_cancel(self):
         return self.is_active and not self.cancel_requested
+
+    def cancel_message(self, when=""):
+        """'Cancelled by ada (Admin).': names who did it, whatever their role."""
+        who = self.cancelled_by
+        return (f"Cancelled by {who.username} ({who.get_role_display()}){when}." if who
+                else f"Cancelled{when}.")
 
     def ordered_stages(self):
         return sorted(self.stages.all(), key=lambda stage: STAGE_ORDER.index(stage.name))
@@ -151,6 +159,8 @@ class Video(models.Model):
     # Resumable upload session URI, kept so an upload resumes after a worker dies.
     upload_session_url = models.TextField(blank=True)
     uploaded_at = models.DateTimeField(null=True, blank=True)
+    media_deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the retention rule deleted this library-only video's files.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = VideoQuerySet.as_manager()
@@ -222,6 +232,7 @@ class YouTubeChannel(models.Model):
     client_id = models.CharField(max_length=255)
     client_secret = EncryptedTextField()
     refresh_token = EncryptedTextField()
+    channel_id = models.CharField(max_length=64, blank=True, help_text="YouTube's id of the channel (UC...).")
     channel_title = models.CharField(max_length=200, blank=True)
     connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                      related_name="+")

@@ -9,29 +9,41 @@ restart resumes from where the run stopped.
 import contextvars
 import logging
 import random
+import shutil
 import time
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from croniter import croniter
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from PIL import Image
 
 from accounts.roles import Action
 from monitoring.events import record_event
 from monitoring.jobs import JobLost, TransientError, heartbeat
 
-from . import stages
-from .choices import STAGE_ORDER, STAGE_WEIGHTS, AudioSource, PublishTarget, RunStatus, StageName, StageStatus
-from .engines import EngineError, TransientEngineError
+from . import stages, youtube, youtube_oauth
+from .choices import (
+    METADATA_EDITABLE_STATUSES,
+    STAGE_ORDER,
+    STAGE_WEIGHTS,
+    AudioSource,
+    PublishTarget,
+    RunStatus,
+    StageName,
+    StageStatus,
+    UploadStatus,
+)
+from .cron import NeverFires, next_fire_time, validate_cron
+from .engines import EngineError, TransientEngineError, atomic_output, thumbnail
 from .engines.compose import parse_key, validate_audio_file
-from .engines.metadata import validate_metadata
+from .engines.metadata import unique_tags, validate_metadata
 from .engines.presets import PRESETS
-from .models import RenderSlot, Run, Schedule, Stage, Track, Video, YouTubeChannel
+from .models import RenderSlot, Run, Schedule, Stage, Track, Video, YouTubeChannel, run_dir
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +141,11 @@ def _validate_run_choices(run):
         errors["preset"] = f"Unknown preset {run.preset!r}. Choose one of: {', '.join(PRESETS)}."
     if run.audio_source == AudioSource.LIBRARY and not Track.objects.exists():
         errors["audio_source"] = "The track library is empty: upload tracks first, or use the procedural generator."
+    if run.audio_source == AudioSource.LIBRARY:
+        # A library mix plays the uploaded tracks as they are: tempo and key would do nothing.
+        for name, label in (("bpm", "A tempo"), ("musical_key", "A key")):
+            if getattr(run, name):
+                errors[name] = f"{label} applies only to the procedural generator, not to a mix of uploaded tracks."
     if run.musical_key:
         try:
             parse_key(run.musical_key)
@@ -168,15 +185,15 @@ def cancel_run(run: Run, user) -> Run:
     if run.status in TERMINAL_RUN_STATUSES:
         raise ValidationError(f"{run} already {run.get_status_display().lower()}; nothing to cancel.")
     # The flag also stops a worker that is just starting a stage (its next progress report checks it).
-    run.cancel_requested = True
-    run.save(update_fields=["cancel_requested"])
+    run.cancel_requested, run.cancelled_by = True, user
+    run.save(update_fields=["cancel_requested", "cancelled_by"])
     if not run.stages.filter(status=StageStatus.RUNNING).exists():
         # Nothing is executing (queued, between stages, or waiting to retry): cancelled now,
         # not when the next job comes due, which may be minutes away after a backoff.
-        _finish(run, RunStatus.CANCELLED, "Cancelled before it started running." if run.status == RunStatus.QUEUED
-                else "Cancelled by an operator.")
-    # Otherwise the running stage sees the flag at its next progress report and stops.
-    record_event("pipeline", "run.cancel", "warning", f"{run} cancelled by {user}", {"run": run.pk}, user=user)
+        when = " before it started running" if run.status == RunStatus.QUEUED else ""
+        _finish(run, RunStatus.CANCELLED, run.cancel_message(when))
+    # Otherwise the running stage sees the flag at its next progress report and stops; either
+    # way `_finish` logs the one "run.cancelled" event, naming who cancelled.
     return run
 
 
@@ -189,8 +206,9 @@ def retry_run(run: Run, user) -> Run:
         raise ValidationError(f"Only failed or cancelled runs can be retried; {run} is {run.status}.")
     run.stages.exclude(status__in=DONE_STAGE_STATUSES).update(status=StageStatus.PENDING, error="", progress=0,
                                                                 attempts=0)
-    run.status, run.error, run.cancel_requested, run.finished_at = RunStatus.QUEUED, "", False, None
-    run.save(update_fields=["status", "error", "cancel_requested", "finished_at"])
+    run.status, run.error, run.cancel_requested, run.cancelled_by, run.finished_at = (
+        RunStatus.QUEUED, "", False, None, None)
+    run.save(update_fields=["status", "error", "cancel_requested", "cancelled_by", "finished_at"])
     record_event("pipeline", "run.retry", "info", f"{run} retried by {user}", {"run": run.pk}, user=user)
     _enqueue(run)
     return run
@@ -203,7 +221,7 @@ def execute_next_stage(run_id: int) -> None:
     if run.status in TERMINAL_RUN_STATUSES:
         return
     if run.cancel_requested:
-        _finish(run, RunStatus.CANCELLED, "Cancelled by an operator.")
+        _finish(run, RunStatus.CANCELLED, run.cancel_message())
         return
     stage = next((s for s in run.ordered_stages() if s.status not in DONE_STAGE_STATUSES), None)
     if stage is None:
@@ -225,8 +243,9 @@ def execute_next_stage(run_id: int) -> None:
                                       log=lambda line: _append_log(stage, line))
         result = stages.RUNNERS[stage.name](context)
     except RunCancelled:
-        _end_stage(stage, StageStatus.CANCELLED, "Cancelled by an operator.")
-        _finish(run, RunStatus.CANCELLED, "Cancelled by an operator.")
+        run.refresh_from_db(fields=["cancelled_by"])
+        _end_stage(stage, StageStatus.CANCELLED, run.cancel_message())
+        _finish(run, RunStatus.CANCELLED, run.cancel_message())
         return
     except JobLost:
         # This worker was declared dead while still going, and the stage was handed to another
@@ -307,8 +326,9 @@ def _finish(run, status, error=""):
     run.refresh_from_db()
     event_status = {RunStatus.SUCCEEDED: "succeeded", RunStatus.FAILED: "failed"}.get(status, "warning")
     message = f"{run} {status}" + (f": {error}" if error else "")
+    actor = run.cancelled_by if status == RunStatus.CANCELLED and run.cancelled_by else run.created_by
     record_event("pipeline", f"run.{status}", event_status, message,
-                 {"run": run.pk, "elapsed_s": run.elapsed_s}, user=run.created_by)
+                 {"run": run.pk, "elapsed_s": run.elapsed_s}, user=actor)
 
 
 def _claim_render_slot(run) -> bool:
@@ -402,14 +422,17 @@ def on_stage_worker_died(job_run) -> None:
 def update_metadata(video: Video, user, *, title: str, description: str, tags: list[str]) -> Video:
     """An operator's edit; validated against YouTube's limits, never silently cut."""
     _require(user, video, Action.CHANGE)
-    tags = [tag.strip() for tag in tags if tag.strip()]
+    tags = unique_tags(tags)
     errors = validate_metadata(title, description, tags)
     if errors:
         raise ValidationError(errors)
-    if video.upload_status not in ("not_uploaded", "failed", "limit_exceeded", "quota_exceeded"):
+    if video.upload_status not in METADATA_EDITABLE_STATUSES:
         raise ValidationError("This video is already on YouTube; edit it there.")
+    retitled = title != video.title
     video.title, video.description, video.tags, video.metadata_edited = title, description, tags, True
     video.save(update_fields=["title", "description", "tags", "metadata_edited"])
+    if retitled and video.thumbnail and video.cover and not video.run.is_active:
+        _redraw_thumbnail(video)  # the thumbnail shows the title
     record_event("pipeline", "video.metadata_edited", "info", f"Metadata of {video.run} edited by {user}",
                  {"run": video.run_id}, user=user)
     return video
@@ -430,9 +453,10 @@ def publish_video(video: Video, user, *, privacy="private", publish_at=None) -> 
     errors = _publish_errors(run)
     if errors:
         raise ValidationError(errors)
-    run.status, run.error, run.finished_at, run.cancel_requested = RunStatus.QUEUED, "", None, False
+    run.status, run.error, run.finished_at, run.cancel_requested, run.cancelled_by = (
+        RunStatus.QUEUED, "", None, False, None)
     run.save(update_fields=["publish_target", "privacy", "publish_at", "status", "error", "finished_at",
-                            "cancel_requested"])
+                            "cancel_requested", "cancelled_by"])
     run.stages.filter(name=StageName.PUBLISH).update(status=StageStatus.PENDING, attempts=0, error="", progress=0)
     _enqueue(run)
     return run
@@ -442,17 +466,24 @@ def channel_connected() -> bool:
     return YouTubeChannel.objects.exists()
 
 
-@transaction.atomic
-def connect_channel(user, *, client_id, client_secret, refresh_token, channel_title="") -> YouTubeChannel:
+def connect_channel(user, *, client_id, client_secret, refresh_token) -> YouTubeChannel:
+    """Verify the credentials with YouTube (outside any transaction: it is network), then store
+    them encrypted with the channel's real id and title. A failure saves nothing."""
     from accounts import roles
 
     if not roles.is_admin(user):
         raise PermissionDenied("Only admins connect the YouTube channel.")
-    YouTubeChannel.objects.all().delete()
-    channel = YouTubeChannel.objects.create(client_id=client_id, client_secret=client_secret,
-                                            refresh_token=refresh_token, channel_title=channel_title,
-                                            connected_by=user)
-    record_event("pipeline", "youtube.connected", "info", f"YouTube channel connected by {user}", {}, user=user)
+    client_id, client_secret, refresh_token = (value.strip() for value in (client_id, client_secret, refresh_token))
+    verified = youtube_oauth.verify_credentials(client_id=client_id, client_secret=client_secret,
+                                                refresh_token=refresh_token)
+    with transaction.atomic():
+        stages.record_quota(youtube.QUOTA_BUCKET_DEFAULT, youtube.CHANNELS_LIST_UNITS, "channels.list", None, user)
+        YouTubeChannel.objects.all().delete()
+        channel = YouTubeChannel.objects.create(client_id=client_id, client_secret=client_secret,
+                                                refresh_token=refresh_token, channel_id=verified.channel_id,
+                                                channel_title=verified.title, connected_by=user)
+    record_event("pipeline", "youtube.connected", "info",
+                 f"YouTube channel {verified.title!r} ({verified.channel_id}) connected by {user}", {}, user=user)
     return channel
 
 
@@ -499,28 +530,6 @@ def delete_track(track: Track, user) -> None:
 
 
 # --- schedules ------------------------------------------------------------------------------
-def next_fire_time(cron: str, tz_name: str, after=None):
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(tz_name)
-    base = (after or timezone.now()).astimezone(tz)
-    return croniter(cron, base).get_next(type(base))
-
-
-def validate_cron(cron: str, tz_name: str):
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    errors = {}
-    if len(cron.split()) != 5 or not croniter.is_valid(cron):
-        errors["cron"] = "Not a valid five-field cron expression (e.g. '0 18 * * *' = every day at 18:00)."
-    try:
-        ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = f"Unknown time zone {tz_name!r} (e.g. 'Europe/Paris' or 'UTC')."
-    if errors:
-        raise ValidationError(errors)
-
-
 @transaction.atomic
 def save_schedule(user, schedule: Schedule) -> Schedule:
     if schedule.pk:
@@ -529,7 +538,7 @@ def save_schedule(user, schedule: Schedule) -> Schedule:
         raise PermissionDenied("Your role cannot create schedules.")
     else:
         schedule.created_by = user
-    validate_cron(schedule.cron, schedule.timezone)
+    schedule.timezone = validate_cron(schedule.cron, schedule.timezone)
     schedule.full_clean(exclude=["created_by"])
     if schedule.preset not in PRESETS:
         raise ValidationError({"preset": f"Unknown preset {schedule.preset!r}."})
@@ -543,28 +552,230 @@ def delete_schedule(schedule: Schedule, user) -> None:
     schedule.delete()
 
 
+def _start_from_schedule(schedule: Schedule, user) -> Run:
+    target = schedule.publish_target
+    if target == PublishTarget.YOUTUBE and not channel_connected():
+        target = PublishTarget.LIBRARY
+    return start_run(user, preset=schedule.preset, duration_s=schedule.duration_s,
+                     audio_source=schedule.audio_source, publish_target=target, privacy=schedule.privacy,
+                     schedule=schedule)
+
+
+def run_schedule_now(user, schedule: Schedule) -> Run:
+    """"Run now": one run with the schedule's settings, started by `user`; the next fire time stays."""
+    _require(user, schedule, Action.CHANGE)
+    return _start_from_schedule(schedule, user)
+
+
 def fire_due_schedules(now=None) -> int:
     """Scheduler hook: start one run per due schedule; claims each with a conditional UPDATE."""
     now = now or timezone.now()
     fired = 0
     for schedule in Schedule.objects.filter(enabled=True, next_run_at__lte=now).select_related("created_by"):
-        upcoming = next_fire_time(schedule.cron, schedule.timezone, after=now)
+        try:
+            upcoming = next_fire_time(schedule.cron, schedule.timezone, after=now)
+        except (NeverFires, ValueError, OSError) as exc:
+            # A row saved around the services (admin, an older release): stop it, keep the scheduler up.
+            if Schedule.objects.filter(pk=schedule.pk, next_run_at=schedule.next_run_at).update(
+                    enabled=False, next_run_at=None):
+                record_event("pipeline", "schedule.disabled", "failed",
+                             f"Schedule {schedule} was disabled: its cron or time zone cannot fire ({exc}).",
+                             {"schedule": schedule.pk})
+            continue
         claimed = Schedule.objects.filter(pk=schedule.pk, next_run_at=schedule.next_run_at).update(
             next_run_at=upcoming, last_run_at=now)
         if not claimed:
             continue  # another scheduler process took it
-        target = schedule.publish_target
-        if target == PublishTarget.YOUTUBE and not channel_connected():
-            target = PublishTarget.LIBRARY
         try:
-            start_run(schedule.created_by, preset=schedule.preset, duration_s=schedule.duration_s,
-                      audio_source=schedule.audio_source, publish_target=target, privacy=schedule.privacy,
-                      schedule=schedule)
+            _start_from_schedule(schedule, schedule.created_by)
             fired += 1
         except (ValidationError, PermissionDenied) as exc:
             record_event("pipeline", "schedule.failed", "failed", f"Schedule {schedule} could not start a run: "
                          f"{'; '.join(getattr(exc, 'messages', [str(exc)]))}", {"schedule": schedule.pk})
     return fired
+
+
+# --- artwork: the thumbnail follows the title; a person's own cover or thumbnail -------------
+IMAGE_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
+IMAGE_MIN_SIZE = (640, 360)
+
+
+def _check_artwork_change(video: Video, user):
+    _require(user, video, Action.CHANGE)
+    if video.run.is_active:
+        raise ValidationError(f"{video.run} is still {video.run.get_status_display().lower()}: "
+                              "wait for it to finish, then change its artwork.")
+    if video.upload_status not in METADATA_EDITABLE_STATUSES:
+        raise ValidationError("This video is already on YouTube; change its artwork there.")
+
+
+def _redraw_thumbnail(video: Video) -> None:
+    name = f"{run_dir(video.run_id)}/thumbnail.jpg"
+    thumbnail.make_thumbnail(_media_path(video.cover.name), _media_path(name), title=video.title,
+                             subtitle=PRESETS[video.run.preset].label if video.run.preset in PRESETS else None)
+    Video.objects.filter(pk=video.pk).update(thumbnail=name)
+    video.thumbnail = name
+
+
+def regenerate_thumbnail(video: Video, user) -> Video:
+    """Draw the thumbnail again from the cover and the current title."""
+    _check_artwork_change(video, user)
+    if not video.cover:
+        raise ValidationError("This video has no cover art yet: the thumbnail is drawn from it.")
+    _redraw_thumbnail(video)
+    record_event("pipeline", "video.thumbnail", "info", f"Thumbnail of {video.run} redrawn by {user}",
+                 {"run": video.run_id}, user=user)
+    return video
+
+
+def _open_image(uploaded_file, field: str):
+    """A checked image from an upload: typed by its bytes (not its name), size- and pixel-bounded."""
+    limit = settings.PIPELINE_IMAGE_MAX_MB * 1024 * 1024
+    if uploaded_file is None:
+        raise ValidationError({field: "Choose an image file (JPEG, PNG or WebP)."})
+    if uploaded_file.size > limit:
+        raise ValidationError({field: f"The image is {uploaded_file.size / 1024 / 1024:.1f} MB; "
+                                      f"at most {settings.PIPELINE_IMAGE_MAX_MB} MB."})
+    try:
+        uploaded_file.seek(0)
+        with Image.open(uploaded_file) as probe:
+            kind = probe.format
+            probe.verify()
+        uploaded_file.seek(0)
+        image = Image.open(uploaded_file)
+        image.load()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ValidationError({field: "This is not a readable JPEG, PNG or WebP image."}) from exc
+    if kind not in IMAGE_FORMATS:
+        raise ValidationError({field: f"{kind or 'This'} images are not accepted: upload JPEG, PNG or WebP."})
+    if image.width < IMAGE_MIN_SIZE[0] or image.height < IMAGE_MIN_SIZE[1]:
+        raise ValidationError({field: f"The image is {image.width}x{image.height}; at least "
+                                      f"{IMAGE_MIN_SIZE[0]}x{IMAGE_MIN_SIZE[1]} pixels are needed."})
+    return image
+
+
+@transaction.atomic
+def replace_thumbnail(video: Video, user, uploaded_file) -> Video:
+    """A person's own thumbnail, fitted to YouTube's 1280x720 JPEG of at most 2 MB."""
+    _check_artwork_change(video, user)
+    image = _open_image(uploaded_file, "thumbnail")
+    name = f"{run_dir(video.run_id)}/thumbnail.jpg"
+    with atomic_output(_media_path(f"{run_dir(video.run_id)}/own-thumbnail.png")) as tmp:
+        image.convert("RGB").save(tmp, format="PNG")
+        thumbnail.fit_thumbnail(tmp, _media_path(name))
+    Video.objects.filter(pk=video.pk).update(thumbnail=name)
+    video.thumbnail = name
+    record_event("pipeline", "video.thumbnail", "info", f"Own thumbnail of {video.run} uploaded by {user}",
+                 {"run": video.run_id}, user=user)
+    return video
+
+
+@transaction.atomic
+def replace_cover(video: Video, user, uploaded_file) -> Run:
+    """A person's own cover art: saved, then the render and the thumbnail run again with it."""
+    _check_artwork_change(video, user)
+    image = _open_image(uploaded_file, "cover")
+    name = f"{run_dir(video.run_id)}/cover.png"
+    with atomic_output(_media_path(name)) as tmp:
+        image.convert("RGB").save(tmp, format="PNG")
+    Video.objects.filter(pk=video.pk).update(cover=name)
+    run = Run.objects.select_for_update().get(pk=video.run_id)
+    run.stages.filter(name__in=[StageName.RENDER, StageName.THUMBNAIL, StageName.PUBLISH]).update(
+        status=StageStatus.PENDING, error="", progress=0, attempts=0)
+    run.status, run.error, run.finished_at = RunStatus.QUEUED, "", None
+    run.save(update_fields=["status", "error", "finished_at"])
+    record_event("pipeline", "video.cover", "info", f"Own cover art of {run} uploaded by {user}; rendering again",
+                 {"run": run.pk}, user=user)
+    _enqueue(run)
+    return run
+
+
+# --- deleting runs, retention, storage --------------------------------------------------------
+def _media_path(name: str) -> Path:
+    return Path(settings.MEDIA_ROOT) / name
+
+
+def _size_of(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else 0
+
+
+def _unshared_clips(run: Run) -> list[str]:
+    """The run's intro/outro files that no other run uses ("run again" shares them)."""
+    names = {clip.name for clip in (run.intro, run.outro) if clip}
+    shared = set(Run.objects.exclude(pk=run.pk).filter(Q(intro__in=names) | Q(outro__in=names))
+                 .values_list("intro", "outro").iterator()) if names else set()
+    in_use = {name for pair in shared for name in pair}
+    return sorted(names - in_use)
+
+
+def _remove_media(paths: list[Path]) -> None:
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+@transaction.atomic
+def delete_run(run: Run, user) -> int:
+    """Delete a run, its video and its files (not while it runs or uploads); returns bytes freed.
+
+    A video already on YouTube stays there: this deletes only our copy."""
+    _require(user, run, Action.DELETE)
+    run = Run.objects.select_for_update().get(pk=run.pk)
+    if run.is_active:
+        raise ValidationError(f"{run} is still {run.get_status_display().lower()}: cancel it first, then delete it.")
+    video = Video.objects.filter(run=run).first()
+    if video is not None and video.upload_status == UploadStatus.UPLOADING:
+        raise ValidationError(f"{run} is being uploaded to YouTube: wait for the upload to end, then delete it.")
+    paths = [_media_path(run_dir(run.pk)), *(_media_path(name) for name in _unshared_clips(run))]
+    freed = sum(_size_of(path) for path in paths)
+    label = str(run)
+    run.delete()
+    # Files go only once the rows are gone for good: a rollback keeps both.
+    transaction.on_commit(lambda: _remove_media(paths))
+    record_event("pipeline", "run.deleted", "info", f"{label} deleted by {user} ({freed} bytes of media)",
+                 {"bytes": freed}, user=user)
+    return freed
+
+
+def purge_library_media(now=None) -> int:
+    """Scheduler hook: delete the files of library-only videos older than the retention setting.
+
+    The run and its metadata stay (history and statistics); videos that went to YouTube,
+    or were ever tried there, keep their files. 0 days (the default) keeps everything."""
+    days = settings.PIPELINE_LIBRARY_RETENTION_DAYS
+    if not days:
+        return 0
+    now = now or timezone.now()
+    expired = Video.objects.filter(
+        run__publish_target=PublishTarget.LIBRARY, run__status__in=TERMINAL_RUN_STATUSES,
+        run__finished_at__lt=now - timedelta(days=days), upload_status=UploadStatus.NOT_UPLOADED,
+        media_deleted_at__isnull=True).select_related("run")
+    purged = 0
+    for video in expired:
+        folder = _media_path(run_dir(video.run_id))
+        freed = _size_of(folder)
+        # Claim first (a second scheduler process skips it), then remove the files.
+        if not Video.objects.filter(pk=video.pk, media_deleted_at__isnull=True).update(
+                media_deleted_at=now, audio="", cover="", video="", thumbnail=""):
+            continue
+        _remove_media([folder])
+        purged += 1
+        record_event("pipeline", "video.media_deleted", "info",
+                     f"Media of {video.run} deleted after {days} days in the library ({freed} bytes)",
+                     {"run": video.run_id, "bytes": freed})
+    return purged
+
+
+def storage_used() -> dict[str, int]:
+    """Bytes of media on disk: run outputs, library tracks, intro/outro clips, and the total."""
+    used = {kind: _size_of(_media_path(folder)) for kind, folder in
+            (("runs", "runs"), ("tracks", "tracks"), ("clips", "clips"))}
+    used["total"] = sum(used.values())
+    return used
 
 
 # --- queries used by pages, API and commands --------------------------------------------------
@@ -575,7 +786,9 @@ def runs_today(user):
 
 def success_rate(user, days=30):
     since = timezone.now() - timedelta(days=days)
-    finished = Run.objects.restrict(user).filter(created_at__gte=since, status__in=TERMINAL_RUN_STATUSES)
+    # A cancelled run was stopped on purpose: it is neither a success nor a failure.
+    finished = Run.objects.restrict(user).filter(created_at__gte=since,
+                                                 status__in=(RunStatus.SUCCEEDED, RunStatus.FAILED))
     total = finished.count()
     if not total:
         return None

@@ -81,12 +81,16 @@ def run_compose(ctx: StageContext) -> dict:
             raise EngineError("The track library is empty: upload tracks or use the procedural generator.")
         ctx.log(f"Mixing {run.duration_s} s from {len(tracks)} library tracks with crossfades (seed {run.seed}).")
         result = compose.mix_library([_path(t.file) for t in tracks], out, duration_s=run.duration_s,
-                                     seed=run.seed, progress=ctx.progress, log=ctx.log)
+                                     seed=run.seed, titles=[t.title for t in tracks], progress=ctx.progress,
+                                     log=ctx.log)
     else:
         ctx.log(f"Composing {run.duration_s} s of '{run.preset}' (seed {run.seed}).")
         result = compose.compose_mix(out, duration_s=run.duration_s, preset=run.preset, bpm=run.bpm,
                                      key=run.musical_key or None, seed=run.seed, progress=ctx.progress, log=ctx.log)
-    tracklist = [{"start_s": round(entry.start_s, 1), "title": entry.title} for entry in result.tracklist]
+    # Tempo and key as composed (procedural mixes), so pages and metadata state what was made.
+    tracklist = [{"start_s": round(entry.start_s, 1), "title": entry.title,
+                  **({"bpm": entry.bpm} if entry.bpm else {}), **({"key": entry.key} if entry.key else {})}
+                 for entry in result.tracklist]
     ctx.save_video(audio=ctx.media_name(out.name), duration_s=result.duration_s,
                    loudness_lufs=result.loudness_lufs, tracklist=tracklist)
     ctx.log(f"Audio: {result.duration_s:.1f} s, {result.loudness_lufs:.1f} LUFS, {len(tracklist)} tracks.")
@@ -148,9 +152,11 @@ def run_metadata(ctx: StageContext) -> dict:
     if video.metadata_edited:
         ctx.log("Kept the operator's edited metadata.")
         return {"source": "operator"}
-    tracklist = [metadata.TrackEntry(start_s=t["start_s"], title=t["title"]) for t in video.tracklist]
+    tracklist = [metadata.TrackEntry(start_s=t["start_s"], title=t["title"], bpm=t.get("bpm"), key=t.get("key"))
+                 for t in video.tracklist]
     draft = metadata.generate_metadata(run.preset, video.duration_s or run.duration_s, run.bpm,
-                                       run.musical_key or None, run.seed, tracklist or None)
+                                       run.musical_key or None, run.seed, tracklist or None,
+                                       library=run.audio_source == AudioSource.LIBRARY)
     source = "template"
     if ai.ai_enabled():
         try:
@@ -260,7 +266,7 @@ def run_publish(ctx: StageContext) -> dict:
                 _upload(ctx, client, guard, remember_session)
             _check_quota(youtube.QUOTA_BUCKET_DEFAULT, youtube.THUMBNAILS_SET_UNITS)
             units = guard.call(client.set_thumbnail, video.youtube_id, _path(video.thumbnail))
-            _record_quota(youtube.QUOTA_BUCKET_DEFAULT, units, "thumbnails.set", video, run.created_by)
+            record_quota(youtube.QUOTA_BUCKET_DEFAULT, units, "thumbnails.set", video, run.created_by)
             if video.upload_error:
                 video.upload_error = ""
                 video.save(update_fields=["upload_error"])
@@ -294,7 +300,7 @@ def _upload(ctx: StageContext, client, guard, remember_session) -> None:
         progress=lambda sent, total: ctx.progress(0.95 * sent / total),
         session_url=video.upload_session_url or None, on_session=remember_session,
     )
-    _record_quota(result.quota_bucket, result.quota_units, "videos.insert", video, run.created_by)
+    record_quota(result.quota_bucket, result.quota_units, "videos.insert", video, run.created_by)
     status = UploadStatus.LOCKED_PRIVATE if result.locked_private else UploadStatus.UPLOADED
     video.youtube_id, video.youtube_url, video.upload_status = result.video_id, result.url, status
     video.upload_session_url, video.uploaded_at = "", timezone.now()
@@ -349,7 +355,7 @@ def _check_quota(bucket: str, units: int):
                           "midnight Pacific time. Retry the run tomorrow.")
 
 
-def _record_quota(bucket, units, operation, video, user):
+def record_quota(bucket, units, operation, video, user):
     QuotaUsage.objects.create(day=quota_day(), bucket=bucket, units=units, operation=operation, video=video,
                               user=user)
 

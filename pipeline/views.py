@@ -41,10 +41,10 @@ from .forms import (
     TrackUploadForm,
     apply_service_errors,
     format_duration,
-    timezone_names,
 )
 from .media import ranged_file_response
 from .models import Run, Schedule, Track, Video, YouTubeChannel
+from .timezones import timezone_names
 
 MEDIA_KINDS = ("audio", "video", "cover", "thumbnail")
 METADATA_EDITABLE = (UploadStatus.NOT_UPLOADED, UploadStatus.FAILED, UploadStatus.LIMIT_EXCEEDED,

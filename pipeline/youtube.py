@@ -45,6 +45,7 @@ DEFAULT_DAILY_QUOTA = {QUOTA_BUCKET_UPLOADS: 100, QUOTA_BUCKET_DEFAULT: 10_000}
 VIDEOS_INSERT_UNITS = 1  # charged to QUOTA_BUCKET_UPLOADS
 THUMBNAILS_SET_UNITS = 50  # charged to QUOTA_BUCKET_DEFAULT
 VIDEOS_LIST_UNITS = 1  # charged to QUOTA_BUCKET_DEFAULT
+CHANNELS_LIST_UNITS = 1  # charged to QUOTA_BUCKET_DEFAULT
 
 MUSIC_CATEGORY_ID = "10"
 PRIVACY_STATUSES = ("private", "unlisted", "public")
@@ -402,6 +403,24 @@ class YouTubeClient:
             raise _api_error(response)
         items = response.json().get("items") or []
         return items[0] if items else None
+
+    def my_channel(self) -> dict[str, Any]:
+        """The channel these credentials upload to (channels.list mine=true): {"id", "title"}.
+
+        Costs CHANNELS_LIST_UNITS."""
+        response = self._with_retries(
+            "channel lookup",
+            lambda: self._authorized(
+                "GET", f"{self.config.api_base}/channels", params={"part": "snippet", "mine": "true"}
+            ),
+        )
+        if response.status_code != 200:
+            raise _api_error(response)
+        items = response.json().get("items") or []
+        if not items:
+            raise YouTubeError(404, "channelNotFound", "These credentials have no YouTube channel: create one "
+                               "for the Google account first.")
+        return {"id": items[0]["id"], "title": (items[0].get("snippet") or {}).get("title", "")}
 
     # -- plumbing ----------------------------------------------------------
 

@@ -30,7 +30,18 @@ class AuthThrottleMixin:
         return [ScopedRateThrottle()]
 
 
-class TokenObtainView(AuthThrottleMixin, jwt_views.TokenObtainPairView):
+class SessionlessMixin:
+    """Token endpoints answer without a session cookie: django-axes creates a session to hash
+    it (`get_client_session_hash`) unless the request has none, and an API client has no use
+    for a `sessionid` (nor the database for its row)."""
+
+    def initialize_request(self, request, *args, **kwargs):
+        if hasattr(request, "session"):
+            del request.session
+        return super().initialize_request(request, *args, **kwargs)
+
+
+class TokenObtainView(SessionlessMixin, AuthThrottleMixin, jwt_views.TokenObtainPairView):
     """Exchange username and password for an access token (30 min) and a refresh token (7 days)."""
 
     def handle_exception(self, exc):
@@ -42,11 +53,11 @@ class TokenObtainView(AuthThrottleMixin, jwt_views.TokenObtainPairView):
         return response
 
 
-class TokenRefreshView(AuthThrottleMixin, jwt_views.TokenRefreshView):
+class TokenRefreshView(SessionlessMixin, AuthThrottleMixin, jwt_views.TokenRefreshView):
     """Exchange a refresh token for a new pair; the old refresh token is blacklisted."""
 
 
-class LogoutView(AuthThrottleMixin, APIView):
+class LogoutView(SessionlessMixin, AuthThrottleMixin, APIView):
     """Blacklist a refresh token so it can no longer be used."""
 
     permission_classes = [AllowAny]

@@ -1389,10 +1389,13 @@ def mix_library(
     duration_s: float,
     crossfade_s: float = 4.0,
     seed: int = 0,
+    titles: list[str] | None = None,
     progress: Progress | None = None,
     log: Log | None = None,
 ) -> MixResult:
     """Mix uploaded tracks into one AAC .m4a of exactly `duration_s` seconds.
+
+    `titles` (one per track) name the tracklist's entries; by default the files' own titles.
 
     Tracks play in an order shuffled by `seed` (reshuffled and repeated when they run
     out), each gain-matched to the target loudness, with equal-power crossfades of
@@ -1473,7 +1476,8 @@ def mix_library(
         sample_rate=SR,
         channels=CHANNELS,
         loudness_lufs=TARGET_LUFS,
-        tracklist=[TrackInfo(p.start / SR, infos[p.track].title) for p in placements],
+        tracklist=[TrackInfo(p.start / SR, titles[p.track] if titles else infos[p.track].title)
+                   for p in placements],
         seed=seed,
     )
 

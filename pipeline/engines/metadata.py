@@ -34,10 +34,13 @@ class Metadata:
 
 @dataclass(frozen=True)
 class TrackEntry:
-    """A tracklist line: anything with `start_s` and `title` (compose.TrackInfo fits)."""
+    """A tracklist line: anything with `start_s` and `title` (compose.TrackInfo fits);
+    `bpm` and `key` as composed (procedural mixes only)."""
 
     start_s: float
     title: str
+    bpm: int | None = None
+    key: str | None = None
 
 
 ACTIVITIES = {
@@ -71,6 +74,16 @@ DETAILS = (
     "Jazzy chords, swung drums and vinyl crackle, mixed into one continuous {length} session.",
     "Every track flows into the next, so nothing breaks your focus.",
     "Warm, low-key and steady: background music that stays in the background.",
+)
+# A mix of uploaded tracks: nothing about how it was composed, which we did not do.
+LIBRARY_OPENINGS = (
+    "Put this on, let the world slow down, and {activity}.",
+    "A {length} lofi mix for when you need to {activity}.",
+    "Press play and {activity} — {length} of mellow lofi.",
+)
+LIBRARY_DETAILS = (
+    "{count} from our library, crossfaded into one continuous {length} session.",
+    "Every track flows into the next, so nothing breaks your focus.",
 )
 BASE_TAGS = ("lofi", "lofi hip hop", "lofi mix", "chill beats", "relaxing music", "instrumental", "chillhop")
 
@@ -106,8 +119,13 @@ def generate_metadata(
     key: str | None,
     seed: int,
     tracklist: Sequence[TrackEntry] | None = None,
+    *,
+    library: bool = False,
 ) -> Metadata:
-    """Title, description and tags for a mix, varied by `seed`, fitted to YouTube's limits."""
+    """Title, description and tags for a mix, varied by `seed`, fitted to YouTube's limits.
+
+    Tempo and key are those the tracklist says were composed (else `bpm`/`key`); a `library`
+    mix of uploaded tracks states neither and makes no claim about its sound."""
     mood = get_preset(preset)
     rng = random.Random(f"{preset}:{seed}")
     scene = rng.choice(SCENES.get(mood.name, (mood.label.lower(),)))
@@ -118,15 +136,22 @@ def generate_metadata(
         "activity": activity,
         "mood": mood.words[0],
         "length": format_length(duration_s),
+        "count": _count_tracks(tracklist or ()),
     }
     title = rng.choice(TITLE_TEMPLATES).format(**values)
 
-    parts = [rng.choice(OPENINGS).format(**values), rng.choice(DETAILS).format(**values)]
+    openings, details = (LIBRARY_OPENINGS, LIBRARY_DETAILS) if library else (OPENINGS, DETAILS)
+    parts = [rng.choice(openings).format(**values), rng.choice(details).format(**values)]
     facts = [f"Mood: {mood.label}"]
-    if key:
-        facts.append(f"Key: {key}")
-    if bpm:
-        facts.append(f"Tempo: {bpm} BPM")
+    keys, tempos = _composed(tracklist or (), "key", key), _composed(tracklist or (), "bpm", bpm)
+    if keys and not library:
+        facts.append(f"Key: {' / '.join(keys)}")
+        key = keys[0]
+    else:
+        key = None
+    if tempos and not library:
+        low, high = min(tempos), max(tempos)
+        facts.append(f"Tempo: {low} BPM" if low == high else f"Tempo: {low}–{high} BPM")
     parts.append(" · ".join(facts))
     if tracklist:
         lines = [f"{format_timestamp(t.start_s)} {_clean_line(t.title)}" for t in tracklist]
@@ -141,9 +166,30 @@ def generate_metadata(
     return clean_metadata(title, description, tags)
 
 
+def _composed(tracklist, name, fallback) -> list:
+    """Distinct values of `name` over the tracklist, in order; else the fallback alone."""
+    values = list(dict.fromkeys(getattr(t, name, None) for t in tracklist if getattr(t, name, None)))
+    return values or ([fallback] if fallback else [])
+
+
+def _count_tracks(tracklist) -> str:
+    count = len({t.title for t in tracklist})
+    return f"{count} track{'s' if count != 1 else ''}" if count else "Tracks"
+
+
 def tags_length(tags: Sequence[str]) -> int:
     """Length of a tag list as YouTube counts it (quotes around tags with spaces, commas)."""
     return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(len(tags) - 1, 0)
+
+
+def unique_tags(tags) -> list[str]:
+    """Stripped, non-empty tags, each once whatever its case (the first spelling is kept)."""
+    unique: dict[str, str] = {}
+    for tag in tags:
+        tag = tag.strip()
+        if tag:
+            unique.setdefault(tag.casefold(), tag)
+    return list(unique.values())
 
 
 def clean_metadata(title: str, description: str, tags: Sequence[str]) -> Metadata:
@@ -168,13 +214,7 @@ def clean_metadata(title: str, description: str, tags: Sequence[str]) -> Metadat
         if not description:  # one enormous line: cut by bytes, dropping a split character
             description = text.encode()[:DESCRIPTION_MAX_BYTES].decode("utf-8", "ignore")
 
-    cleaned: list[str] = []
-    seen: set[str] = set()
-    for tag in tags:
-        tag = _clean_line(tag.replace(",", " "))[:100]
-        if tag and tag.lower() not in seen:
-            seen.add(tag.lower())
-            cleaned.append(tag)
+    cleaned = unique_tags(_clean_line(tag.replace(",", " "))[:100] for tag in tags)
     while tags_length(cleaned) > TAGS_MAX_CHARS:
         cleaned.pop()
     return Metadata(title, description, cleaned)

@@ -99,17 +99,7 @@ def make_thumbnail(
     cover: Path | str, out_path: Path | str, *, title: str, subtitle: str | None = None
 ) -> ThumbnailResult:
     """Write a 1280x720 JPEG of `cover` with `title` (and an optional small `subtitle`)."""
-    cover = Path(cover)
-    try:
-        with Image.open(cover) as img:
-            base = img.convert("RGB")
-    except (OSError, ValueError) as exc:
-        raise EngineError(f"cannot read the cover image {cover.name}: {exc}")
-    # Fill 16:9 without distortion: scale to cover, then crop the middle.
-    scale = max(WIDTH / base.width, HEIGHT / base.height)
-    base = base.resize((round(base.width * scale), round(base.height * scale)), Image.Resampling.LANCZOS)
-    left, top = (base.width - WIDTH) // 2, (base.height - HEIGHT) // 2
-    base = base.crop((left, top, left + WIDTH, top + HEIGHT))
+    base = _filled(cover)
 
     # A scrim darkening the lower part, where the text goes, so it reads on any cover.
     ramp = np.clip((np.linspace(0, 1, HEIGHT) - 0.25) / 0.75, 0, 1) ** 1.3 * 0.78
@@ -139,7 +129,31 @@ def make_thumbnail(
     if subtitle:
         draw.text((margin, y + len(lines) * line_height + 14), _printable(subtitle), font=small, fill=(255, 214, 170))
 
-    out = Path(out_path)
+    return _save(base, Path(out_path), font_name)
+
+
+def fit_thumbnail(image: Path | str, out_path: Path | str) -> ThumbnailResult:
+    """A person's own thumbnail as YouTube takes it: 1280x720 (filled, middle kept), JPEG <= 2 MB."""
+    return _save(_filled(image), Path(out_path), None)
+
+
+def _filled(image: Path | str) -> Image.Image:
+    """The image scaled to fill 1280x720 without distortion, the middle cropped out."""
+    image = Path(image)
+    try:
+        with Image.open(image) as img:
+            base = img.convert("RGB")
+    except (OSError, ValueError) as exc:
+        # Name the file, never its server path (the message reaches every role).
+        reason = getattr(exc, "strerror", None) or exc.__class__.__name__
+        raise EngineError(f"cannot read the image {image.name} (cover or own thumbnail): {reason}")
+    scale = max(WIDTH / base.width, HEIGHT / base.height)
+    base = base.resize((round(base.width * scale), round(base.height * scale)), Image.Resampling.LANCZOS)
+    left, top = (base.width - WIDTH) // 2, (base.height - HEIGHT) // 2
+    return base.crop((left, top, left + WIDTH, top + HEIGHT))
+
+
+def _save(base: Image.Image, out: Path, font_name) -> ThumbnailResult:
     for quality in range(92, 29, -6):
         buffer = io.BytesIO()
         base.save(buffer, format="JPEG", quality=quality, optimize=True, progressive=True)

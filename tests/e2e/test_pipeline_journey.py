@@ -309,7 +309,7 @@ def test_operator_cancels_a_run_during_compose_and_sees_it_cancelled_live(
     expect(stage_badge(page, "Compose")).to_have_text("Cancelled")
     for label in STAGE_LABELS[1:]:
         expect(stage_badge(page, label)).to_have_text("Cancelled")
-    expect(page.get_by_role("alert")).to_contain_text("Cancelled by an operator.")
+    expect(page.get_by_role("alert")).to_contain_text(f"Cancelled by {operator.username} (Operator).")
     expect(page.get_by_role("button", name="Cancel run")).to_have_count(0)
     expect(page.get_by_role("button", name="Retry from the stage that stopped")).to_be_visible()
     expect(page.locator("#run-live")).not_to_have_attribute("hx-trigger", re.compile("."))

@@ -88,6 +88,8 @@ class FakeYouTube(FakeService):
     ) -> None:
         super().__init__(host, port)
         self.client_id, self.client_secret, self.refresh_token = client_id, client_secret, refresh_token
+        # The channel the credentials belong to (channels.list mine=true).
+        self.channel_id, self.channel_title = "UCfakeLofiChannel0000001", "Fake Lo-fi Channel"
         # Knobs tests may set directly.
         self.token_lifetime = 3599
         self.lock_private = False  # answer privacyStatus "private" like an unverified API project
@@ -237,6 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
             ("PUT", "/upload/youtube/v3/videos"): self._media,
             ("POST", "/upload/youtube/v3/thumbnails/set"): self._thumbnail,
             ("GET", "/youtube/v3/videos"): self._list_videos,
+            ("GET", "/youtube/v3/channels"): self._list_channels,
         }
         handler = routes.get((method, url.path))
         with self.fake._lock:
@@ -437,6 +440,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(
             200, {"kind": "youtube#thumbnailSetResponse", "etag": secrets.token_urlsafe(16), "items": [urls]}
         )
+
+    def _list_channels(self) -> None:
+        """channels.list: only `mine=true` (the authorised user's channel) is implemented."""
+        if not self.query.get("part"):
+            return self._error(400, "missingRequiredParameter", "No filter selected. Expected one of: part")
+        if self.query.get("mine") != "true":
+            return self._error(400, "badRequest", "The fake implements only mine=true.")
+        item = {"kind": "youtube#channel", "id": self.fake.channel_id,
+                "snippet": {"title": self.fake.channel_title, "description": ""}}
+        self._send_json(200, {"kind": "youtube#channelListResponse", "items": [item],
+                              "pageInfo": {"totalResults": 1, "resultsPerPage": 5}})
 
     def _list_videos(self) -> None:
         if not self.query.get("part"):

@@ -17,7 +17,7 @@ from PIL import Image
 
 from pipeline import services
 from pipeline.choices import RunStatus, StageName, StageStatus
-from pipeline.models import Run, Stage, Track, Video
+from pipeline.models import Run, Stage, Track, Video, YouTubeChannel
 
 # Bytes of the fake MP4: every offset has a known value, so range tests can check the bytes.
 VIDEO_BYTES = bytes(range(256)) * 40
@@ -117,10 +117,23 @@ def finished_run(make_run):
 
 @pytest.fixture
 def channel(admin_user):
-    """A connected YouTube channel (credentials are fake; nothing is called in page tests)."""
-    return services.connect_channel(admin_user, client_id="client-123.apps.googleusercontent.com",
-                                    client_secret="s3cret-client-value", refresh_token="1//refresh-token-xyz",
-                                    channel_title="Lo-fi test channel")
+    """A connected YouTube channel, as connecting one leaves it (nothing is called in page tests;
+    `fake_youtube` is for tests that talk to YouTube)."""
+    return YouTubeChannel.objects.create(client_id="client-123.apps.googleusercontent.com",
+                                         client_secret="s3cret-client-value", refresh_token="1//refresh-token-xyz",
+                                         channel_id="UCtestchannel", channel_title="Lo-fi test channel",
+                                         connected_by=admin_user)
+
+
+@pytest.fixture
+def fake_youtube(settings):
+    """The fake YouTube (OAuth, Data API, uploads) with every YouTube setting pointing at it."""
+    from tests.fakes.youtube_server import FakeYouTube
+
+    with FakeYouTube() as fake:
+        settings.YOUTUBE_AUTH_URL, settings.YOUTUBE_TOKEN_URL = fake.auth_url, fake.token_url
+        settings.YOUTUBE_API_BASE, settings.YOUTUBE_UPLOAD_BASE = fake.api_base, fake.upload_base
+        yield fake
 
 
 @pytest.fixture

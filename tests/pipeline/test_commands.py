@@ -175,19 +175,32 @@ def _raw_channel_row():
         return cursor.fetchone()
 
 
-def test_youtube_connect_from_stdin_stores_secrets_encrypted(admin_user):
-    out = run_command("youtube_connect", "--client-id", "abc.apps.googleusercontent.com", "--client-secret-stdin",
-                      "--refresh-token-stdin", "--channel-title", "Night Beats",
-                      stdin="GOCSPX-plain-secret\n1//plain-refresh-token\n")
+def test_youtube_connect_from_stdin_stores_secrets_encrypted(admin_user, fake_youtube):
+    fake = fake_youtube
+    out = run_command("youtube_connect", "--client-id", fake.client_id, "--client-secret-stdin",
+                      "--refresh-token-stdin", stdin=f"{fake.client_secret}\n{fake.refresh_token}\n")
     channel = YouTubeChannel.objects.get()
-    assert (channel.client_id, channel.channel_title, channel.connected_by) == (
-        "abc.apps.googleusercontent.com", "Night Beats", admin_user)
-    assert (channel.client_secret, channel.refresh_token) == ("GOCSPX-plain-secret", "1//plain-refresh-token")
+    # The channel's real id and title, as YouTube answers them for these credentials.
+    assert (channel.client_id, channel.channel_id, channel.channel_title, channel.connected_by) == (
+        fake.client_id, fake.channel_id, fake.channel_title, admin_user)
+    assert (channel.client_secret, channel.refresh_token) == (fake.client_secret, fake.refresh_token)
     raw_secret, raw_token = _raw_channel_row()
-    assert "plain-secret" not in raw_secret and "plain-refresh-token" not in raw_token
+    assert fake.client_secret not in raw_secret and fake.refresh_token not in raw_token
     assert raw_secret.startswith("gAAAA") and raw_token.startswith("gAAAA")  # Fernet tokens
-    assert "plain-secret" not in out and "plain-refresh-token" not in out
-    assert "connected by ada" in out
+    assert fake.client_secret not in out and fake.refresh_token not in out
+    assert "connected by ada" in out and fake.channel_title in out
+
+
+@pytest.mark.parametrize("secret,token,fragment", [
+    ("bogus-secret", None, "does not know this client id and secret"),
+    (None, "1//not-a-real-token", "refused this refresh token"),
+])
+def test_youtube_connect_refuses_credentials_that_do_not_work(admin_user, fake_youtube, secret, token, fragment):
+    fake = fake_youtube
+    with pytest.raises(CommandError, match=fragment):
+        run_command("youtube_connect", "--client-id", fake.client_id, "--client-secret-stdin", "--refresh-token-stdin",
+                    stdin=f"{secret or fake.client_secret}\n{token or fake.refresh_token}\n")
+    assert not YouTubeChannel.objects.exists()
 
 
 def test_youtube_connect_refuses_non_admin_and_empty_input(admin_user, operator):
@@ -230,6 +243,7 @@ def _follow(url):
 def _connect_with_browser(fake, settings, visit=None, *extra):
     settings.YOUTUBE_AUTH_URL = fake.auth_url
     settings.YOUTUBE_TOKEN_URL = fake.token_url
+    settings.YOUTUBE_API_BASE = fake.api_base
     out = io.StringIO()
     browser = Browser(out, visit)
     browser.start()
@@ -292,7 +306,7 @@ def test_youtube_connect_wrong_client_secret(admin_user, settings):
         out = io.StringIO()
         browser = Browser(out)
         browser.start()
-        with pytest.raises(CommandError, match=r"refused the code \(401: The OAuth client was not found.\)"):
+        with pytest.raises(CommandError, match=r"refused the authorization \(401: The OAuth client was not found.\)"):
             call_command("youtube_connect", "--client-id", fake.client_id, "--client-secret-stdin", "--port", "0",
                          "--timeout", "10", stdin=io.StringIO("a-wrong-secret\n"), stdout=out)
         browser.join(timeout=10)
@@ -343,3 +357,11 @@ def test_pipeline_run_failure_exits_with_readable_error(admin_user, settings, tm
     assert str(error.value).startswith(f"Run #{run.pk} failed after")
     assert "Compose failed" in str(error.value)
     assert run.stages.get(name="compose").status == "failed"
+
+
+def test_connecting_is_charged_to_the_quota_ledger(admin_user, fake_youtube):
+    from pipeline.models import QuotaUsage
+
+    run_command("youtube_connect", "--client-id", fake_youtube.client_id, "--client-secret-stdin",
+                "--refresh-token-stdin", stdin=f"{fake_youtube.client_secret}\n{fake_youtube.refresh_token}\n")
+    assert list(QuotaUsage.objects.values_list("operation", "units", "user")) == [("channels.list", 1, admin_user.pk)]

@@ -256,14 +256,14 @@ def test_delete_track(client, personas, world, persona, expected):
 
 
 @pytest.mark.parametrize("persona,expected", [("viewer", 403), ("operator", 403), ("admin", 302)])
-def test_only_admins_connect_and_disconnect_the_channel(client, personas, persona, expected):
+def test_only_admins_connect_and_disconnect_the_channel(client, personas, persona, expected, fake_youtube):
     client = client_for(client, personas, persona)
-    data = {"client_id": "cid.apps.googleusercontent.com", "client_secret": "very-secret-value",
-            "refresh_token": "1//refresh-secret-token", "channel_title": "Night beats"}
+    data = {"client_id": fake_youtube.client_id, "client_secret": fake_youtube.client_secret,
+            "refresh_token": fake_youtube.refresh_token}
     assert client.post("/pipeline/youtube/", data).status_code == expected
     assert YouTubeChannel.objects.exists() is (expected == 302)
     if expected != 302:
-        services.connect_channel(personas["admin"], client_id="x", client_secret="y", refresh_token="z")
+        services.connect_channel(personas["admin"], **data)
     assert client.post("/pipeline/youtube/disconnect/").status_code == expected
     assert YouTubeChannel.objects.exists() is (expected != 302)
 
@@ -803,20 +803,44 @@ def test_track_list_shows_delete_only_where_allowed(client, personas, make_track
 
 
 # --- YouTube channel page ---------------------------------------------------------------------
-def test_channel_secrets_are_write_only(client, admin_user):
+def test_channel_secrets_are_write_only(client, admin_user, fake_youtube):
     client.force_login(admin_user)
-    data = {"client_id": "cid.apps.googleusercontent.com", "client_secret": "very-secret-value",
-            "refresh_token": "1//refresh-secret-token", "channel_title": "Night beats"}
+    data = {"client_id": fake_youtube.client_id, "client_secret": fake_youtube.client_secret,
+            "refresh_token": fake_youtube.refresh_token}
     response = client.post("/pipeline/youtube/", data, follow=True)
     html = response.content.decode()
-    assert "YouTube channel connected" in html and "Night beats" in html
-    assert "very-secret-value" not in html and "refresh-secret-token" not in html
+    assert "YouTube channel connected" in html and fake_youtube.channel_title in html
+    assert fake_youtube.client_secret not in html and fake_youtube.refresh_token not in html
     # a failed submission keeps the client id but never echoes the secrets back
     response = client.post("/pipeline/youtube/", {**data, "client_id": ""})
     html = response.content.decode()
     assert response.status_code == 400
     assert errors_in(field_block(html, "client_id"))
-    assert "very-secret-value" not in html and "refresh-secret-token" not in html
+    assert fake_youtube.client_secret not in html and fake_youtube.refresh_token not in html
+
+
+@pytest.mark.parametrize("field,value,fragment", [
+    ("client_secret", "x", "does not know this client id and secret"),
+    ("refresh_token", "y", "refused this refresh token"),
+])
+def test_credentials_that_do_not_work_are_refused_and_nothing_is_saved(client, admin_user, fake_youtube,
+                                                                        field, value, fragment):
+    client.force_login(admin_user)
+    data = {"client_id": fake_youtube.client_id, "client_secret": fake_youtube.client_secret,
+            "refresh_token": fake_youtube.refresh_token, field: value}
+    response = client.post("/pipeline/youtube/", data)
+    assert response.status_code == 400
+    assert any(fragment in error for error in errors_in(field_block(response.content.decode(), field)))
+    assert not YouTubeChannel.objects.exists()
+
+
+def test_youtube_that_does_not_answer_is_a_clear_message(client, admin_user, settings):
+    settings.YOUTUBE_TOKEN_URL = "http://127.0.0.1:9/token"  # nothing listens on the discard port
+    client.force_login(admin_user)
+    response = client.post("/pipeline/youtube/", {"client_id": "bogus", "client_secret": "x", "refresh_token": "y"})
+    assert response.status_code == 400
+    assert "Could not reach YouTube" in response.content.decode()
+    assert not YouTubeChannel.objects.exists()
 
 
 def test_channel_page_shows_connection_and_quota(client, viewer, channel):

@@ -45,7 +45,7 @@ from pipeline import services
 from pipeline.choices import RunStatus, StageStatus, UploadStatus
 from pipeline.engines import artwork, compose, render, thumbnail
 from pipeline.engines.ffmpeg import ffmpeg_exe, probe
-from pipeline.models import QuotaUsage, RenderSlot, Run, Schedule, Stage, Video
+from pipeline.models import QuotaUsage, RenderSlot, Run, Schedule, Stage, Video, YouTubeChannel
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.youtube_server import FakeYouTube
 from tests.monitoring.worker import make_due, run_worker
@@ -361,7 +361,8 @@ def youtube(settings, admin_user):
         settings.YOUTUBE_UPLOAD_BASE = fake.upload_base
         settings.YOUTUBE_CHUNK_SIZE = 256 * 1024  # several chunks for a 30 s video
         services.connect_channel(admin_user, client_id=fake.client_id, client_secret=fake.client_secret,
-                                 refresh_token=fake.refresh_token, channel_title="Fake Lo-fi Channel")
+                                 refresh_token=fake.refresh_token)
+        fake.requests.clear()  # connecting verified the credentials; tests watch what publishing sends
         yield fake
 
 
@@ -443,7 +444,7 @@ def test_run_to_youtube_survives_server_errors_and_resumes_the_same_upload(opera
     assert "Thumbnail set." in publish_stage.log
     ledger = sorted(QuotaUsage.objects.filter(video=video).values_list("bucket", "operation", "units"))
     assert ledger == [("default", "thumbnails.set", 50), ("videos.insert", "videos.insert", 1)]
-    assert set(QuotaUsage.objects.values_list("user", flat=True)) == {operator.pk}
+    assert set(QuotaUsage.objects.filter(video=video).values_list("user", flat=True)) == {operator.pk}
 
 
 def test_interrupted_upload_resumes_and_arrives_byte_identical(operator, worker, youtube, library_video):
@@ -473,7 +474,7 @@ def test_local_quota_ledger_stops_the_upload_before_any_request(operator, worker
     assert run.video.upload_status == UploadStatus.QUOTA_EXCEEDED
     assert "quota" in run.video.upload_error
     assert youtube.requests == []
-    assert QuotaUsage.objects.count() == 1
+    assert QuotaUsage.objects.filter(bucket="videos.insert").count() == 1
 
 
 def test_youtube_quota_exceeded_answer_fails_with_a_clear_message(operator, worker, youtube, library_video):
@@ -731,7 +732,7 @@ def test_cancel_a_queued_run(operator, worker):
     run = worker.start(operator)
     worker.commit(services.cancel_run, run, operator)
     run = fresh(run)
-    assert run.status == RunStatus.CANCELLED and run.error == "Cancelled before it started running."
+    assert run.status == RunStatus.CANCELLED and run.error == "Cancelled by otto (Operator) before it started running."
     assert {s.status for s in stages_of(run).values()} == {StageStatus.CANCELLED}
     worker.drain()  # the queued job finds the run cancelled and does nothing
     assert all(s.started_at is None for s in stages_of(run).values())
@@ -775,10 +776,10 @@ def test_cancel_while_a_stage_runs_stops_it_and_writes_nothing(operator, tmp_pat
         services.cancel_run(run, operator)
         wait_for(lambda: fresh(run).status in services.TERMINAL_RUN_STATUSES, proc=proc, what="the run to stop")
     run = fresh(run)
-    assert run.status == RunStatus.CANCELLED and run.error == "Cancelled by an operator."
+    assert run.status == RunStatus.CANCELLED and run.error == "Cancelled by otto (Operator)."
     stages = stages_of(run)
     assert stages["compose"].status == StageStatus.CANCELLED
-    assert "Cancelled by an operator." in stages["compose"].log
+    assert "Cancelled by otto (Operator)." in stages["compose"].log
     assert {stages[n].status for n in ("artwork", "metadata", "render", "thumbnail", "publish")} == {
         StageStatus.CANCELLED}
     assert not run.video.audio and not (run_folder(run) / "audio.m4a").exists() and leftovers(run) == []
@@ -900,7 +901,7 @@ def test_a_due_schedule_starts_one_run_even_when_fired_twice(operator, worker):
 
 
 def test_a_schedule_publishes_to_youtube_when_the_channel_is_connected(operator, admin_user, worker):
-    services.connect_channel(admin_user, client_id="id", client_secret="secret", refresh_token="token")
+    YouTubeChannel.objects.create(client_id="id", client_secret="secret", refresh_token="token")
     schedule = make_schedule(operator, timezone="America/New_York", cron="30 7 * * 1-5")
     now = datetime(2026, 7, 3, 11, 31, tzinfo=UTC)  # Friday 07:31 in New York
     Schedule.objects.filter(pk=schedule.pk).update(next_run_at=now - timedelta(minutes=1))

@@ -14,44 +14,21 @@ Secrets are read from standard input or a prompt, never from the command line
 `services.connect_channel` (lofisite.crypto). They are never printed.
 """
 
-import base64
 import getpass
-import hashlib
 import html
 import secrets
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-import httpx
-from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import roles
-from pipeline import services
+from pipeline import services, youtube_oauth
 
 from ._shared import resolve_user
-
-SCOPES = "https://www.googleapis.com/auth/youtube.upload https://www.googleapis.com/auth/youtube"
-TOKEN_TIMEOUT_SECONDS = 30
-
-
-def pkce_pair() -> tuple[str, str]:
-    """(code_verifier, S256 code_challenge) as RFC 7636 defines them."""
-    verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
-def consent_url(client_id: str, redirect_uri: str, state: str, challenge: str) -> str:
-    query = urlencode({
-        "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code", "scope": SCOPES,
-        "access_type": "offline", "prompt": "consent", "state": state, "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    })
-    return f"{settings.YOUTUBE_AUTH_URL}?{query}"
 
 
 class _RedirectHandler(BaseHTTPRequestHandler):
@@ -117,31 +94,6 @@ class LoopbackServer(HTTPServer):
         return self.code
 
 
-def exchange_code(*, client_id, client_secret, code, redirect_uri, verifier) -> str:
-    """Trade the authorization code for a refresh token at the token endpoint."""
-    try:
-        response = httpx.post(settings.YOUTUBE_TOKEN_URL, timeout=TOKEN_TIMEOUT_SECONDS, data={
-            "grant_type": "authorization_code", "code": code, "client_id": client_id,
-            "client_secret": client_secret, "redirect_uri": redirect_uri, "code_verifier": verifier,
-        })
-    except httpx.HTTPError as exc:
-        raise CommandError(f"Could not reach the token endpoint {settings.YOUTUBE_TOKEN_URL}: {exc}")
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = {}
-    if response.status_code != 200:
-        reason = payload.get("error_description") or payload.get("error") or response.reason_phrase
-        hint = " Check --client-id and the client secret." if payload.get("error") == "invalid_client" else ""
-        raise CommandError(f"The token endpoint refused the code ({response.status_code}: {reason}).{hint} "
-                           "Nothing was saved.")
-    token = payload.get("refresh_token")
-    if not token:
-        raise CommandError("Google returned no refresh token. Remove lofisite's access at "
-                           "https://myaccount.google.com/permissions and run the command again.")
-    return token
-
-
 class Command(BaseCommand):
     help = ("Connect the YouTube channel: store the OAuth client id, client secret and a refresh token "
             "(encrypted). Without --refresh-token-stdin, runs the browser consent flow on a local port.")
@@ -158,10 +110,9 @@ class Command(BaseCommand):
                             help="Local port for Google's redirect (default 8765; 0 picks a free port).")
         parser.add_argument("--timeout", type=float, default=300,
                             help="Seconds to wait for the browser (default 300).")
-        parser.add_argument("--channel-title", default="", help="A name to show for the channel in the dashboard.")
         parser.add_argument("--user", help="The admin who connects the channel (default: the first admin).")
 
-    def handle(self, *args, client_id, client_secret_stdin, refresh_token_stdin, port, timeout, channel_title, user,
+    def handle(self, *args, client_id, client_secret_stdin, refresh_token_stdin, port, timeout, user,
                **options):
         stdin = options.get("stdin") or sys.stdin
         actor = resolve_user(user)
@@ -177,11 +128,14 @@ class Command(BaseCommand):
             refresh_token = self.authorize(client_id, client_secret, port, timeout)
         try:
             channel = services.connect_channel(actor, client_id=client_id, client_secret=client_secret,
-                                               refresh_token=refresh_token, channel_title=channel_title)
+                                               refresh_token=refresh_token)
         except PermissionDenied as exc:
             raise CommandError(str(exc))
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages))
         self.stdout.write(self.style.SUCCESS(
-            f"YouTube channel connected by {actor.username} (client id {channel.client_id}). The client secret and "
+            f"YouTube channel connected by {actor.username}: {channel.channel_title!r} ({channel.channel_id}, "
+            f"client id {channel.client_id}). The client secret and "
             "refresh token are stored encrypted; runs can now publish to YouTube."))
 
     def _secret(self, stdin, from_stdin: bool, label: str, option: str) -> str:
@@ -199,7 +153,7 @@ class Command(BaseCommand):
 
     def authorize(self, client_id: str, client_secret: str, port: int, timeout: float) -> str:
         """The loopback consent flow; returns the refresh token."""
-        verifier, challenge = pkce_pair()
+        verifier, challenge = youtube_oauth.pkce_pair()
         state = secrets.token_urlsafe(24)
         try:
             server = LoopbackServer(port, state)
@@ -207,10 +161,13 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); pass another --port.")
         with server:
             self.stdout.write("Open this URL in a browser on this machine and allow access to the channel:\n\n"
-                              f"  {consent_url(client_id, server.redirect_uri, state, challenge)}\n\n"
+                              f"  {youtube_oauth.consent_url(client_id, server.redirect_uri, state, challenge)}\n\n"
                               f"Waiting up to {timeout:.0f} s for the redirect to {server.redirect_uri} ...")
             self.stdout.flush()
             code = server.wait_for_code(timeout)
         self.stdout.write("Authorization received; exchanging it for a refresh token.")
-        return exchange_code(client_id=client_id, client_secret=client_secret, code=code,
-                             redirect_uri=server.redirect_uri, verifier=verifier)
+        try:
+            return youtube_oauth.exchange_code(client_id=client_id, client_secret=client_secret, code=code,
+                                               redirect_uri=server.redirect_uri, verifier=verifier)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages))
