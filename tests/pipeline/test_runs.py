@@ -362,7 +362,9 @@ def youtube(settings, admin_user):
         settings.YOUTUBE_CHUNK_SIZE = 256 * 1024  # several chunks for a 30 s video
         services.connect_channel(admin_user, client_id=fake.client_id, client_secret=fake.client_secret,
                                  refresh_token=fake.refresh_token)
-        fake.requests.clear()  # connecting verified the credentials; tests watch what publishing sends
+        # Connecting verified the credentials; tests watch what publishing sends.
+        fake.requests.clear()
+        fake.token_requests = 0
         yield fake
 
 
