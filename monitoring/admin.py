@@ -2,6 +2,8 @@
 
 from django.contrib import admin, messages
 
+from lofisite.formatting import format_percent, format_short_duration
+
 from . import breakers
 from .models import AIUsage, CircuitBreaker, Event, JobRun, JobStat
 
@@ -29,17 +31,29 @@ class EventAdmin(ReadOnlyAdmin):
 
 @admin.register(JobRun)
 class JobRunAdmin(ReadOnlyAdmin):
-    list_display = ("id", "name", "status", "attempt", "max_attempts", "created_at", "started_at", "finished_at",
-                    "heartbeat_at", "worker_host")
+    list_display = ("id", "display_name", "status", "attempt", "max_attempts", "progress_percent", "created_at",
+                    "started_at", "finished_at", "heartbeat_at", "worker_host")
     list_filter = ("status", "name")
-    search_fields = ("name", "error")
+    search_fields = ("name", "label", "error")
     date_hierarchy = "created_at"
+
+    @admin.display(description="job", ordering="label")
+    def display_name(self, obj):
+        return obj.display_name
+
+    @admin.display(description="progress", ordering="progress")
+    def progress_percent(self, obj):
+        return format_percent(obj.progress)
 
 
 @admin.register(JobStat)
 class JobStatAdmin(ReadOnlyAdmin):
-    list_display = ("name", "runs", "failures", "consecutive_failures", "mean_duration_seconds", "last_status",
+    list_display = ("name", "runs", "failures", "consecutive_failures", "mean_duration", "last_status",
                     "last_run_at")
+
+    @admin.display(description="mean duration")
+    def mean_duration(self, obj):
+        return format_short_duration(obj.mean_duration_seconds)
 
 
 @admin.register(CircuitBreaker)

@@ -32,7 +32,9 @@ def record_event(
     message: str = "",
     payload: dict | None = None,
     user=None,
+    target=None,
 ) -> None:
+    """Log one event after commit; `target` (a saved model instance) is what the event is about."""
     status = EventStatus(status)  # a typo fails loudly at the call site, not in the callback
     message = str(message)
     if len(message) > _MESSAGE_MAX:
@@ -45,6 +47,11 @@ def record_event(
         "payload": payload or {},
         "user_id": getattr(user, "pk", None),
     }
+    if target is not None and target.pk is not None:
+        from django.contrib.contenttypes.models import ContentType
+
+        fields["target_type"] = ContentType.objects.get_for_model(target)
+        fields["target_id"] = str(target.pk)
 
     def write():
         from .models import Event

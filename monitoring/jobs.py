@@ -157,7 +157,8 @@ class _Outcome:
 class Job:
     """What `@job(...)` returns. `enqueue()` queues a run; `call()` runs it here and now."""
 
-    def __init__(self, func, *, name, max_attempts=None, backoff_base=None, time_limit=None, on_dead=None):
+    def __init__(self, func, *, name, max_attempts=None, backoff_base=None, time_limit=None, on_dead=None,
+                 label=None):
         if "<locals>" in func.__qualname__:
             raise TypeError(f"@job functions must be defined at module level ({func.__qualname__}).")
         functools.update_wrapper(self, func)
@@ -168,6 +169,17 @@ class Job:
         self._backoff_base = backoff_base
         self.time_limit = time_limit
         self._on_dead = on_dead
+        self._label = label
+
+    def label(self, args, kwargs) -> str:
+        """The human name of one run ("Compose stage of run #34"), from the `label` callable; "" without one."""
+        if self._label is None:
+            return ""
+        try:
+            return str(self._label(*args, **kwargs))[:200]
+        except Exception:  # a label is decoration: never let it stop a job from being queued
+            logger.exception("Label of job %s failed", self.name)
+            return ""
 
     def __repr__(self):
         return f"<Job {self.name} ({self.path})>"
@@ -195,7 +207,7 @@ class Job:
         run_after = timezone.now() + timedelta(seconds=delay_seconds) if delay_seconds else None
         with transaction.atomic():
             run = JobRun.objects.create(
-                name=self.name, job_path=self.path, args=args, kwargs=kwargs,
+                name=self.name, label=self.label(args, kwargs), job_path=self.path, args=args, kwargs=kwargs,
                 status=JobStatus.QUEUED, attempt=1, max_attempts=self.max_attempts, run_after=run_after,
             )
             run.task_result_id = _submit(run.pk, run_after=run_after)
@@ -210,7 +222,7 @@ class Job:
         args, kwargs = _json_args(args, kwargs)
         now = timezone.now()
         run = JobRun.objects.create(
-            name=self.name, job_path=self.path, args=args, kwargs=kwargs,
+            name=self.name, label=self.label(args, kwargs), job_path=self.path, args=args, kwargs=kwargs,
             status=JobStatus.RUNNING, attempt=1, max_attempts=self.max_attempts,
             started_at=now, heartbeat_at=now, **_worker_identity(),
         )
@@ -260,16 +272,18 @@ class Job:
 
 
 def job(name: str, *, max_attempts: int | None = None, backoff_base: float | None = None,
-        time_limit: float | None = None, on_dead=None):
+        time_limit: float | None = None, on_dead=None, label=None):
     """Decorator: make a module-level function a Job (see the module docstring).
 
     max_attempts / backoff_base default to JOB_DEFAULT_MAX_ATTEMPTS / JOB_BACKOFF_BASE_SECONDS;
-    time_limit (seconds) is per attempt; on_dead is a callable or dotted path taking the dead JobRun.
+    time_limit (seconds) is per attempt; on_dead is a callable or dotted path taking the dead JobRun;
+    label is a callable taking the job's arguments and returning the name people see
+    (JobRun.label), so monitoring shows "Compose stage of run #34", not "pipeline.execute_stage #34".
     """
 
     def decorate(func) -> Job:
         return Job(func, name=name, max_attempts=max_attempts, backoff_base=backoff_base,
-                   time_limit=time_limit, on_dead=on_dead)
+                   time_limit=time_limit, on_dead=on_dead, label=label)
 
     return decorate
 

@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
@@ -18,6 +20,12 @@ class Event(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The object the event is about (a run, a listing...), when the caller names one; the
+    # page links to its get_absolute_url() without monitoring knowing the app it comes from.
+    target_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", verbose_name="target type")
+    target_id = models.CharField("target id", max_length=64, blank=True)
+    target = GenericForeignKey("target_type", "target_id")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = EventQuerySet.as_manager()
@@ -33,11 +41,22 @@ class Event(models.Model):
     def badge(self):
         return badge_for(self.status)
 
+    @property
+    def target_url(self) -> str:
+        """Where the event's object lives, or "" (none named, deleted since, or no page of its own)."""
+        if not self.target_type_id or not self.target_id:
+            return ""
+        target = self.target
+        get_url = getattr(target, "get_absolute_url", None)
+        return get_url() if get_url else ""
+
 
 class JobRun(models.Model):
     """One logical run of a job; `attempt` counts its executions (retries reuse the row)."""
 
     name = models.CharField(max_length=100, db_index=True)
+    # What people see ("Compose stage of run #34"), from the job's `label` callable; may be empty.
+    label = models.CharField(max_length=200, blank=True)
     # Import path of the Job object, so any process can find its code and hooks.
     job_path = models.CharField(max_length=255)
     args = models.JSONField(default=list, blank=True, encoder=DjangoJSONEncoder)
@@ -50,13 +69,13 @@ class JobRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    progress = models.FloatField(null=True, blank=True)
+    progress = models.FloatField(null=True, blank=True, help_text="A fraction from 0 to 1.")
     progress_message = models.CharField(max_length=255, blank=True)
     error = models.TextField(blank=True)
-    worker_pid = models.PositiveIntegerField(null=True, blank=True)
+    worker_pid = models.PositiveIntegerField("worker PID", null=True, blank=True)
     worker_host = models.CharField(max_length=255, blank=True)
     # The django_tasks_db DBTaskResult of the current attempt (empty for synchronous calls).
-    task_result_id = models.CharField(max_length=64, blank=True, db_index=True)
+    task_result_id = models.CharField("task result id", max_length=64, blank=True, db_index=True)
 
     objects = JobRunQuerySet.as_manager()
 
@@ -72,6 +91,10 @@ class JobRun(models.Model):
         return badge_for(self.status)
 
     @property
+    def display_name(self) -> str:
+        return self.label or f"{self.name} #{self.pk}"
+
+    @property
     def duration_seconds(self):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
@@ -85,7 +108,7 @@ class JobStat(models.Model):
     runs = models.PositiveIntegerField(default=0)
     failures = models.PositiveIntegerField(default=0)
     consecutive_failures = models.PositiveIntegerField(default=0)
-    total_duration_seconds = models.FloatField(default=0)
+    total_duration_seconds = models.FloatField("total duration (seconds)", default=0)
     last_status = models.CharField(max_length=16, choices=JobStatus.choices, blank=True)
     last_error = models.TextField(blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
@@ -96,6 +119,8 @@ class JobStat(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = "job statistics"
+        verbose_name_plural = "job statistics"
 
     def __str__(self):
         return self.name
@@ -152,8 +177,8 @@ class AIUsage(models.Model):
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
     images = models.PositiveIntegerField(default=0)
-    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
-    latency_ms = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField("cost (USD)", max_digits=12, decimal_places=6, default=0)
+    latency_ms = models.PositiveIntegerField("latency (ms)", default=0)
     success = models.BooleanField(default=True)
     error = models.TextField(blank=True)
 

@@ -8,7 +8,21 @@ form, the list and the change view altogether.
 
 from django.contrib import admin
 
+from lofisite.formatting import format_duration, format_percent
+
 from .models import QuotaUsage, Run, Schedule, Stage, Track, Video, YouTubeChannel
+
+
+class ReadableMixin:
+    """Progress as a percentage and durations as h:mm:ss instead of raw 0.5025 and 4500."""
+
+    @admin.display(description="progress", ordering="progress")
+    def progress_percent(self, obj):
+        return format_percent(obj.progress)
+
+    @admin.display(description="duration", ordering="duration_s")
+    def duration(self, obj):
+        return format_duration(obj.duration_s)
 
 
 class ReadOnlyMixin:
@@ -19,9 +33,9 @@ class ReadOnlyMixin:
         return False
 
 
-class StageInline(ReadOnlyMixin, admin.TabularInline):
+class StageInline(ReadableMixin, ReadOnlyMixin, admin.TabularInline):
     model = Stage
-    fields = ("name", "status", "attempts", "progress", "started_at", "finished_at", "error", "log")
+    fields = ("name", "status", "attempts", "progress_percent", "started_at", "finished_at", "error", "log")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -29,20 +43,22 @@ class StageInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Run)
-class RunAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("id", "status", "preset", "duration_s", "progress", "publish_target", "created_by", "created_at",
-                    "finished_at")
+class RunAdmin(ReadableMixin, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("id", "status", "preset", "duration", "progress_percent", "publish_target", "created_by",
+                    "created_at", "finished_at")
     list_filter = ("status", "preset", "publish_target", "audio_source")
     search_fields = ("id", "preset", "created_by__username", "error")
     date_hierarchy = "created_at"
     list_select_related = ("created_by",)
-    readonly_fields = [field.name for field in Run._meta.fields]
+    # progress shown as a percentage instead of the raw fraction
+    exclude = ["progress"]
+    readonly_fields = [field.name for field in Run._meta.fields if field.name != "progress"] + ["progress_percent"]
     inlines = [StageInline]
 
 
 @admin.register(Video)
-class VideoAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("id", "title", "run", "duration_s", "size_bytes", "upload_status", "youtube_url", "created_at")
+class VideoAdmin(ReadableMixin, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("id", "title", "run", "duration", "size_bytes", "upload_status", "youtube_url", "created_at")
     list_filter = ("upload_status", "metadata_edited")
     search_fields = ("title", "description", "youtube_id")
     list_select_related = ("run",)
@@ -54,8 +70,8 @@ class VideoAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Track)
-class TrackAdmin(admin.ModelAdmin):
-    list_display = ("title", "duration_s", "size_bytes", "uploaded_by", "created_at")
+class TrackAdmin(ReadableMixin, admin.ModelAdmin):
+    list_display = ("title", "duration", "size_bytes", "uploaded_by", "created_at")
     search_fields = ("title",)
     list_select_related = ("uploaded_by",)
     readonly_fields = ("file", "duration_s", "size_bytes", "uploaded_by", "created_at")
@@ -65,8 +81,8 @@ class TrackAdmin(admin.ModelAdmin):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
-    list_display = ("name", "cron", "timezone", "preset", "duration_s", "enabled", "next_run_at", "last_run_at",
+class ScheduleAdmin(ReadableMixin, admin.ModelAdmin):
+    list_display = ("name", "cron", "timezone", "preset", "duration", "enabled", "next_run_at", "last_run_at",
                     "created_by")
     list_filter = ("enabled", "preset")
     search_fields = ("name",)

@@ -42,10 +42,10 @@ class Run(models.Model):
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
     preset = models.CharField(max_length=32)
     duration_s = models.PositiveIntegerField(
-        validators=[MinValueValidator(MIN_DURATION_S), MaxValueValidator(MAX_DURATION_S)])
-    bpm = models.PositiveSmallIntegerField(null=True, blank=True,
+        "duration (seconds)", validators=[MinValueValidator(MIN_DURATION_S), MaxValueValidator(MAX_DURATION_S)])
+    bpm = models.PositiveSmallIntegerField("BPM", null=True, blank=True,
                                            validators=[MinValueValidator(50), MaxValueValidator(110)])
-    musical_key = models.CharField(max_length=4, blank=True)
+    musical_key = models.CharField("key", max_length=4, blank=True)
     seed = models.PositiveBigIntegerField()
     audio_source = models.CharField(max_length=16, choices=AudioSource.choices, default=AudioSource.PROCEDURAL)
     motion = models.BooleanField(default=False, help_text="Subtle slow zoom instead of a still image.")
@@ -53,9 +53,9 @@ class Run(models.Model):
     outro = models.FileField(upload_to=clip_upload_to, blank=True)
     publish_target = models.CharField(max_length=16, choices=PublishTarget.choices, default=PublishTarget.LIBRARY)
     privacy = models.CharField(max_length=16, choices=Privacy.choices, default=Privacy.PRIVATE)
-    publish_at = models.DateTimeField(null=True, blank=True)
+    publish_at = models.DateTimeField("publish at", null=True, blank=True)
 
-    progress = models.FloatField(default=0.0)
+    progress = models.FloatField(default=0.0, help_text="A fraction from 0 to 1.")
     error = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
     cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -112,7 +112,7 @@ class Stage(models.Model):
     name = models.CharField(max_length=16, choices=StageName.choices)
     status = models.CharField(max_length=16, choices=StageStatus.choices, default=StageStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
-    progress = models.FloatField(default=0.0)
+    progress = models.FloatField(default=0.0, help_text="A fraction from 0 to 1.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     log = models.TextField(blank=True)
@@ -148,16 +148,16 @@ class Video(models.Model):
     cover = models.FileField(blank=True)
     video = models.FileField(blank=True)
     thumbnail = models.FileField(blank=True)
-    duration_s = models.FloatField(null=True, blank=True)
-    size_bytes = models.BigIntegerField(null=True, blank=True)
-    loudness_lufs = models.FloatField(null=True, blank=True)
+    duration_s = models.FloatField("duration (seconds)", null=True, blank=True)
+    size_bytes = models.BigIntegerField("size (bytes)", null=True, blank=True)
+    loudness_lufs = models.FloatField("loudness (LUFS)", null=True, blank=True)
 
-    youtube_id = models.CharField(max_length=32, blank=True)
-    youtube_url = models.URLField(blank=True)
+    youtube_id = models.CharField("YouTube video id", max_length=32, blank=True)
+    youtube_url = models.URLField("YouTube URL", blank=True)
     upload_status = models.CharField(max_length=20, choices=UploadStatus.choices, default=UploadStatus.NOT_UPLOADED)
     upload_error = models.TextField(blank=True)
     # Resumable upload session URI, kept so an upload resumes after a worker dies.
-    upload_session_url = models.TextField(blank=True)
+    upload_session_url = models.TextField("upload session URL", blank=True)
     uploaded_at = models.DateTimeField(null=True, blank=True)
     media_deleted_at = models.DateTimeField(
         null=True, blank=True, help_text="When the retention rule deleted this library-only video's files.")
@@ -185,8 +185,8 @@ class Track(models.Model):
 
     title = models.CharField(max_length=200)
     file = models.FileField(upload_to=track_upload_to)
-    duration_s = models.FloatField()
-    size_bytes = models.BigIntegerField()
+    duration_s = models.FloatField("duration (seconds)")
+    size_bytes = models.BigIntegerField("size (bytes)")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tracks")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -203,11 +203,12 @@ class Schedule(models.Model):
     """Start a run on a cron schedule, e.g. `0 18 * * *` = every day at 18:00."""
 
     name = models.CharField(max_length=100)
-    cron = models.CharField(max_length=100, help_text="Five-field cron expression, in the schedule's time zone.")
-    timezone = models.CharField(max_length=64, default="UTC")
+    cron = models.CharField("cron expression", max_length=100,
+                            help_text="Five-field cron expression, in the schedule's time zone.")
+    timezone = models.CharField("time zone", max_length=64, default="UTC")
     preset = models.CharField(max_length=32)
     duration_s = models.PositiveIntegerField(
-        validators=[MinValueValidator(MIN_DURATION_S), MaxValueValidator(MAX_DURATION_S)])
+        "duration (seconds)", validators=[MinValueValidator(MIN_DURATION_S), MaxValueValidator(MAX_DURATION_S)])
     audio_source = models.CharField(max_length=16, choices=AudioSource.choices, default=AudioSource.PROCEDURAL)
     publish_target = models.CharField(max_length=16, choices=PublishTarget.choices, default=PublishTarget.LIBRARY)
     privacy = models.CharField(max_length=16, choices=Privacy.choices, default=Privacy.PRIVATE)
@@ -229,16 +230,21 @@ class Schedule(models.Model):
 class YouTubeChannel(models.Model):
     """The connected channel's OAuth client and refresh token (one row; secrets encrypted)."""
 
-    client_id = models.CharField(max_length=255)
-    client_secret = EncryptedTextField()
-    refresh_token = EncryptedTextField()
-    channel_id = models.CharField(max_length=64, blank=True, help_text="YouTube's id of the channel (UC...).")
-    channel_title = models.CharField(max_length=200, blank=True)
+    client_id = models.CharField("OAuth client id", max_length=255)
+    client_secret = EncryptedTextField("OAuth client secret")
+    refresh_token = EncryptedTextField("refresh token")
+    channel_id = models.CharField("channel id", max_length=64, blank=True,
+                                  help_text="YouTube's id of the channel (UC...).")
+    channel_title = models.CharField("channel title", max_length=200, blank=True)
     connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                      related_name="+")
     connected_at = models.DateTimeField(auto_now=True)
 
     objects = ChannelQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "YouTube channel"
+        verbose_name_plural = "YouTube channels"
 
     def __str__(self):
         return self.channel_title or "YouTube channel"
@@ -257,6 +263,8 @@ class QuotaUsage(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "YouTube quota usage"
+        verbose_name_plural = "YouTube quota usage"
 
     def __str__(self):
         return f"{self.units} {self.bucket} units on {self.day} ({self.operation})"

@@ -9,10 +9,20 @@ document.addEventListener("DOMContentLoaded", function () {
     return theme;
   }
 
-  // Theme toggle: a button that is "pressed" while the dark theme shows.
+  // Theme toggle: its label names the theme it switches to ("Switch to light theme" while dark shows);
+  // the title says the current one, for the icon-only button on a phone.
   var toggle = document.querySelector("[data-theme-toggle]");
   if (toggle) {
-    var syncToggle = function () { toggle.setAttribute("aria-pressed", String(effectiveTheme() === "dark")); };
+    var label = toggle.querySelector(".theme-toggle-label");
+    var icon = toggle.querySelector(".theme-toggle-icon");
+    var syncToggle = function () {
+      var current = effectiveTheme();
+      var next = current === "dark" ? "light" : "dark";
+      label.textContent = "Switch to " + next + " theme";
+      icon.textContent = next === "dark" ? "☾" : "☀";
+      toggle.title = "Now showing the " + current + " theme. Switch to the " + next + " theme.";
+      toggle.setAttribute("data-theme-current", current);
+    };
     toggle.hidden = false;
     syncToggle();
     toggle.addEventListener("click", function () {

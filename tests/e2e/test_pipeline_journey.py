@@ -263,7 +263,8 @@ def test_viewer_sees_runs_but_no_new_cancel_or_retry_and_gets_403_for_new_run(
     expect(rows.filter(has_text=f"#{failed.pk}")).to_contain_text("Failed")
     expect(page.get_by_role("link", name="New run")).to_have_count(0)
 
-    rows.filter(has_text=f"#{queued.pk}").get_by_role("link", name=f"#{queued.pk}").click()
+    # The run's link is its readable name (no video title yet): "Study session mix, 0:30".
+    rows.filter(has_text=f"#{queued.pk}").get_by_role("link", name="Study session mix, 0:30").click()
     expect(page).to_have_url(f"{live_server.url}/pipeline/runs/{queued.pk}/")
     expect(run_status(page)).to_have_text("Queued")
     expect(page.get_by_role("list", name="Stages").locator("li.stage")).to_have_count(len(STAGE_LABELS))

@@ -59,7 +59,7 @@ def test_job_statistics_and_active_runs(client, viewer):
     client.force_login(viewer)
     response = client.get("/monitoring/")
     assertContains(response, "tests.quick_flaky")
-    assertContains(response, "<td>2</td>", html=True)  # two runs (attempts) recorded
+    assertContains(response, '<td data-label="Runs">2</td>', html=True)  # two runs (attempts) recorded
     assertContains(response, "Running and waiting")
     assertContains(response, "tests.plain")
 

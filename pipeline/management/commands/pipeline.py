@@ -12,11 +12,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import close_old_connections, connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from lofisite.commands import BaseCommand
 from monitoring.jobs import TransientError
 from pipeline import services
 from pipeline.choices import Privacy, PublishTarget, RunStatus, StageStatus
