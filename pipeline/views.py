@@ -27,6 +27,8 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts import roles
 from accounts.mixins import AdminRequiredMixin, RoleRequiredMixin
 from accounts.roles import Action
+from lofisite.media import serve_media_file
+from lofisite.sorting import sort_headers
 
 from . import services
 from .choices import PublishTarget, RunStatus, UploadStatus
@@ -43,7 +45,6 @@ from .forms import (
     format_duration,
     timezone_names,
 )
-from .media import ranged_file_response
 from .models import Run, Schedule, Track, Video, YouTubeChannel
 
 MEDIA_KINDS = ("audio", "video", "cover", "thumbnail")
@@ -90,27 +91,6 @@ RUN_COLUMNS = [
     ("Created", "created"),
     ("Elapsed", None),
 ]
-
-
-def sort_headers(request, columns, default="-created"):
-    """Header links that sort by a column, keep the filters and reset the page."""
-    current = request.GET.get("ordering") or default
-    headers = []
-    for label, key in columns:
-        if key is None:
-            headers.append({"label": label})
-            continue
-        if current == key:
-            state, next_order = "ascending", f"-{key}"
-        elif current == f"-{key}":
-            state, next_order = "descending", key
-        else:
-            state, next_order = "none", key
-        query = request.GET.copy()
-        query["ordering"] = next_order
-        query.pop("page", None)
-        headers.append({"label": label, "url": f"?{query.urlencode()}", "sort": state})
-    return headers
 
 
 class RunListView(PipelinePageMixin, ListView):
@@ -380,16 +360,6 @@ class RunMediaView(RoleRequiredMixin, View):
             raise Http404("No such media.")
         video = get_object_or_404(Video.objects.restrict(request.user), run_id=pk)
         return serve_media_file(request, getattr(video, kind), f"run-{pk}-{kind}")
-
-
-def serve_media_file(request, field_file, stem):
-    if not field_file:
-        raise Http404("This file has not been made yet.")
-    root = Path(settings.MEDIA_ROOT).resolve()
-    path = (root / field_file.name).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise Http404("The file is missing.")
-    return ranged_file_response(request, path, filename=f"{stem}{path.suffix}")
 
 
 # --- videos ------------------------------------------------------------------------------------
