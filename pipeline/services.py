@@ -51,10 +51,9 @@ RENDER_SLOT_WAIT_LINE = "Waiting for a free render slot."
 RENDER_SLOT_POLL_SECONDS = 10
 
 
-def _require(user, obj_or_model, action):
-    """Apply the restrict() rule to one object (raises PermissionDenied)."""
-    queryset = type(obj_or_model).objects.restrict(user, action)
-    if not queryset.filter(pk=obj_or_model.pk).exists():
+def _require(user, obj, action):
+    """The guard every change passes: the object's queryset rule (`permits`), else PermissionDenied."""
+    if not type(obj).objects.permits(user, obj, action):
         raise PermissionDenied("You may not change this.")
 
 
@@ -68,7 +67,7 @@ def start_run(user, *, preset, duration_s, seed=None, bpm=None, musical_key="", 
               motion=False, intro=None, outro=None, publish_target=PublishTarget.LIBRARY, privacy="private",
               publish_at=None, schedule=None) -> Run:
     """Create a run with its six stages and queue it."""
-    if not _may_add(user):
+    if not Run.objects.can_add(user):
         raise PermissionDenied("Your role cannot start runs.")
     run = Run(
         preset=preset, duration_s=duration_s, seed=seed if seed is not None else new_seed(), bpm=bpm,
@@ -90,12 +89,6 @@ def start_run(user, *, preset, duration_s, seed=None, bpm=None, musical_key="", 
                  {"run": run.pk}, user=user)
     _enqueue(run)
     return run
-
-
-def _may_add(user):
-    from accounts import roles
-
-    return roles.allows(user, Action.ADD)
 
 
 CLIP_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
@@ -406,7 +399,7 @@ def update_metadata(video: Video, user, *, title: str, description: str, tags: l
     errors = validate_metadata(title, description, tags)
     if errors:
         raise ValidationError(errors)
-    if video.upload_status not in ("not_uploaded", "failed", "limit_exceeded", "quota_exceeded"):
+    if not video.metadata_editable:
         raise ValidationError("This video is already on YouTube; edit it there.")
     video.title, video.description, video.tags, video.metadata_edited = title, description, tags, True
     video.save(update_fields=["title", "description", "tags", "metadata_edited"])
@@ -420,12 +413,9 @@ def publish_video(video: Video, user, *, privacy="private", publish_at=None) -> 
     """Upload a finished library video to YouTube (re-runs only the publish stage)."""
     _require(user, video, Action.CHANGE)
     run = Run.objects.select_for_update().get(pk=video.run_id)
-    if run.is_active:
-        raise ValidationError("The run is still in progress; wait until it finishes.")
-    if not video.is_ready:
-        raise ValidationError("The video has not been rendered yet.")
-    if video.youtube_id:
-        raise ValidationError("This video is already on YouTube.")
+    blocker = video.publish_blocker(run)
+    if blocker:
+        raise ValidationError(blocker)
     run.publish_target, run.privacy, run.publish_at = PublishTarget.YOUTUBE, privacy, publish_at
     errors = _publish_errors(run)
     if errors:
@@ -444,9 +434,7 @@ def channel_connected() -> bool:
 
 @transaction.atomic
 def connect_channel(user, *, client_id, client_secret, refresh_token, channel_title="") -> YouTubeChannel:
-    from accounts import roles
-
-    if not roles.is_admin(user):
+    if not YouTubeChannel.objects.can_add(user):
         raise PermissionDenied("Only admins connect the YouTube channel.")
     YouTubeChannel.objects.all().delete()
     channel = YouTubeChannel.objects.create(client_id=client_id, client_secret=client_secret,
@@ -458,9 +446,7 @@ def connect_channel(user, *, client_id, client_secret, refresh_token, channel_ti
 
 @transaction.atomic
 def disconnect_channel(user) -> None:
-    from accounts import roles
-
-    if not roles.is_admin(user):
+    if not YouTubeChannel.objects.model_permits(user, Action.DELETE):
         raise PermissionDenied("Only admins disconnect the YouTube channel.")
     YouTubeChannel.objects.all().delete()
     record_event("pipeline", "youtube.disconnected", "warning", f"YouTube channel disconnected by {user}", {},
@@ -470,7 +456,7 @@ def disconnect_channel(user) -> None:
 # --- tracks -----------------------------------------------------------------------------------
 def add_track(user, uploaded_file, title="") -> Track:
     """Validate an uploaded audio file by decoding it, then store it."""
-    if not _may_add(user):
+    if not Track.objects.can_add(user):
         raise PermissionDenied("Your role cannot upload tracks.")
     limit = settings.PIPELINE_TRACK_MAX_MB * 1024 * 1024
     if uploaded_file.size > limit:
@@ -525,7 +511,7 @@ def validate_cron(cron: str, tz_name: str):
 def save_schedule(user, schedule: Schedule) -> Schedule:
     if schedule.pk:
         _require(user, schedule, Action.CHANGE)
-    elif not _may_add(user):
+    elif not Schedule.objects.can_add(user):
         raise PermissionDenied("Your role cannot create schedules.")
     else:
         schedule.created_by = user
