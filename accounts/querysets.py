@@ -1,24 +1,68 @@
-"""`restrict(user, action)`: the one place that decides what a user may see or change.
+"""The one place that decides what a user may see or change (NetBox's `RestrictedQuerySet`).
 
-Every app's querysets subclass `RestrictedQuerySet`; HTML views, API views,
-commands and tasks all go through `restrict()`.
+Every app's querysets subclass `RestrictedQuerySet` and state their rule there:
+
+- `restrict(user, action)`: the rows this user may take `action` on (lists);
+- `permits(user, obj, action)`: may this user take `action` on this one object;
+- `can_add(user)`: may this user add objects of this kind;
+- `model_permits(user, action)`: may this user take `action` on objects of this kind at
+  all (NetBox's model-level `has_perm`; pages and endpoints without one object).
+
+HTML base views (`accounts.mixins`), API base viewsets (`accounts.api.views`), services,
+commands and templates (`{% load permissions %}`) ask these and nothing else. The role
+table itself (`accounts.roles`) is read only here and inside `accounts`.
+
+A subclass states its rule with two hooks:
+
+- `admin_only_actions`: actions only admins may take on this kind, whatever the role
+  table grants operators (for example the YouTube channel, users, breakers);
+- `restrict_non_admin(user, action)`: how rows narrow for an operator or viewer whose
+  role grants the action (for example "only the owner changes it").
 """
 
 from django.db import models
 
 from . import roles
 
+Action = roles.Action
+
+# Actions that are not a read; a subclass lists the ones only admins take.
+WRITE_ACTIONS = frozenset({Action.ADD, Action.CHANGE, Action.DELETE})
+
 
 class RestrictedQuerySet(models.QuerySet):
-    def restrict(self, user, action=roles.Action.VIEW):
-        if not roles.allows(user, action):
+    admin_only_actions: frozenset = frozenset()
+
+    def role_permits(self, user, action) -> bool:
+        """What the user's role alone grants (active, signed in), before this kind's rule."""
+        return roles.allows(user, action)
+
+    def model_permits(self, user, action=Action.VIEW) -> bool:
+        action = Action(action)
+        if not self.role_permits(user, action):
+            return False
+        return action not in self.admin_only_actions or roles.is_admin(user)
+
+    def can_add(self, user) -> bool:
+        return self.model_permits(user, Action.ADD)
+
+    def restrict(self, user, action=Action.VIEW):
+        if not self.model_permits(user, action):
             return self.none()
         if roles.is_admin(user):
             return self
-        return self.restrict_non_admin(user, roles.Action(action))
+        return self.restrict_non_admin(user, Action(action))
+
+    def permits(self, user, obj, action=Action.VIEW) -> bool:
+        """The restrict() rule for one saved object (one query; none when the role already says no)."""
+        if obj is None or obj.pk is None or not self.model_permits(user, action):
+            return False
+        if roles.is_admin(user):
+            return True
+        return self.restrict(user, action).filter(pk=obj.pk).exists()
 
     def restrict_non_admin(self, user, action):
-        """Narrow for operators and viewers who already hold the role permission."""
+        """Narrow for operators and viewers who already hold the permission for this kind."""
         return self
 
 
@@ -28,21 +72,37 @@ class OwnedQuerySet(RestrictedQuerySet):
     owner_field = "created_by"
 
     def restrict_non_admin(self, user, action):
-        if action == roles.Action.VIEW:
+        if action == Action.VIEW:
             return self
         return self.filter(**{self.owner_field: user})
 
 
-class UserQuerySet(RestrictedQuerySet):
-    def restrict_non_admin(self, user, action):
-        # Non-admins see only themselves; user management is admin-only.
-        if action == roles.Action.VIEW:
-            return self.filter(pk=user.pk)
-        return self.none()
+class AdminManagedQuerySet(RestrictedQuerySet):
+    """Every role reads these rows; only admins add, change or delete them."""
+
+    admin_only_actions = WRITE_ACTIONS
 
 
-class LoginEventQuerySet(RestrictedQuerySet):
+class PersonalQuerySet(RestrictedQuerySet):
+    """Non-admins read only their own rows (`user_field`); only admins change them."""
+
+    admin_only_actions = WRITE_ACTIONS
+    user_field = "user"
+
     def restrict_non_admin(self, user, action):
-        if action == roles.Action.VIEW:
-            return self.filter(user=user)
-        return self.none()
+        return self.filter(**{self.user_field: user})
+
+    def shows_everyone(self, user) -> bool:
+        """Whether restrict() shows this user everyone's rows, not only their own (a page's wording)."""
+        return self.model_permits(user, Action.VIEW) and roles.is_admin(user)
+
+
+class UserQuerySet(PersonalQuerySet):
+    """Non-admins see only themselves; user management is admin-only (Action.ADMIN)."""
+
+    def restrict_non_admin(self, user, action):
+        return self.filter(pk=user.pk)
+
+
+class LoginEventQuerySet(PersonalQuerySet):
+    pass

@@ -1,8 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from accounts.querysets import RestrictedQuerySet
-from accounts.roles import Action
+from accounts.querysets import AdminManagedQuerySet, PersonalQuerySet
 
 
 class DocumentKind(models.TextChoices):
@@ -12,10 +11,8 @@ class DocumentKind(models.TextChoices):
     ACCEPTABLE_USE = "acceptable-use", "Acceptable-use policy"
 
 
-class LegalDocumentQuerySet(RestrictedQuerySet):
-    def restrict_non_admin(self, user, action):
-        # Everyone signed in reads documents; only admins publish (Action.ADMIN).
-        return self if action == Action.VIEW else self.none()
+class LegalDocumentQuerySet(AdminManagedQuerySet):
+    """Everyone signed in reads documents; only admins publish them."""
 
     def current(self):
         """The newest version of each kind."""
@@ -45,9 +42,8 @@ class LegalDocument(models.Model):
         return f"{self.get_kind_display()} v{self.version}"
 
 
-class LegalAcceptanceQuerySet(RestrictedQuerySet):
-    def restrict_non_admin(self, user, action):
-        return self.filter(user=user) if action == Action.VIEW else self.none()
+class LegalAcceptanceQuerySet(PersonalQuerySet):
+    """Non-admins read their own acceptances; the record of everyone's is for admins."""
 
 
 class LegalAcceptance(models.Model):

@@ -1,35 +1,7 @@
-"""The Django admin, for admins only: other signed-in users get a 403, not a login loop."""
+"""The admin app's config: the site itself (who may enter) lives in `accounts.admin_site`."""
 
-from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
-from django.core.exceptions import PermissionDenied
-
-from accounts import roles
-
-
-class LofisiteAdminSite(admin.AdminSite):
-    site_header = "lofisite admin"
-    site_title = "lofisite admin"
-    index_title = "Administration"
-
-    def has_permission(self, request):
-        return roles.is_admin(request.user)
-
-    def admin_view(self, view, cacheable=False):
-        inner = super().admin_view(view, cacheable)
-
-        def guarded(request, *args, **kwargs):
-            if request.user.is_authenticated and not self.has_permission(request):
-                raise PermissionDenied
-            return inner(request, *args, **kwargs)
-
-        return guarded
-
-    def login(self, request, extra_context=None):
-        if request.user.is_authenticated and not self.has_permission(request):
-            raise PermissionDenied
-        return super().login(request, extra_context)
 
 
 class LofisiteAdminConfig(AdminConfig):
-    default_site = "lofisite.admin_site.LofisiteAdminSite"
+    default_site = "accounts.admin_site.LofisiteAdminSite"

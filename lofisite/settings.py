@@ -248,6 +248,14 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = TESTING
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# The home dashboard's cards: each app offers its own (functions `cards(request)`), in this order.
+DASHBOARD_CARDS = [
+    "pipeline.dashboard.cards",
+    "monitoring.dashboard.cards",
+    "accounts.dashboard.cards",
+    "legal.dashboard.cards",
+]
+
 # --- API --------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -108,6 +108,12 @@ def month_spend(user=None) -> Decimal:
     return rows.aggregate(total=Sum("cost_usd"))["total"] or Decimal("0")
 
 
+def visible_month_spend(viewer) -> Decimal:
+    """USD spent this month in the calls `viewer` may see (AIUsageQuerySet: their own; admins everyone's)."""
+    rows = AIUsage.objects.restrict(viewer).filter(created_at__gte=month_start())
+    return rows.aggregate(total=Sum("cost_usd"))["total"] or Decimal("0")
+
+
 def _budget_spend(user) -> Decimal:
     # The budget pool of a call: the person's own, or the shared one of user-less calls.
     rows = _this_month().filter(user__isnull=True) if user is None else _this_month().filter(user=user)

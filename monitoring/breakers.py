@@ -44,7 +44,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts import roles
+from accounts.roles import Action
 
 from .choices import BreakerState
 from .events import record_event
@@ -245,7 +245,7 @@ def breaker(name: str, *, exclude: tuple = (), counts_as_failure=None) -> Breake
 
 def reset(name: str, by_user=None) -> CircuitBreaker:
     """Close a breaker by hand (admins, or None for a shell/system action); records an Event."""
-    if by_user is not None and not roles.is_admin(by_user):
+    if by_user is not None and not CircuitBreaker.objects.model_permits(by_user, Action.CHANGE):
         raise PermissionDenied("Only admins may reset circuit breakers.")
     if name not in configured_names() and not CircuitBreaker.objects.filter(name=name).exists():
         raise CircuitBreaker.DoesNotExist(f"No circuit breaker named {name!r}.")
@@ -265,7 +265,7 @@ def all_breakers(viewer=None) -> list[CircuitBreaker]:
 
     With `viewer`, only what restrict() lets that user see; None is the system (shell commands).
     """
-    if viewer is not None and not roles.allows(viewer, roles.Action.VIEW):
+    if viewer is not None and not CircuitBreaker.objects.model_permits(viewer, Action.VIEW):
         return []
     queryset = CircuitBreaker.objects.all() if viewer is None else CircuitBreaker.objects.restrict(viewer)
     rows = {row.name: row for row in queryset}

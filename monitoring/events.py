@@ -16,8 +16,6 @@ import logging
 
 from django.db import transaction
 
-from accounts import roles
-
 from .choices import EventStatus
 
 logger = logging.getLogger(__name__)
@@ -63,7 +61,3 @@ def record_event(
     logger.log(logging.WARNING if status in (EventStatus.FAILED, EventStatus.WARNING) else logging.INFO,
                "event %s/%s %s: %s", source, kind, status, message)
 
-
-def payload_visible_to(user) -> bool:
-    """Payloads hold operational detail (ids, upstream error texts); operators and admins see them, viewers don't."""
-    return roles.allows(user, roles.Action.CHANGE)

@@ -1,20 +1,18 @@
 """Who may see or change monitoring rows (the one rule for HTML, API and commands)."""
 
-from accounts.querysets import RestrictedQuerySet
+from accounts.querysets import AdminManagedQuerySet, PersonalQuerySet
 from accounts.roles import Action
 
 
-class ViewOnlyQuerySet(RestrictedQuerySet):
+class ViewOnlyQuerySet(AdminManagedQuerySet):
     """Operational state is team-wide: every role reads it, only admins change it."""
-
-    def restrict_non_admin(self, user, action):
-        if action == Action.VIEW:
-            return self
-        return self.none()
 
 
 class EventQuerySet(ViewOnlyQuerySet):
-    pass
+    def payload_visible_to(self, user) -> bool:
+        """Payloads hold operational detail (ids, upstream error texts): the roles that act on
+        the product (operators and admins) see them, viewers don't."""
+        return self.role_permits(user, Action.CHANGE)
 
 
 class JobRunQuerySet(ViewOnlyQuerySet):
@@ -26,13 +24,8 @@ class JobStatQuerySet(ViewOnlyQuerySet):
 
 
 class CircuitBreakerQuerySet(ViewOnlyQuerySet):
-    pass
+    """Resetting a breaker is a change: admins only."""
 
 
-class AIUsageQuerySet(RestrictedQuerySet):
+class AIUsageQuerySet(PersonalQuerySet):
     """Spend is per person: non-admins see their own calls, admins everyone's."""
-
-    def restrict_non_admin(self, user, action):
-        if action == Action.VIEW:
-            return self.filter(user=user)
-        return self.none()

@@ -6,14 +6,12 @@ from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import TemplateView
 
-from accounts import roles
-from accounts.mixins import AdminRequiredMixin, RoleRequiredMixin
+from accounts.mixins import RestrictedViewMixin, RoleRequiredMixin
 
 from . import ai, breakers
 from .choices import JOB_ACTIVE_STATUSES
-from .events import payload_visible_to
 from .filtersets import EventFilterSet
-from .models import CircuitBreaker, Event, JobRun, JobStat
+from .models import AIUsage, CircuitBreaker, Event, JobRun, JobStat
 
 
 def live_status(user) -> dict:
@@ -22,7 +20,7 @@ def live_status(user) -> dict:
         "breakers": breakers.all_breakers(user),
         "job_stats": JobStat.objects.restrict(user),
         "active_runs": JobRun.objects.restrict(user).filter(status__in=JOB_ACTIVE_STATUSES).order_by("created_at")[:20],
-        "can_reset": roles.is_admin(user),
+        "can_reset": CircuitBreaker.objects.model_permits(user, "change"),
     }
 
 
@@ -43,10 +41,10 @@ class MonitoringView(RoleRequiredMixin, TemplateView):
             **live_status(user),
             filterset=filterset,
             page_obj=page,
-            is_admin=roles.is_admin(user),
-            show_payload=payload_visible_to(user),
+            ai_spend_of_everyone=AIUsage.objects.shows_everyone(user),
+            show_payload=Event.objects.payload_visible_to(user),
             ai_enabled=ai.ai_enabled(),
-            ai_month_total=ai.month_spend(None if roles.is_admin(user) else user),
+            ai_month_total=ai.visible_month_spend(user),
             ai_budget=ai.budget_summary(user),
             ai_by_user=ai.spend_by_user(user),
             ai_by_type=ai.spend_by_request_type(user),
@@ -63,7 +61,10 @@ class LiveStatusView(RoleRequiredMixin, TemplateView):
         return super().get_context_data(**live_status(self.request.user), **kwargs)
 
 
-class BreakerResetView(AdminRequiredMixin, View):
+class BreakerResetView(RestrictedViewMixin, View):
+    """Admins reset a breaker (a change: CircuitBreakerQuerySet); others get a 403."""
+
+    queryset = CircuitBreaker.objects.all()
     http_method_names = ["post"]
 
     def post(self, request, name):

@@ -64,7 +64,3 @@ class UploadStatus(models.TextChoices):
     QUOTA_EXCEEDED = "quota_exceeded", "Daily API quota exceeded"
     FAILED = "failed", "Failed"
 
-
-# Not on YouTube (yet): metadata and artwork may still change here.
-METADATA_EDITABLE_STATUSES = (UploadStatus.NOT_UPLOADED, UploadStatus.FAILED, UploadStatus.LIMIT_EXCEEDED,
-                              UploadStatus.QUOTA_EXCEEDED)

@@ -135,6 +135,10 @@ class Stage(models.Model):
         return None
 
 
+METADATA_EDITABLE_STATUSES = (UploadStatus.NOT_UPLOADED, UploadStatus.FAILED, UploadStatus.LIMIT_EXCEEDED,
+                              UploadStatus.QUOTA_EXCEEDED)
+
+
 class Video(models.Model):
     """The product of a run: files, metadata, and where it was published."""
 
@@ -178,6 +182,23 @@ class Video(models.Model):
     @property
     def is_ready(self):
         return bool(self.video)
+
+    @property
+    def metadata_editable(self) -> bool:
+        """Title, description and tags are edited here until the video is on YouTube."""
+        return self.upload_status in METADATA_EDITABLE_STATUSES
+
+    def publish_blocker(self, run) -> str:
+        """Why this video cannot be published to YouTube now ("" when it can); `run` is its run."""
+        if run.is_active:
+            return "The run is still in progress; wait until it finishes."
+        if not self.is_ready:
+            return "The video has not been rendered yet."
+        if self.youtube_id:
+            return "This video is already on YouTube."
+        if self.upload_status == UploadStatus.UPLOADING:
+            return "This video is being uploaded to YouTube."
+        return ""
 
 
 class Track(models.Model):

@@ -1,8 +1,7 @@
 """Who may see or change pipeline objects: everyone with a role sees them;
 operators change their own; admins change everything (accounts.querysets)."""
 
-from accounts.querysets import OwnedQuerySet, RestrictedQuerySet
-from accounts.roles import Action
+from accounts.querysets import AdminManagedQuerySet, OwnedQuerySet
 
 
 class RunQuerySet(OwnedQuerySet):
@@ -25,7 +24,6 @@ class ScheduleQuerySet(OwnedQuerySet):
     owner_field = "created_by"
 
 
-class ChannelQuerySet(RestrictedQuerySet):
-    def restrict_non_admin(self, user, action):
-        # Connecting the channel is an admin's job; everyone may see that it is connected.
-        return self if action == Action.VIEW else self.none()
+class ChannelQuerySet(AdminManagedQuerySet):
+    """Connecting (add) and disconnecting (delete) the channel is an admin's job; everyone may
+    see that it is connected."""

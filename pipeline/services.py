@@ -28,7 +28,6 @@ from monitoring.jobs import JobLost, TransientError, heartbeat
 
 from . import stages, youtube, youtube_oauth
 from .choices import (
-    METADATA_EDITABLE_STATUSES,
     STAGE_ORDER,
     STAGE_WEIGHTS,
     AudioSource,
@@ -63,10 +62,9 @@ RENDER_SLOT_WAIT_LINE = "Waiting for a free render slot."
 RENDER_SLOT_POLL_SECONDS = 10
 
 
-def _require(user, obj_or_model, action):
-    """Apply the restrict() rule to one object (raises PermissionDenied)."""
-    queryset = type(obj_or_model).objects.restrict(user, action)
-    if not queryset.filter(pk=obj_or_model.pk).exists():
+def _require(user, obj, action):
+    """The guard every change passes: the object's queryset rule (`permits`), else PermissionDenied."""
+    if not type(obj).objects.permits(user, obj, action):
         raise PermissionDenied("You may not change this.")
 
 
@@ -80,7 +78,7 @@ def start_run(user, *, preset, duration_s, seed=None, bpm=None, musical_key="", 
               motion=False, intro=None, outro=None, publish_target=PublishTarget.LIBRARY, privacy="private",
               publish_at=None, schedule=None) -> Run:
     """Create a run with its six stages and queue it."""
-    if not _may_add(user):
+    if not Run.objects.can_add(user):
         raise PermissionDenied("Your role cannot start runs.")
     run = Run(
         preset=preset, duration_s=duration_s, seed=seed if seed is not None else new_seed(), bpm=bpm,
@@ -102,12 +100,6 @@ def start_run(user, *, preset, duration_s, seed=None, bpm=None, musical_key="", 
                  {"run": run.pk}, user=user)
     _enqueue(run)
     return run
-
-
-def _may_add(user):
-    from accounts import roles
-
-    return roles.allows(user, Action.ADD)
 
 
 CLIP_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
@@ -426,7 +418,7 @@ def update_metadata(video: Video, user, *, title: str, description: str, tags: l
     errors = validate_metadata(title, description, tags)
     if errors:
         raise ValidationError(errors)
-    if video.upload_status not in METADATA_EDITABLE_STATUSES:
+    if not video.metadata_editable:
         raise ValidationError("This video is already on YouTube; edit it there.")
     retitled = title != video.title
     video.title, video.description, video.tags, video.metadata_edited = title, description, tags, True
@@ -443,12 +435,9 @@ def publish_video(video: Video, user, *, privacy="private", publish_at=None) -> 
     """Upload a finished library video to YouTube (re-runs only the publish stage)."""
     _require(user, video, Action.CHANGE)
     run = Run.objects.select_for_update().get(pk=video.run_id)
-    if run.is_active:
-        raise ValidationError("The run is still in progress; wait until it finishes.")
-    if not video.is_ready:
-        raise ValidationError("The video has not been rendered yet.")
-    if video.youtube_id:
-        raise ValidationError("This video is already on YouTube.")
+    blocker = video.publish_blocker(run)
+    if blocker:
+        raise ValidationError(blocker)
     run.publish_target, run.privacy, run.publish_at = PublishTarget.YOUTUBE, privacy, publish_at
     errors = _publish_errors(run)
     if errors:
@@ -469,9 +458,7 @@ def channel_connected() -> bool:
 def connect_channel(user, *, client_id, client_secret, refresh_token) -> YouTubeChannel:
     """Verify the credentials with YouTube (outside any transaction: it is network), then store
     them encrypted with the channel's real id and title. A failure saves nothing."""
-    from accounts import roles
-
-    if not roles.is_admin(user):
+    if not YouTubeChannel.objects.can_add(user):
         raise PermissionDenied("Only admins connect the YouTube channel.")
     client_id, client_secret, refresh_token = (value.strip() for value in (client_id, client_secret, refresh_token))
     verified = youtube_oauth.verify_credentials(client_id=client_id, client_secret=client_secret,
@@ -489,9 +476,7 @@ def connect_channel(user, *, client_id, client_secret, refresh_token) -> YouTube
 
 @transaction.atomic
 def disconnect_channel(user) -> None:
-    from accounts import roles
-
-    if not roles.is_admin(user):
+    if not YouTubeChannel.objects.model_permits(user, Action.DELETE):
         raise PermissionDenied("Only admins disconnect the YouTube channel.")
     YouTubeChannel.objects.all().delete()
     record_event("pipeline", "youtube.disconnected", "warning", f"YouTube channel disconnected by {user}", {},
@@ -501,7 +486,7 @@ def disconnect_channel(user) -> None:
 # --- tracks -----------------------------------------------------------------------------------
 def add_track(user, uploaded_file, title="") -> Track:
     """Validate an uploaded audio file by decoding it, then store it."""
-    if not _may_add(user):
+    if not Track.objects.can_add(user):
         raise PermissionDenied("Your role cannot upload tracks.")
     limit = settings.PIPELINE_TRACK_MAX_MB * 1024 * 1024
     if uploaded_file.size > limit:
@@ -534,7 +519,7 @@ def delete_track(track: Track, user) -> None:
 def save_schedule(user, schedule: Schedule) -> Schedule:
     if schedule.pk:
         _require(user, schedule, Action.CHANGE)
-    elif not _may_add(user):
+    elif not Schedule.objects.can_add(user):
         raise PermissionDenied("Your role cannot create schedules.")
     else:
         schedule.created_by = user
@@ -605,7 +590,7 @@ def _check_artwork_change(video: Video, user):
     if video.run.is_active:
         raise ValidationError(f"{video.run} is still {video.run.get_status_display().lower()}: "
                               "wait for it to finish, then change its artwork.")
-    if video.upload_status not in METADATA_EDITABLE_STATUSES:
+    if not video.metadata_editable:
         raise ValidationError("This video is already on YouTube; change its artwork there.")
 
 

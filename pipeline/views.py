@@ -4,32 +4,33 @@ Thin: they read through `restrict()`, call `pipeline.services` for every
 change, and put a service's ValidationError back on the form so the error
 shows next to its field and what the user typed stays.
 
-Permissions (NetBox style): an object the user may not see is a 404; an
-object the user sees but may not change is a 403. Pages need a role
-(`RoleRequiredMixin`); anonymous visitors are sent to the sign-in page.
-State changes are POST-only and CSRF-protected.
+Permissions (NetBox style) come from the base views in `accounts.mixins`, which
+apply each model's queryset rule once per request: an object the user may not see
+is a 404; an object the user sees but may not change is a 403; anonymous visitors
+are sent to the sign-in page. State changes are POST-only and CSRF-protected.
 """
 
+from functools import cached_property
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views import View
-from django.views.generic import DetailView, FormView, ListView, TemplateView
+from django.views.generic import DetailView, FormView, TemplateView
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts import roles
-from accounts.mixins import AdminRequiredMixin, RoleRequiredMixin
+from accounts.mixins import ObjectActionView, ObjectListView, ObjectPermissionMixin, RestrictedViewMixin
 from accounts.roles import Action
+from lofisite.media import serve_media_file
 
 from . import services
-from .choices import PublishTarget, RunStatus, UploadStatus
+from .choices import PublishTarget, RunStatus
 from .filtersets import RunFilterSet
 from .forms import (
     DURATION_CHOICES,
@@ -42,26 +43,14 @@ from .forms import (
     apply_service_errors,
     format_duration,
 )
-from .media import ranged_file_response
 from .models import Run, Schedule, Track, Video, YouTubeChannel
 from .timezones import timezone_names
 
 MEDIA_KINDS = ("audio", "video", "cover", "thumbnail")
-METADATA_EDITABLE = (UploadStatus.NOT_UPLOADED, UploadStatus.FAILED, UploadStatus.LIMIT_EXCEEDED,
-                     UploadStatus.QUOTA_EXCEEDED)
 
 
-def may(user, obj, action) -> bool:
-    """The restrict() rule for one object."""
-    return type(obj).objects.restrict(user, action).filter(pk=obj.pk).exists()
-
-
-def error_text(exc: ValidationError) -> str:
-    return " ".join(exc.messages)
-
-
-class PipelinePageMixin(RoleRequiredMixin):
-    """Signed in with a role; `tab` marks the pipeline section in the sub-navigation."""
+class PipelinePageMixin:
+    """`tab` marks the pipeline section in the sub-navigation."""
 
     tab = "runs"
 
@@ -92,48 +81,17 @@ RUN_COLUMNS = [
 ]
 
 
-def sort_headers(request, columns, default="-created"):
-    """Header links that sort by a column, keep the filters and reset the page."""
-    current = request.GET.get("ordering") or default
-    headers = []
-    for label, key in columns:
-        if key is None:
-            headers.append({"label": label})
-            continue
-        if current == key:
-            state, next_order = "ascending", f"-{key}"
-        elif current == f"-{key}":
-            state, next_order = "descending", key
-        else:
-            state, next_order = "none", key
-        query = request.GET.copy()
-        query["ordering"] = next_order
-        query.pop("page", None)
-        headers.append({"label": label, "url": f"?{query.urlencode()}", "sort": state})
-    return headers
-
-
-class RunListView(PipelinePageMixin, ListView):
+class RunListView(PipelinePageMixin, ObjectListView):
+    queryset = Run.objects.select_related("created_by", "schedule")
+    filterset_class = RunFilterSet
+    columns = RUN_COLUMNS
     template_name = "pipeline/run_list.html"
     context_object_name = "runs"
-    paginate_by = 25
-
-    def get_queryset(self):
-        runs = Run.objects.restrict(self.request.user).select_related("created_by", "schedule")
-        self.filterset = RunFilterSet(self.request.GET or None, queryset=runs, request=self.request)
-        return self.filterset.qs
-
-    def get_context_data(self, **kwargs):
-        filtered = any(self.request.GET.get(name) for name in ("status", "preset", "created_after",
-                                                                 "created_before", "created_by"))
-        return super().get_context_data(
-            filterset=self.filterset, filter_form=self.filterset.form, filtered=filtered,
-            headers=sort_headers(self.request, RUN_COLUMNS),
-            can_add=roles.allows(self.request.user, Action.ADD), **kwargs)
 
 
-class RunCreateView(FormStatusMixin, PipelinePageMixin, FormView):
-    required_action = Action.ADD
+class RunCreateView(FormStatusMixin, PipelinePageMixin, RestrictedViewMixin, FormView):
+    queryset = Run.objects.all()
+    permission_action = Action.ADD
     template_name = "pipeline/run_form.html"
     form_class = RunForm
 
@@ -142,7 +100,7 @@ class RunCreateView(FormStatusMixin, PipelinePageMixin, FormView):
         source_id = self.request.GET.get("from", "")
         if not source_id.isdigit():
             return super().get_initial()
-        source = Run.objects.restrict(self.request.user).filter(pk=source_id).first()
+        source = self.get_queryset().filter(pk=source_id).first()
         if source is None:
             return super().get_initial()
         listed = source.duration_s in dict(DURATION_CHOICES)
@@ -176,7 +134,7 @@ def live_state(run, video, can_change) -> dict:
     playing or a form being typed in is not replaced needlessly."""
     if video is None:
         return {"audio": "0", "visuals": "000", "meta": "0", "publish": run.status}
-    editable = can_change and bool(video.title) and video.upload_status in METADATA_EDITABLE
+    editable = can_change and bool(video.title) and video.metadata_editable
     return {
         "audio": "1" if video.audio else "0",
         # The active flag too: the section's text changes when a run stops without a video.
@@ -191,7 +149,7 @@ def run_context(request, run, *, metadata_form=None, publish_form=None) -> dict:
     """Everything the run page and its live partial show."""
     user = request.user
     video = _video_of(run)
-    can_change = may(user, run, Action.CHANGE)
+    can_change = Run.objects.permits(user, run, Action.CHANGE)
     connected = services.channel_connected()
     media = {}
     if video is not None:
@@ -201,13 +159,12 @@ def run_context(request, run, *, metadata_form=None, publish_form=None) -> dict:
     can_edit_metadata = state["meta"].endswith("1")
     if can_edit_metadata and metadata_form is None:
         metadata_form = MetadataForm.for_video(video)
-    can_publish = (can_change and connected and video is not None and video.is_ready and not run.is_active
-                   and not video.youtube_id and video.upload_status != UploadStatus.UPLOADING)
+    can_publish = can_change and connected and video is not None and not video.publish_blocker(run)
     if can_publish and publish_form is None:
         publish_form = PublishForm(initial={"privacy": run.privacy})
     return {
         "run": run, "video": video, "stages": run.ordered_stages(), "tab": "runs",
-        "can_change": can_change, "can_add": roles.allows(user, Action.ADD), "channel_connected": connected,
+        "can_change": can_change, "can_add": Run.objects.can_add(user), "channel_connected": connected,
         "media": media,
         "metadata_form": metadata_form if can_edit_metadata else None,
         "publish_form": publish_form if can_publish else None,
@@ -239,22 +196,18 @@ def run_parameters(run):
     return rows
 
 
-def _visible_run(request, pk):
-    queryset = Run.objects.restrict(request.user).select_related("created_by", "schedule")
-    return get_object_or_404(queryset.prefetch_related("stages"), pk=pk)
+RUN_PAGE_QUERYSET = Run.objects.select_related("created_by", "schedule").prefetch_related("stages")
 
 
-class RunDetailView(PipelinePageMixin, DetailView):
+class RunDetailView(PipelinePageMixin, ObjectPermissionMixin, DetailView):
+    queryset = RUN_PAGE_QUERYSET
     template_name = "pipeline/run_detail.html"
-
-    def get_object(self, queryset=None):
-        return _visible_run(self.request, self.kwargs["pk"])
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), **run_context(self.request, self.object)}
 
 
-class RunProgressView(RoleRequiredMixin, View):
+class RunProgressView(ObjectPermissionMixin, View):
     """The live part of the run page (htmx polls it every 2 s while the run is active).
 
     The fragment carries `hx-trigger` only while the run is active, so polling
@@ -270,8 +223,10 @@ class RunProgressView(RoleRequiredMixin, View):
                 redirect_to_login(reverse("pipeline:run-detail", args=[self.kwargs["pk"]]))["Location"])
         return super().handle_no_permission()
 
+    queryset = RUN_PAGE_QUERYSET
+
     def get(self, request, pk):
-        run = _visible_run(request, pk)
+        run = self.get_object()
         context = run_context(request, run)
         changed = [name for name, value in context["live_state"].items()
                    if name in request.GET and request.GET[name] != value]
@@ -283,21 +238,10 @@ def render_run_page(request, run, status=200, **forms):
     return render(request, "pipeline/run_detail.html", run_context(request, run, **forms), status=status)
 
 
-class RunActionView(RoleRequiredMixin, View):
-    """POST-only action on a run the user can see (404 otherwise); services decide 403."""
+class RunActionView(ObjectActionView):
+    """POST-only action on a run: 404 if the user cannot see it, 403 if they may not change it."""
 
-    required_action = Action.CHANGE
-    http_method_names = ["post"]
-
-    def post(self, request, pk):
-        run = get_object_or_404(Run.objects.restrict(request.user), pk=pk)
-        try:
-            message = self.act(run, request.user)
-        except ValidationError as exc:
-            messages.error(request, error_text(exc))
-        else:
-            messages.success(request, message)
-        return redirect(run)
+    queryset = Run.objects.all()
 
 
 class RunCancelView(RunActionView):
@@ -314,14 +258,14 @@ class RunRetryView(RunActionView):
         return f"{run} queued again; it resumes from the stage that did not finish."
 
 
-class VideoFormActionView(RoleRequiredMixin, View):
+class VideoFormActionView(ObjectPermissionMixin, View):
     """POST a form about a run's video to a service; on errors, show the run page with the form."""
 
-    required_action = Action.CHANGE
+    queryset = Video.objects.select_related("run", "run__created_by", "run__schedule")
+    lookup_field = "run_id"
     http_method_names = ["post"]
     form_class = None
     form_name = ""  # the run page's context name for the bound form
-    denied_message = ""
 
     def act(self, video, user, data) -> str:
         raise NotImplementedError
@@ -330,10 +274,7 @@ class VideoFormActionView(RoleRequiredMixin, View):
         pass
 
     def post(self, request, pk):
-        run = _visible_run(request, pk)
-        video = get_object_or_404(Video.objects.restrict(request.user), run=run)
-        if not may(request.user, video, Action.CHANGE):
-            raise PermissionDenied(self.denied_message)
+        video = self.get_object()
         form = self.form_class(request.POST)
         if form.is_valid():
             try:
@@ -342,15 +283,15 @@ class VideoFormActionView(RoleRequiredMixin, View):
                 apply_service_errors(form, exc)
             else:
                 messages.success(request, message)
-                return redirect(run)
+                return redirect(video.run)
         self.on_invalid(request, form)
-        return render_run_page(request, run, status=400, **{self.form_name: form})
+        return render_run_page(request, video.run, status=400, **{self.form_name: form})
 
 
 class MetadataUpdateView(VideoFormActionView):
     form_class = MetadataForm
     form_name = "metadata_form"
-    denied_message = "Only the run's owner or an admin may edit its metadata."
+    permission_denied_message = "Only the run's owner or an admin may edit its metadata."
 
     def act(self, video, user, data):
         services.update_metadata(video, user, **data)
@@ -360,7 +301,7 @@ class MetadataUpdateView(VideoFormActionView):
 class VideoPublishView(VideoFormActionView):
     form_class = PublishForm
     form_name = "publish_form"
-    denied_message = "Only the run's owner or an admin may publish its video."
+    permission_denied_message = "Only the run's owner or an admin may publish its video."
 
     def act(self, video, user, data):
         services.publish_video(video, user, privacy=data["privacy"], publish_at=data.get("publish_at"))
@@ -372,56 +313,42 @@ class VideoPublishView(VideoFormActionView):
         messages.error(request, "The video was not published: see the errors in the publish form.")
 
 
-class RunMediaView(RoleRequiredMixin, View):
+class RunMediaView(ObjectPermissionMixin, View):
     """A run's audio, video, cover or thumbnail for everyone who may see the run; seekable (Range)."""
+
+    queryset = Video.objects.all()
+    lookup_field = "run_id"
 
     def get(self, request, pk, kind):
         if kind not in MEDIA_KINDS:
             raise Http404("No such media.")
-        video = get_object_or_404(Video.objects.restrict(request.user), run_id=pk)
+        video = self.get_object()
         return serve_media_file(request, getattr(video, kind), f"run-{pk}-{kind}")
 
 
-def serve_media_file(request, field_file, stem):
-    if not field_file:
-        raise Http404("This file has not been made yet.")
-    root = Path(settings.MEDIA_ROOT).resolve()
-    path = (root / field_file.name).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise Http404("The file is missing.")
-    return ranged_file_response(request, path, filename=f"{stem}{path.suffix}")
-
-
 # --- videos ------------------------------------------------------------------------------------
-class VideoListView(PipelinePageMixin, ListView):
+class VideoListView(PipelinePageMixin, ObjectListView):
+    queryset = (Video.objects.exclude(video="").select_related("run", "run__created_by")
+                .order_by("-created_at", "-id"))
     tab = "videos"
     template_name = "pipeline/video_list.html"
     context_object_name = "videos"
     paginate_by = 24
 
-    def get_queryset(self):
-        return (Video.objects.restrict(self.request.user).exclude(video="")
-                .select_related("run", "run__created_by").order_by("-created_at", "-id"))
-
 
 # --- schedules ---------------------------------------------------------------------------------
-class ScheduleListView(PipelinePageMixin, ListView):
+class ScheduleListView(PipelinePageMixin, ObjectListView):
+    queryset = Schedule.objects.select_related("created_by")
     tab = "schedules"
     template_name = "pipeline/schedule_list.html"
     context_object_name = "schedules"
-    paginate_by = 25
-
-    def get_queryset(self):
-        return Schedule.objects.restrict(self.request.user).select_related("created_by")
 
     def get_context_data(self, **kwargs):
-        user = self.request.user
-        return super().get_context_data(
-            changeable=set(Schedule.objects.restrict(user, Action.CHANGE).values_list("pk", flat=True)),
-            can_add=roles.allows(user, Action.ADD), **kwargs)
+        return super().get_context_data(changeable=self.ids_permitting(Action.CHANGE), **kwargs)
 
 
 class ScheduleFormMixin(FormStatusMixin, PipelinePageMixin):
+    queryset = Schedule.objects.all()
     tab = "schedules"
     template_name = "pipeline/schedule_form.html"
     form_class = ScheduleForm
@@ -453,32 +380,24 @@ def _zone(name):
     return ZoneInfo(name)
 
 
-class ScheduleCreateView(ScheduleFormMixin, FormView):
-    required_action = Action.ADD
+class ScheduleCreateView(ScheduleFormMixin, RestrictedViewMixin, FormView):
+    permission_action = Action.ADD
 
 
-class ScheduleUpdateView(ScheduleFormMixin, FormView):
-    required_action = Action.CHANGE
+class ScheduleUpdateView(ScheduleFormMixin, ObjectPermissionMixin, FormView):
+    permission_action = Action.CHANGE  # the edit page too: 403 for a schedule that is not yours
+    permission_denied_message = "Only its owner or an admin may change this schedule."
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            self.schedule = get_object_or_404(Schedule.objects.restrict(request.user), pk=kwargs["pk"])
-            if roles.allows(request.user, Action.CHANGE) and not may(request.user, self.schedule, Action.CHANGE):
-                raise PermissionDenied("Only its owner or an admin may change this schedule.")
-        return super().dispatch(request, *args, **kwargs)
+    @cached_property
+    def schedule(self):
+        return self.get_object()
 
 
-class ScheduleActionView(RoleRequiredMixin, View):
-    http_method_names = ["post"]
-    required_action = Action.CHANGE
+class ScheduleActionView(ObjectActionView):
+    queryset = Schedule.objects.all()
 
-    def post(self, request, pk):
-        schedule = get_object_or_404(Schedule.objects.restrict(request.user), pk=pk)
-        try:
-            messages.success(request, self.act(schedule, request.user))
-        except ValidationError as exc:
-            messages.error(request, error_text(exc))
-        return redirect("pipeline:schedule-list")
+    def get_success_url(self, obj):
+        return reverse("pipeline:schedule-list")
 
 
 class ScheduleToggleView(ScheduleActionView):
@@ -489,7 +408,7 @@ class ScheduleToggleView(ScheduleActionView):
 
 
 class ScheduleDeleteView(ScheduleActionView):
-    required_action = Action.DELETE
+    permission_action = Action.DELETE
 
     def act(self, schedule, user):
         services.delete_schedule(schedule, user)
@@ -497,28 +416,24 @@ class ScheduleDeleteView(ScheduleActionView):
 
 
 # --- tracks ------------------------------------------------------------------------------------
-class TrackListView(PipelinePageMixin, ListView):
-    """The track library; operators and admins upload here (POST)."""
+class TrackListView(PipelinePageMixin, ObjectListView):
+    """The track library; operators and admins upload here (POST: add)."""
 
+    queryset = Track.objects.select_related("uploaded_by")
+    permission_denied_message = "Your role cannot upload tracks."
     tab = "tracks"
     template_name = "pipeline/track_list.html"
     context_object_name = "tracks"
     paginate_by = 50
     form = None
 
-    def get_queryset(self):
-        return Track.objects.restrict(self.request.user).select_related("uploaded_by")
-
     def get_context_data(self, **kwargs):
-        user = self.request.user
-        can_add = roles.allows(user, Action.ADD)
+        can_add = self.queryset.can_add(self.request.user)
         return super().get_context_data(
             form=(self.form or TrackUploadForm()) if can_add else None, can_add=can_add,
-            deletable=set(Track.objects.restrict(user, Action.DELETE).values_list("pk", flat=True)), **kwargs)
+            deletable=self.ids_permitting(Action.DELETE), **kwargs)
 
     def post(self, request, *args, **kwargs):
-        if not roles.allows(request.user, Action.ADD):
-            raise PermissionDenied("Your role cannot upload tracks.")
         self.form = TrackUploadForm(request.POST, request.FILES)
         if self.form.is_valid():
             try:
@@ -533,35 +448,39 @@ class TrackListView(PipelinePageMixin, ListView):
         return self.render_to_response(self.get_context_data(), status=400)
 
 
-class TrackDeleteView(RoleRequiredMixin, View):
-    required_action = Action.DELETE
-    http_method_names = ["post"]
+class TrackDeleteView(ObjectActionView):
+    queryset = Track.objects.all()
+    permission_action = Action.DELETE
 
-    def post(self, request, pk):
-        track = get_object_or_404(Track.objects.restrict(request.user), pk=pk)
-        services.delete_track(track, request.user)
-        messages.success(request, f"Track “{track}” deleted.")
-        return redirect("pipeline:track-list")
+    def act(self, track, user):
+        services.delete_track(track, user)
+        return f"Track “{track}” deleted."
+
+    def get_success_url(self, obj):
+        return reverse("pipeline:track-list")
 
 
-class TrackAudioView(RoleRequiredMixin, View):
+class TrackAudioView(ObjectPermissionMixin, View):
+    queryset = Track.objects.all()
+
     def get(self, request, pk):
-        track = get_object_or_404(Track.objects.restrict(request.user), pk=pk)
-        return serve_media_file(request, track.file, f"track-{pk}")
+        return serve_media_file(request, self.get_object().file, f"track-{pk}")
 
 
 # --- YouTube channel ---------------------------------------------------------------------------
-class ChannelView(PipelinePageMixin, TemplateView):
-    """Everyone sees whether a channel is connected; admins connect and disconnect it."""
+class ChannelView(PipelinePageMixin, RestrictedViewMixin, TemplateView):
+    """Everyone sees whether a channel is connected; admins connect (POST: add) and disconnect it."""
 
+    queryset = YouTubeChannel.objects.select_related("connected_by")
+    write_action = Action.ADD
+    permission_denied_message = "Only admins connect the YouTube channel."
     tab = "youtube"
     template_name = "pipeline/channel.html"
 
     def get_context_data(self, form=None, **kwargs):
         from . import stages, youtube
 
-        user = self.request.user
-        is_admin = roles.is_admin(user)
+        can_connect = self.queryset.can_add(self.request.user)
         quota = []
         for bucket, label in ((youtube.QUOTA_BUCKET_UPLOADS, "Uploads (videos.insert)"),
                               (youtube.QUOTA_BUCKET_DEFAULT, "API units (thumbnails, lookups)")):
@@ -570,13 +489,11 @@ class ChannelView(PipelinePageMixin, TemplateView):
             quota.append({"label": label, "used": used, "limit": limit,
                           "fraction": min(used / limit, 1.0) if limit else 0})
         return super().get_context_data(
-            channel=YouTubeChannel.objects.restrict(user).select_related("connected_by").first(),
-            is_admin=is_admin, form=(form or ChannelForm()) if is_admin else None, quota=quota,
+            channel=self.get_queryset().first(),
+            can_connect=can_connect, form=(form or ChannelForm()) if can_connect else None, quota=quota,
             quota_day=stages.quota_day(), **kwargs)
 
     def post(self, request, *args, **kwargs):
-        if not roles.is_admin(request.user):
-            raise PermissionDenied("Only admins connect the YouTube channel.")
         form = ChannelForm(request.POST)
         if form.is_valid():
             try:
@@ -589,7 +506,9 @@ class ChannelView(PipelinePageMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class ChannelDisconnectView(AdminRequiredMixin, View):
+class ChannelDisconnectView(RestrictedViewMixin, View):
+    queryset = YouTubeChannel.objects.all()
+    permission_action = Action.DELETE
     http_method_names = ["post"]
 
     def post(self, request):

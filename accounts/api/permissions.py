@@ -1,32 +1,84 @@
+"""The one API permission class (NetBox's `BaseViewSet.initial` + `HTTP_ACTIONS`).
+
+`HasRoleScope` (the name the settings list) decides every API request:
+
+1. the token's scopes are a ceiling on the role: reads need `read`, writes need `write`
+   (`request_scopes`: a JWT's `scope` claim, or a token object's `scopes` set);
+2. the view's queryset rule for the request's action: `model_permits()` / `can_add()`
+   for the request, `permits()` for the one object it acts on.
+
+The base viewset (`accounts.api.viewsets.RestrictedAPIMixin`) has already narrowed
+`queryset` to what the user may see, so an invisible object is a 404 and a visible one
+the user may not change is a 403.
+"""
+
 from rest_framework import permissions
 
 from .. import roles
+
+Action = roles.Action
+
+HTTP_ACTIONS = {
+    "GET": Action.VIEW,
+    "HEAD": Action.VIEW,
+    "OPTIONS": Action.VIEW,
+    "POST": Action.ADD,
+    "PUT": Action.CHANGE,
+    "PATCH": Action.CHANGE,
+    "DELETE": Action.DELETE,
+}
 
 
 def request_scopes(request) -> set[str]:
     """Scopes of this request: the token's, never more than the user's role allows now."""
     allowed = set(roles.scopes_for(request.user))
     token = request.auth
-    if token is not None and hasattr(token, "get"):
+    scopes = getattr(token, "scopes", None)  # a personal API token
+    if scopes is not None:
+        return allowed & set(scopes)
+    if token is not None and hasattr(token, "get"):  # a JWT
         claimed = token.get("scope", "")
         return allowed & set(claimed.split())
-    return allowed
+    return allowed  # a browser session
+
+
+def request_action(request, view) -> Action:
+    """The action a request takes: the view's `permission_action` if it names one, else by
+    HTTP method; a POST to one object (an action such as `retry`) changes it."""
+    named = getattr(view, "permission_action", None)
+    if named is not None:
+        return Action(named)
+    action = HTTP_ACTIONS.get(request.method, Action.CHANGE)
+    if action == Action.ADD and getattr(view, "detail", False):
+        return Action.CHANGE
+    return action
+
+
+def _rule(view):
+    """The view's restricted queryset class (the rule), or None for a view about no model."""
+    queryset = getattr(view, "queryset", None)
+    return queryset if hasattr(queryset, "model_permits") else None
 
 
 class HasRoleScope(permissions.BasePermission):
-    """Reads need the `read` scope, writes need `write` (viewers have only read)."""
-
     message = "Your role does not allow this action."
 
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):
             return False
         needed = "read" if request.method in permissions.SAFE_METHODS else "write"
-        return needed in request_scopes(request)
+        if needed not in request_scopes(request):
+            return False
+        if not hasattr(view, request.method.lower()):
+            return True  # a method the view does not offer: DRF answers 405
+        rule = _rule(view)
+        return rule is None or rule.model_permits(request.user, request_action(request, view))
 
-
-class IsAdminRole(permissions.BasePermission):
-    message = "Only admins may do this."
-
-    def has_permission(self, request, view):
-        return roles.is_admin(request.user)
+    def has_object_permission(self, request, view, obj):
+        action = request_action(request, view)
+        if action == Action.VIEW:
+            return True  # the queryset was restricted for viewing already
+        if not type(obj)._default_manager.permits(request.user, obj, action):
+            self.message = "You may not change this: it belongs to another user."
+            return False
+        return True

@@ -9,9 +9,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from lofisite.errors import APIError
 
+from .. import roles
 from ..lockout import lockout_response
 from ..models import LoginEvent, User
-from .permissions import IsAdminRole
 from .serializers import (
     LoginEventSerializer,
     LogoutSerializer,
@@ -19,6 +19,7 @@ from .serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
+from .viewsets import RestrictedAPIMixin
 
 
 class AuthThrottleMixin:
@@ -84,26 +85,22 @@ class MeView(generics.RetrieveAPIView):
         return User.objects.restrict(self.request.user).get(pk=self.request.user.pk)
 
 
-class UserViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+class UserViewSet(RestrictedAPIMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+                  viewsets.ReadOnlyModelViewSet):
     """Users (admins only). Users are deactivated (`is_active: false`), never deleted."""
 
-
-    def get_permissions(self):
-        return [*super().get_permissions(), IsAdminRole()]
+    queryset = User.objects.order_by("username")
+    permission_action = roles.Action.ADMIN  # user management, reads included
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_serializer_class(self):
         return {"create": UserCreateSerializer, "partial_update": UserUpdateSerializer}.get(self.action,
                                                                                            UserSerializer)
 
-    def get_queryset(self):
-        return User.objects.restrict(self.request.user).order_by("username")
 
 
-class LoginEventViewSet(viewsets.ReadOnlyModelViewSet):
+class LoginEventViewSet(RestrictedAPIMixin, viewsets.ReadOnlyModelViewSet):
     """Your recent sign-ins (admins see everyone's)."""
 
+    queryset = LoginEvent.objects.all()
     serializer_class = LoginEventSerializer
-
-    def get_queryset(self):
-        return LoginEvent.objects.restrict(self.request.user)

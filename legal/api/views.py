@@ -4,7 +4,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.permissions import IsAdminRole
+from accounts.api.viewsets import RestrictedAPIMixin
+from accounts.roles import Action
 from accounts.services import client_ip
 
 from .. import services
@@ -48,13 +49,9 @@ class LegalAcceptView(APIView):
         return Response({"documents": data, "pending": [doc.kind for doc in current if doc.pk in pending]})
 
 
-class LegalAcceptanceViewSet(viewsets.ReadOnlyModelViewSet):
+class LegalAcceptanceViewSet(RestrictedAPIMixin, viewsets.ReadOnlyModelViewSet):
     """Who accepted which version, when and from where (admins only)."""
 
+    queryset = LegalAcceptance.objects.select_related("user", "document")
+    permission_action = Action.ADMIN  # the record of everyone's acceptances
     serializer_class = LegalAcceptanceSerializer
-
-    def get_permissions(self):
-        return [*super().get_permissions(), IsAdminRole()]
-
-    def get_queryset(self):
-        return LegalAcceptance.objects.restrict(self.request.user).select_related("user", "document")

@@ -1,6 +1,5 @@
 from rest_framework import serializers
 
-from ..events import payload_visible_to
 from ..models import AIUsage, CircuitBreaker, Event
 
 
@@ -17,7 +16,7 @@ class EventSerializer(serializers.ModelSerializer):
 
     def get_payload(self, event) -> dict | None:
         request = self.context.get("request")
-        return event.payload if request and payload_visible_to(request.user) else None
+        return event.payload if request and Event.objects.payload_visible_to(request.user) else None
 
 
 class CircuitBreakerSerializer(serializers.ModelSerializer):

@@ -4,7 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from accounts.api.permissions import IsAdminRole
+from accounts.api.viewsets import RestrictedAPIMixin
 
 from .. import ai, breakers
 from ..filtersets import AIUsageFilterSet, EventFilterSet
@@ -12,34 +12,25 @@ from ..models import AIUsage, CircuitBreaker, Event
 from .serializers import AIBudgetSerializer, AIUsageSerializer, CircuitBreakerSerializer, EventSerializer
 
 
-class EventViewSet(viewsets.ReadOnlyModelViewSet):
+class EventViewSet(RestrictedAPIMixin, viewsets.ReadOnlyModelViewSet):
     """The operations event log, newest first. Filters: source, kind, status, since, until (ISO 8601).
 
     Every role reads events; `payload` is null for viewers.
     """
 
+    queryset = Event.objects.select_related("user")
     serializer_class = EventSerializer
     filterset_class = EventFilterSet
 
-    def get_queryset(self):
-        return Event.objects.restrict(self.request.user).select_related("user")
 
-
-class BreakerViewSet(viewsets.GenericViewSet):
+class BreakerViewSet(RestrictedAPIMixin, viewsets.GenericViewSet):
     """Circuit breakers of external services (state shared by all processes). Admins may reset one."""
 
     serializer_class = CircuitBreakerSerializer
     lookup_field = "name"
     lookup_value_regex = r"[\w.-]+"
     pagination_class = None
-
-    def get_permissions(self):
-        if self.action == "reset":
-            return [*super().get_permissions(), IsAdminRole()]
-        return super().get_permissions()
-
-    def get_queryset(self):
-        return CircuitBreaker.objects.restrict(self.request.user)
+    queryset = CircuitBreaker.objects.all()  # reset is a change: admins only (CircuitBreakerQuerySet)
 
     def _find(self, name):
         for row in breakers.all_breakers(self.request.user):
@@ -62,14 +53,12 @@ class BreakerViewSet(viewsets.GenericViewSet):
         return Response(self.get_serializer(self._find(name)).data)
 
 
-class AIUsageViewSet(viewsets.ReadOnlyModelViewSet):
+class AIUsageViewSet(RestrictedAPIMixin, viewsets.ReadOnlyModelViewSet):
     """The AI cost ledger: your own calls (admins: everyone's). `summary` gives this month's budget."""
 
+    queryset = AIUsage.objects.select_related("user")
     serializer_class = AIUsageSerializer
     filterset_class = AIUsageFilterSet
-
-    def get_queryset(self):
-        return AIUsage.objects.restrict(self.request.user).select_related("user")
 
     @extend_schema(responses=AIBudgetSerializer, filters=False)
     @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)

@@ -1,4 +1,5 @@
-"""The pipeline's DRF views: thin. Reads go through `restrict()`, every change through
+"""The pipeline's DRF views: thin. The base viewset (`accounts.api.viewsets`) restricts each
+queryset once per request and the one permission class asks the queryset rule; every change goes through
 `pipeline.services`; a service's ValidationError becomes the 400 envelope and its
 PermissionDenied the 403 envelope (lofisite.errors).
 
@@ -9,12 +10,12 @@ their own objects and get 403 on someone else's; admins change everything.
 
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.roles import Action
+from accounts.api.viewsets import RestrictedAPIMixin
 
 from .. import services
 from ..filtersets import RunFilterSet
@@ -32,38 +33,19 @@ from .serializers import (
 )
 
 
-class CanChangeObject(permissions.BasePermission):
-    """A write on one object needs `restrict(user, "change")` (or "delete") to include it.
-
-    The services check the same rule again; checking here first answers 403 before
-    the request body is validated, so "not yours" never looks like "bad input"."""
-
-    message = "You may not change this: it belongs to another user."
-
-    def has_object_permission(self, request, view, obj):
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        wanted = Action.DELETE if request.method == "DELETE" else Action.CHANGE
-        return type(obj).objects.restrict(request.user, wanted).filter(pk=obj.pk).exists()
-
-
-class PipelineViewSetMixin:
-    def get_permissions(self):
-        return [*super().get_permissions(), CanChangeObject()]
-
-
 @extend_schema_view(
     list=extend_schema(summary="List runs", description="Newest first; filter by status, preset and dates."),
     retrieve=extend_schema(summary="A run with its stages"),
 )
-class RunViewSet(PipelineViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class RunViewSet(RestrictedAPIMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Pipeline runs: start one, follow its stages, retry it from the failed stage, cancel it."""
 
+    queryset = Run.objects.select_related("created_by", "video")
     filterset_class = RunFilterSet
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
-        queryset = Run.objects.restrict(self.request.user).select_related("created_by", "video")
+        queryset = super().get_queryset()
         if self.action != "list":
             queryset = queryset.prefetch_related(Prefetch("stages", queryset=Stage.objects.order_by("id")))
         return queryset
@@ -105,14 +87,12 @@ class RunViewSet(PipelineViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnl
     list=extend_schema(summary="List videos"),
     retrieve=extend_schema(summary="A video with its metadata, files and YouTube state"),
 )
-class VideoViewSet(PipelineViewSetMixin, viewsets.ReadOnlyModelViewSet):
+class VideoViewSet(RestrictedAPIMixin, viewsets.ReadOnlyModelViewSet):
     """Videos made by runs: edit the metadata before publishing, publish to YouTube."""
 
+    queryset = Video.objects.select_related("run", "run__created_by")
     serializer_class = VideoSerializer
     filterset_fields = ["upload_status"]
-
-    def get_queryset(self):
-        return Video.objects.restrict(self.request.user).select_related("run", "run__created_by")
 
     @extend_schema(summary="Edit title, description and tags", request=VideoMetadataSerializer,
                    responses={200: VideoSerializer})
@@ -141,13 +121,11 @@ class VideoViewSet(PipelineViewSetMixin, viewsets.ReadOnlyModelViewSet):
                         status=status.HTTP_202_ACCEPTED)
 
 
-class ScheduleViewSet(PipelineViewSetMixin, viewsets.ModelViewSet):
+class ScheduleViewSet(RestrictedAPIMixin, viewsets.ModelViewSet):
     """Cron schedules that start runs (e.g. `0 18 * * *` = every day at 18:00 in `timezone`)."""
 
+    queryset = Schedule.objects.select_related("created_by")
     serializer_class = ScheduleSerializer
-
-    def get_queryset(self):
-        return Schedule.objects.restrict(self.request.user).select_related("created_by")
 
     def perform_create(self, serializer):
         serializer.instance = services.save_schedule(self.request.user, Schedule(**serializer.validated_data))
@@ -167,15 +145,13 @@ class ScheduleViewSet(PipelineViewSetMixin, viewsets.ModelViewSet):
     retrieve=extend_schema(summary="A library track"),
     destroy=extend_schema(summary="Delete a track and its file"),
 )
-class TrackViewSet(PipelineViewSetMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
+class TrackViewSet(RestrictedAPIMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
                    viewsets.ReadOnlyModelViewSet):
     """Audio tracks for library-mode mixes."""
 
+    queryset = Track.objects.select_related("uploaded_by")
     serializer_class = TrackSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]
-
-    def get_queryset(self):
-        return Track.objects.restrict(self.request.user).select_related("uploaded_by")
 
     @extend_schema(summary="Upload a track", request={"multipart/form-data": TrackUploadSerializer},
                    responses={201: TrackSerializer})

@@ -82,3 +82,25 @@ def test_admin_sees_every_sign_in(api_as, operator, admin_user):
     api_as(operator)
     events = api_as(admin_user).get("/api/v1/auth/sign-ins/").json()["results"]
     assert len(events) == 2
+
+
+@pytest.mark.parametrize("persona", ["viewer", "operator"])
+def test_dashboard_shows_no_team_role_counts_to_non_admins(client, personas, persona):
+    """UserQuerySet shows non-admins only themselves; the dashboard's team card follows it."""
+    client.force_login(personas[persona])
+    page = client.get("/").content.decode()
+    assert '<span class="stat-label">Your role</span>' in page
+    assert "Active users" not in page
+    for label in ("Admins", "Operators", "Viewers"):
+        assert f'<span class="stat-label">{label}</span>' not in page
+
+
+def test_dashboard_shows_team_role_counts_to_admins(client, personas):
+    from accounts.models import User
+
+    client.force_login(personas["admin"])
+    page = client.get("/").content.decode()
+    active = User.objects.filter(is_active=True)
+    assert f'<span class="stat-number">{active.count()}</span><span class="stat-label">Active users</span>' in page
+    operators = active.filter(role="operator").count()
+    assert f'<span class="stat-number">{operators}</span><span class="stat-label">Operators</span>' in page

@@ -884,7 +884,7 @@ def test_nav_has_pipeline(client, viewer):
     ("bytes=-0", "416"),
 ])
 def test_parse_range(header, expected):
-    from pipeline.media import RangeNotSatisfiable, parse_range
+    from lofisite.media import RangeNotSatisfiable, parse_range
 
     if expected == "416":
         with pytest.raises(RangeNotSatisfiable):

@@ -1,10 +1,10 @@
 """Helpers shared by the pipeline's management commands (not a command itself)."""
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from accounts.models import User
 from accounts.roles import Role
+from lofisite.validation import error_text  # noqa: F401  (the commands import it from here)
 
 
 def resolve_user(username: str | None) -> User:
@@ -21,18 +21,6 @@ def resolve_user(username: str | None) -> User:
         raise CommandError("No admin user exists to act as: create one with `manage.py bootstrap_admin`, "
                            "or pass --user USERNAME.")
     return user
-
-
-def error_text(exc: ValidationError, option_names: dict[str, str] | None = None) -> str:
-    """A service's ValidationError as one readable line, fields named like the command's options."""
-    option_names = option_names or {}
-    if hasattr(exc, "error_dict"):
-        parts = []
-        for field, errors in exc.message_dict.items():
-            label = option_names.get(field, field.replace("_", " "))
-            parts.append(f"{label}: {' '.join(errors)}" if field != "__all__" else " ".join(errors))
-        return "; ".join(parts)
-    return " ".join(exc.messages)
 
 
 def table(rows: list[tuple]) -> list[str]:

@@ -25,8 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import roles
 from pipeline import services, youtube_oauth
+from pipeline.models import YouTubeChannel
 
 from ._shared import resolve_user
 
@@ -116,7 +116,7 @@ class Command(BaseCommand):
                **options):
         stdin = options.get("stdin") or sys.stdin
         actor = resolve_user(user)
-        if not roles.is_admin(actor):
+        if not YouTubeChannel.objects.can_add(actor):
             raise CommandError(f"{actor.username} is not an admin: only admins connect the YouTube channel.")
         client_id = client_id.strip()
         if not client_id:

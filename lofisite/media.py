@@ -13,7 +13,8 @@ import os
 import re
 from pathlib import Path
 
-from django.http import FileResponse, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.utils.http import content_disposition_header, http_date, quote_etag
 
 CHUNK_SIZE = 64 * 1024
@@ -126,3 +127,14 @@ def ranged_file_response(request, path: Path, *, filename: str | None = None) ->
     response["Cache-Control"] = "private, max-age=0, must-revalidate"
     response["Content-Disposition"] = content_disposition_header(False, filename or path.name)
     return response
+
+
+def serve_media_file(request, field_file, stem):
+    """A stored file (a FileField value under MEDIA_ROOT) as a seekable download named `stem` + suffix."""
+    if not field_file:
+        raise Http404("This file has not been made yet.")
+    root = Path(settings.MEDIA_ROOT).resolve()
+    path = (root / field_file.name).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise Http404("The file is missing.")
+    return ranged_file_response(request, path, filename=f"{stem}{path.suffix}")
