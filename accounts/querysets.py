@@ -46,3 +46,15 @@ class LoginEventQuerySet(RestrictedQuerySet):
         if action == roles.Action.VIEW:
             return self.filter(user=user)
         return self.none()
+
+
+class APITokenQuerySet(RestrictedQuerySet):
+    """Personal API tokens: each user sees and revokes their own; admins every user's."""
+
+    def restrict_non_admin(self, user, action):
+        if action in (roles.Action.VIEW, roles.Action.DELETE):
+            return self.filter(user=user)
+        return self.none()
+
+    def usable(self, now):
+        return self.filter(revoked_at__isnull=True).exclude(expires_at__lte=now)

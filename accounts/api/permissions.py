@@ -7,6 +7,9 @@ def request_scopes(request) -> set[str]:
     """Scopes of this request: the token's, never more than the user's role allows now."""
     allowed = set(roles.scopes_for(request.user))
     token = request.auth
+    token_scopes = getattr(token, "scopes", None)  # a personal API token (accounts.models.APIToken)
+    if token_scopes is not None:
+        return allowed & set(token_scopes)
     if token is not None and hasattr(token, "get"):
         claimed = token.get("scope", "")
         return allowed & set(claimed.split())
