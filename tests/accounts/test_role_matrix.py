@@ -54,9 +54,10 @@ def test_pages(client, personas, url, expected, persona_index):
 
 @pytest.mark.parametrize("method,url,expected", API)
 @pytest.mark.parametrize("persona_index", range(4), ids=PERSONAS)
-def test_api(api, api_as, personas, method, url, expected, persona_index):
+def test_api(api, api_with, personas, method, url, expected, persona_index):
+    """With a JWT and with a personal API token (tests/accounts/conftest.py `api_with`): the same answers."""
     persona = PERSONAS[persona_index]
-    client = api if persona == "anonymous" else api_as(personas[persona])
+    client = api if persona == "anonymous" else api_with(personas[persona])
     response = getattr(client, method)(url, {}, format="json") if method == "post" else client.get(url)
     want = expected[persona_index]
     assert response.status_code == want, (url, persona, response.content[:300])

@@ -58,8 +58,8 @@ def test_fullwidth_letters_are_normalised_and_then_clash_with_the_existing_name(
     assert "already exists" in field_errors(response)["username"][0]
 
 
-@pytest.mark.parametrize("username", ["jose.garcia", "jos\u00e9", "\u0438\u0432\u0430\u043d", "\u5c71\u7530\u305f\u308d\u3046",
-                                      "ops_bot-2", "\u0391\u03b8\u03b7\u03bd\u03ac"])
+@pytest.mark.parametrize("username", ["jose.garcia", "jos\u00e9", "\u0438\u0432\u0430\u043d",
+                                      "\u5c71\u7530\u305f\u308d\u3046", "ops_bot-2", "\u0391\u03b8\u03b7\u03bd\u03ac"])
 def test_single_script_names_are_still_welcome(username):
     user = create_user(username, "x@example.com", PASSWORD)
     assert user.username == username
