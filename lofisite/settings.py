@@ -294,7 +294,8 @@ SIMPLE_JWT = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "lofisite API",
     "DESCRIPTION": "Lo-fi YouTube pipeline and Vinted reselling desk. Authenticate with a JWT "
-    "from /api/v1/auth/token/ and send `Authorization: Bearer <access>`.",
+    "from /api/v1/auth/token/ and send `Authorization: Bearer <access>`, or send a personal API token "
+    "from your profile page as `Authorization: Token <token>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
