@@ -19,7 +19,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
             raise InvalidToken({"detail": "The access token is invalid.", "code": "invalid_token"})
 
 
-class TokenRejected(APIError, exceptions.AuthenticationFailed):
+class APITokenRejected(APIError, exceptions.AuthenticationFailed):
     """401 with its own envelope code (TOKEN_REVOKED, ...); still an AuthenticationFailed for DRF."""
 
 
@@ -37,19 +37,18 @@ class APITokenAuthentication(authentication_base.BaseAuthentication):
 
     def authenticate(self, request):
         from ..services import client_ip
-        from ..tokens import TokenRejected as Rejected
-        from ..tokens import authenticate
+        from ..tokens import TokenRejected, authenticate
 
         header = authentication_base.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:
-            raise TokenRejected("INVALID_TOKEN", "Send the header as `Authorization: Token <token>`.",
-                                status.HTTP_401_UNAUTHORIZED)
+            raise APITokenRejected("INVALID_TOKEN", "Send the header as `Authorization: Token <token>`.",
+                                   status.HTTP_401_UNAUTHORIZED)
         try:
             token = authenticate(header[1].decode("latin-1"), client_ip(request))
-        except Rejected as exc:
-            raise TokenRejected(self._CODES[exc.code], str(exc), status.HTTP_401_UNAUTHORIZED)
+        except TokenRejected as exc:
+            raise APITokenRejected(self._CODES[exc.code], str(exc), status.HTTP_401_UNAUTHORIZED)
         if not token.write_enabled and request.method not in permissions.SAFE_METHODS:
             raise APIError("TOKEN_READ_ONLY", "This API token is read-only; create a token that allows writes.",
                            status.HTTP_403_FORBIDDEN)
