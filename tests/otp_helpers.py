@@ -17,3 +17,9 @@ def totp_code(secret_or_device, steps_ahead=0) -> str:
     totp = TOTP(key, step, t0, digits)
     totp.time = time.time() + steps_ahead * step
     return f"{totp.token():0{digits}d}"
+
+
+def wrong_code(secret_or_device) -> str:
+    """A 6-digit code that no step the server accepts (now, one before, one after) produces."""
+    near = {totp_code(secret_or_device, steps) for steps in (-2, -1, 0, 1, 2)}
+    return next(code for code in ("000000", "111111", "222222", "333333", "444444", "555555") if code not in near)

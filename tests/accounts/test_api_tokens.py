@@ -126,7 +126,8 @@ def test_demoted_user_token_loses_write(operator, token_as):
 def test_unknown_malformed_and_tampered_tokens_are_401(operator):
     issued = tokens.create_token(operator, "x")
     key, secret = issued.plaintext.removeprefix("lofi_").split(".")
-    for raw in ["lofi_000000000000.nope", "nonsense", f"lofi_{key}.{secret[:-1]}A", f"lofi_{key}.", f"lofi_{key}"]:
+    tampered = secret[:-1] + ("B" if secret.endswith("A") else "A")  # one character off, never the same
+    for raw in ["lofi_000000000000.nope", "nonsense", f"lofi_{key}.{tampered}", f"lofi_{key}.", f"lofi_{key}"]:
         body = assert_error(with_token(raw).get(ME_URL), 401, "INVALID_TOKEN")
         assert body["error"]["message"] == "The API token is not valid."
     response = APIClient().get(ME_URL, HTTP_AUTHORIZATION="Token two parts")
@@ -276,3 +277,34 @@ def test_schema_documents_the_token_scheme(api_as, viewer):
     assert {"apiToken": []} in schema["paths"]["/api/v1/auth/me/"]["get"]["security"]
     obtain = schema["components"]["schemas"]["TokenObtainRequest"]["properties"]
     assert "otp" in obtain
+
+
+# --- the API: list and revoke ---------------------------------------------------------------------------------
+
+
+def test_api_lists_your_tokens_without_secrets_and_admins_see_all(api_as, operator, other_operator, admin_user):
+    mine = tokens.create_token(operator, "mine", write=True, allowed_ips=["10.0.0.0/8"])
+    tokens.create_token(other_operator, "theirs")
+    rows = api_as(operator).get("/api/v1/auth/tokens/").json()["results"]
+    assert [row["name"] for row in rows] == ["mine"]
+    assert rows[0] == {**rows[0], "username": operator.username, "token": mine.token.display,
+                       "write_enabled": True, "scopes": ["read", "write"], "allowed_ips": ["10.0.0.0/8"],
+                       "status": "active", "revoked_at": None}
+    assert mine.plaintext.split(".")[1] not in str(rows)
+    assert {row["name"] for row in api_as(admin_user).get("/api/v1/auth/tokens/").json()["results"]} == {
+        "mine", "theirs"}
+
+
+def test_api_delete_revokes_your_token_and_not_someone_elses(api_as, operator, other_operator, admin_user):
+    mine = tokens.create_token(operator, "mine")
+    theirs = tokens.create_token(other_operator, "theirs")
+    client = api_as(operator)
+    assert_error(client.delete(f"/api/v1/auth/tokens/{theirs.token.pk}/"), 404, "NOT_FOUND")
+    assert with_token(theirs.plaintext).get(ME_URL).status_code == 200
+    assert client.delete(f"/api/v1/auth/tokens/{mine.token.pk}/").status_code == 204
+    assert_error(with_token(mine.plaintext).get(ME_URL), 401, "TOKEN_REVOKED")
+    assert client.get(f"/api/v1/auth/tokens/{mine.token.pk}/").json()["status"] == "revoked"
+
+    assert api_as(admin_user).delete(f"/api/v1/auth/tokens/{theirs.token.pk}/").status_code == 204
+    theirs.token.refresh_from_db()
+    assert theirs.token.revoke_reason == APIToken.RevokeReason.ADMIN

@@ -18,7 +18,7 @@ from accounts import two_factor
 from accounts.views import _PENDING
 from tests.api_helpers import assert_error
 from tests.conftest import PASSWORD
-from tests.otp_helpers import totp_code
+from tests.otp_helpers import totp_code, wrong_code
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,7 @@ def test_enrolment_shows_a_qr_code_and_the_secret_then_confirms_with_a_code(admi
     assert qr["Content-Type"] == "image/svg+xml" and qr["Cache-Control"] == "no-store"
     assert b"<svg" in qr.content and b"<script" not in qr.content
 
-    wrong = client.post("/accounts/2fa/", {"code": "000000" if totp_code(secret) != "000000" else "111111"})
+    wrong = client.post("/accounts/2fa/", {"code": wrong_code(secret)})
     assert wrong.status_code == 200
     assert "That code is not valid" in wrong.content.decode()
     assert not two_factor.has_device(admin_user)
@@ -159,7 +159,7 @@ def test_code_form_bad_input_is_a_field_error(operator, code):
 def test_wrong_codes_count_like_wrong_passwords_and_lock(operator):
     device, _ = enrol(operator)
     client = Client()
-    wrong = "000000" if totp_code(device) != "000000" else "111111"
+    wrong = wrong_code(device)
     password_step(client, operator)
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert client.post(CODE_URL, {"code": wrong}).status_code == 200
@@ -219,7 +219,7 @@ def test_jwt_needs_the_code_once_two_factor_is_on(operator):
     device, _ = enrol(operator)
     body = assert_error(obtain(operator), 401, "OTP_REQUIRED")
     assert body["error"]["details"] == {"fields": {"otp": ["This field is required."]}}
-    wrong = "000000" if totp_code(device) != "000000" else "111111"
+    wrong = wrong_code(device)
     assert_error(obtain(operator, otp=wrong), 401, "INVALID_OTP")
     response = obtain(operator, otp=totp_code(device))
     assert response.status_code == 200 and "access" in response.json()
@@ -228,7 +228,7 @@ def test_jwt_needs_the_code_once_two_factor_is_on(operator):
 
 def test_jwt_wrong_codes_lock_the_account(operator):
     device, _ = enrol(operator)
-    wrong = "000000" if totp_code(device) != "000000" else "111111"
+    wrong = wrong_code(device)
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert_error(obtain(operator, otp=wrong), 401, "INVALID_OTP")
     assert_error(obtain(operator, otp=wrong), 403, "ACCOUNT_LOCKED")
