@@ -106,3 +106,17 @@ class UserQuerySet(PersonalQuerySet):
 
 class LoginEventQuerySet(PersonalQuerySet):
     pass
+
+
+class APITokenQuerySet(RestrictedQuerySet):
+    """Personal API tokens: every signed-in user sees, creates and revokes their own, whatever
+    the role (a viewer's token is read-only anyway); admins see and revoke everyone's."""
+
+    def role_permits(self, user, action) -> bool:
+        return roles.role_of(user) is not None and Action(action) in (Action.VIEW, Action.ADD, Action.DELETE)
+
+    def restrict_non_admin(self, user, action):
+        return self.filter(user=user)
+
+    def usable(self, now):
+        return self.filter(revoked_at__isnull=True).exclude(expires_at__lte=now)

@@ -42,6 +42,9 @@ def create_user(username: str, email: str, password: str, role: str = Role.VIEWE
     """Create a user after validating the password against the site's validators."""
     from django.contrib.auth.password_validation import validate_password
 
+    from .validators import normalize_username
+
+    username = normalize_username(username)  # NFKC first: "ａｄｍｉｎ" is "admin"; mixed scripts fail full_clean
     if User.objects.filter(username__iexact=username).exists():  # "Ada" and "ada" would be confusing
         raise ValidationError({"username": "A user with that username already exists."})
     user = User(username=username, email=email)

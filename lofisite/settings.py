@@ -62,6 +62,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks_db",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "health_check",
     "lofisite",
     "accounts",
@@ -80,9 +83,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.middleware.AdminTwoFactorMiddleware",
     "legal.middleware.LegalAcceptanceMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -183,6 +188,15 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
+# Two-factor sign-in (django-otp TOTP + one-time recovery codes). With ADMIN_REQUIRE_2FA on,
+# an admin must enrol a device before reaching any page (accounts.middleware).
+ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=not DEBUG and not TESTING)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="lofisite")
+# How long the "enter your code" step waits after a correct password.
+OTP_LOGIN_PENDING_SECONDS = 300
+# Personal API tokens: last-used time is written at most this often per token.
+API_TOKEN_LAST_USED_INTERVAL_SECONDS = 60
+
 # django-axes: lock a username+IP pair after repeated failures.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
@@ -260,6 +274,7 @@ DASHBOARD_CARDS = [
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.api.authentication.JWTAuthentication",
+        "accounts.api.authentication.APITokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -297,7 +312,8 @@ SIMPLE_JWT = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "lofisite API",
     "DESCRIPTION": "Lo-fi YouTube pipeline and Vinted reselling desk. Authenticate with a JWT "
-    "from /api/v1/auth/token/ and send `Authorization: Bearer <access>`.",
+    "from /api/v1/auth/token/ and send `Authorization: Bearer <access>`, or send a personal API token "
+    "from your profile page as `Authorization: Token <token>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],

@@ -9,6 +9,9 @@ from .. import roles
 from ..models import LoginEvent, User
 from ..services import record_login
 
+OTP_HELP = ("The current code from the authenticator app (or a recovery code). Required for users who "
+            "have turned on two-factor sign-in; a wrong code counts as a failed sign-in.")
+
 
 def add_role_claims(token, user):
     """The role and the scopes it grants, carried in the token (`scope` as in OAuth 2)."""
@@ -26,6 +29,7 @@ class TokenObtainSerializer(jwt_serializers.TokenObtainPairSerializer):
         # django-axes records the failure in a varchar(255) column.
         self.fields[self.username_field] = serializers.CharField(write_only=True, max_length=150)
         self.fields["password"] = jwt_serializers.PasswordField(max_length=4096)
+        self.fields["otp"] = serializers.CharField(write_only=True, required=False, max_length=32, help_text=OTP_HELP)
 
     @classmethod
     def get_token(cls, user):
@@ -34,11 +38,34 @@ class TokenObtainSerializer(jwt_serializers.TokenObtainPairSerializer):
     def validate(self, attrs):
         data = super().validate(attrs)
         request = self.context["request"]
+        check_second_factor(self.user, attrs.get("otp", ""), request)
         # No user_logged_in signal for tokens: tell django-axes directly, so that a
         # successful sign-in resets the failure counter as it does for the HTML login.
         AxesProxyHandler.user_logged_in(sender=type(self), request=request, user=self.user)
         record_login(self.user, request, LoginEvent.Method.API)
         return data
+
+
+def check_second_factor(user, code, request):
+    """A user with a confirmed device must send `otp`; with ADMIN_REQUIRE_2FA an admin must have one."""
+    from django.contrib.auth import user_login_failed
+    from rest_framework import status
+
+    from lofisite.errors import APIError
+
+    from .. import two_factor
+
+    if not two_factor.has_device(user):
+        if two_factor.must_enrol(user):
+            raise APIError("TWO_FACTOR_ENROLMENT_REQUIRED", "Admins must set up two-factor sign-in on their "
+                           "profile page before they can obtain API tokens.", status.HTTP_403_FORBIDDEN)
+        return
+    if not code:
+        raise APIError("OTP_REQUIRED", "This account uses two-factor sign-in: send the current code in `otp`.",
+                       status.HTTP_401_UNAUTHORIZED, {"fields": {"otp": ["This field is required."]}})
+    if two_factor.verify(user, code) is None:
+        user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=request)
+        raise APIError("INVALID_OTP", "The two-factor code is not valid.", status.HTTP_401_UNAUTHORIZED)
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):

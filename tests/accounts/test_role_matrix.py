@@ -24,6 +24,8 @@ API = [
     # (method, url, expected status per persona: anonymous, viewer, operator, admin)
     ("get", "/api/v1/auth/me/", (401, 200, 200, 200)),
     ("get", "/api/v1/auth/sign-ins/", (401, 200, 200, 200)),
+    ("get", "/api/v1/auth/tokens/", (401, 200, 200, 200)),
+    ("delete", "/api/v1/auth/tokens/999999/", (401, 403, 404, 404)),  # viewers cannot write at all
     ("get", "/api/v1/users/", (401, 403, 403, 200)),
     ("post", "/api/v1/users/", (401, 403, 403, 400)),  # admin passes the permission, then validation
     ("get", "/api/v1/legal/documents/", (401, 200, 200, 200)),
@@ -54,10 +56,11 @@ def test_pages(client, personas, url, expected, persona_index):
 
 @pytest.mark.parametrize("method,url,expected", API)
 @pytest.mark.parametrize("persona_index", range(4), ids=PERSONAS)
-def test_api(api, api_as, personas, method, url, expected, persona_index):
+def test_api(api, api_with, personas, method, url, expected, persona_index):
+    """With a JWT and with a personal API token (tests/accounts/conftest.py `api_with`): the same answers."""
     persona = PERSONAS[persona_index]
-    client = api if persona == "anonymous" else api_as(personas[persona])
-    response = getattr(client, method)(url, {}, format="json") if method == "post" else client.get(url)
+    client = api if persona == "anonymous" else api_with(personas[persona])
+    response = getattr(client, method)(url, {}, format="json") if method != "get" else client.get(url)
     want = expected[persona_index]
     assert response.status_code == want, (url, persona, response.content[:300])
     if want >= 400:
