@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from . import services
 from .choices import AudioSource, Privacy, PublishTarget
+from .engines.compose.keys import MAJOR_KEYS, MINOR_KEYS
 from .models import MAX_DURATION_S, MIN_DURATION_S
 
 CLIP_EXTENSIONS = services.CLIP_EXTENSIONS
@@ -30,12 +31,10 @@ DURATION_CHOICES = [
     (3 * 60 * 60, "3 hours"),
 ]
 
-_MAJOR_KEYS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-_MINOR_KEYS = ("Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm")
 KEY_CHOICES = [
     ("", "Let the preset choose"),
-    ("Major", [(key, key) for key in _MAJOR_KEYS]),
-    ("Minor", [(key, key) for key in _MINOR_KEYS]),
+    ("Major", [(key, key) for key in MAJOR_KEYS]),
+    ("Minor", [(key, key) for key in MINOR_KEYS]),
 ]
 
 

@@ -26,8 +26,9 @@ to exactly the requested duration, each track gain-matched to the target.
 
 Where each part lives (each module imports only the ones above it):
 
-- `common`: the audio format, duration bounds, `TrackInfo` and `MixResult`;
-- `keys`: note names, `parse_key` / `key_name`, chord qualities;
+- `common`: the audio format, the duration check (bounds from `engines.limits`),
+  `TrackInfo` and `MixResult`;
+- `keys`: note names, `parse_key` / `key_name`, the keys users pick, chord qualities;
 - `loudness`: the BS.1770 model and the loudness target;
 - `instruments`: the voices (rhodes, piano, guitar, ...) and the drum kits;
 - `arrangement`: tracks, sections and variants of a mix (`_plan`);
@@ -57,7 +58,7 @@ from .arrangement import (
 from .common import CHANNELS, CHUNK, MAX_DURATION_S, MIN_DURATION_S, SR, MixResult, TrackInfo
 from .encode import AAC_BITRATE, AAC_FRAME, JOIN_PREROLL, JOIN_TAIL, _encode_split
 from .instruments import KITS, TIMBRES, DrumKit
-from .keys import CHORD_INTERVALS, MAJOR_NAMES, MINOR_NAMES, NOTE_NAMES, key_name, parse_key
+from .keys import CHORD_INTERVALS, MAJOR_KEYS, MAJOR_NAMES, MINOR_KEYS, MINOR_NAMES, NOTE_NAMES, key_name, parse_key
 from .library import AudioInfo, _library_timeline, mix_library, validate_audio_file
 from .loudness import BLOCK, TARGET_LUFS, WELCH_N, gated_loudness
 from .mixdown import FADE_IN_S, FADE_OUT_S, SEGMENT_XFADE
@@ -80,8 +81,10 @@ __all__ = [
     "KITS",
     "KIT_BASS",
     "LEAD_RHYTHMS",
+    "MAJOR_KEYS",
     "MAJOR_NAMES",
     "MAX_DURATION_S",
+    "MINOR_KEYS",
     "MINOR_NAMES",
     "MIN_DURATION_S",
     "NOTE_NAMES",

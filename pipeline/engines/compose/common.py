@@ -4,10 +4,10 @@ the types both engines return (a tracklist entry and the mix result)."""
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..limits import MAX_DURATION_S, MIN_DURATION_S
+
 SR = 44100
 CHANNELS = 2
-MIN_DURATION_S = 30.0
-MAX_DURATION_S = 3 * 3600.0
 CHUNK = 1 << 16  # frames streamed per write (~1.5 s)
 
 

@@ -1,5 +1,5 @@
-"""Keys and chords: note names, how a key is written and read, and the chord qualities
-the presets' progressions use."""
+"""Keys and chords: note names, how a key is written and read, the keys offered to users,
+and the chord qualities the presets' progressions use."""
 
 import re
 
@@ -37,3 +37,9 @@ def parse_key(key: str) -> tuple[int, bool]:
 
 def key_name(pc: int, minor: bool) -> str:
     return MINOR_NAMES[pc % 12] + "m" if minor else MAJOR_NAMES[pc % 12]
+
+
+# The keys a user can pick (the run form's choices): every tonic, spelled as `key_name`
+# spells the keys of a mix, so a chosen key reads the same in the tracklist.
+MAJOR_KEYS = tuple(key_name(pc, False) for pc in range(12))
+MINOR_KEYS = tuple(key_name(pc, True) for pc in range(12))
