@@ -1,4 +1,4 @@
-"""What every part of the composer shares: the audio format, the duration bounds, and
+"""What every part of the composer shares: the audio format, the duration check, and
 the types both engines return (a tracklist entry and the mix result)."""
 
 from dataclasses import dataclass
@@ -36,6 +36,13 @@ class MixResult:
     bpm: int | None = None  # tempo of the first track (all of them when bpm was given)
     key: str | None = None  # key of the first track (all of them when key was given)
     seed: int | None = None
+
+    @classmethod
+    def written(cls, path: Path | str, frames: int, **fields) -> "MixResult":
+        """The result for `frames` frames of 44.1 kHz stereo just written to `path`."""
+        path = Path(path)
+        return cls(path=path, duration_s=frames / SR, size_bytes=path.stat().st_size, sample_rate=SR,
+                   channels=CHANNELS, **fields)
 
 
 def _check_duration(duration_s: float) -> int:

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import EngineError, Log, Progress
 from ..ffmpeg import FFmpegProcess, probe, run_ffmpeg
-from .common import CHANNELS, CHUNK, SR, MixResult, TrackInfo, _check_duration
+from .common import CHUNK, SR, MixResult, TrackInfo, _check_duration
 from .encode import _encode_split
 from .loudness import TARGET_LUFS
 from .mixdown import _to_pcm
@@ -198,13 +198,9 @@ def mix_library(
                 decoder.close()
 
     _encode_split(chunks, total, Path(out_path), lambda f: progress(0.1 + 0.9 * f) if progress else None, log)
-    out = Path(out_path)
-    return MixResult(
-        path=out,
-        duration_s=total / SR,
-        size_bytes=out.stat().st_size,
-        sample_rate=SR,
-        channels=CHANNELS,
+    return MixResult.written(
+        out_path,
+        total,
         loudness_lufs=TARGET_LUFS,
         tracklist=[TrackInfo(p.start / SR, infos[p.track].title) for p in placements],
         seed=seed,

@@ -11,7 +11,7 @@ import numpy as np
 from .. import Log, Progress
 from ..presets import DEFAULT_PRESET, get_preset
 from .arrangement import _plan
-from .common import CHANNELS, CHUNK, SR, MixResult, TrackInfo, _check_duration
+from .common import CHUNK, SR, MixResult, TrackInfo, _check_duration
 from .encode import _encode_split
 from .keys import key_name
 from .mixdown import _Bed, _Mix, _release_memory
@@ -63,13 +63,9 @@ def compose_mix(
     _release_memory()
     if log:
         log(f"composed in {time.monotonic() - started:.1f} s, estimated {loudness:.1f} LUFS")
-    out = Path(out_path)
-    return MixResult(
-        path=out,
-        duration_s=total / SR,
-        size_bytes=out.stat().st_size,
-        sample_rate=SR,
-        channels=CHANNELS,
+    return MixResult.written(
+        out_path,
+        total,
         loudness_lufs=round(loudness, 2),
         tracklist=[TrackInfo(p.start / SR, p.title, round(p.bpm), key_name(p.tonic, p.minor)) for p in plans],
         preset=mood.name,
