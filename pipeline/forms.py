@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from . import services
 from .choices import AudioSource, Privacy, PublishTarget
+from .engines.compose.keys import MAJOR_KEYS, MINOR_KEYS
 from .models import MAX_DURATION_S, MIN_DURATION_S
 from .timezones import canonical_timezone, unknown_timezone_message
 
@@ -29,12 +30,10 @@ DURATION_CHOICES = [
     (3 * 60 * 60, "3 hours"),
 ]
 
-_MAJOR_KEYS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-_MINOR_KEYS = ("Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm")
 KEY_CHOICES = [
     ("", "Let the preset choose"),
-    ("Major", [(key, key) for key in _MAJOR_KEYS]),
-    ("Minor", [(key, key) for key in _MINOR_KEYS]),
+    ("Major", [(key, key) for key in MAJOR_KEYS]),
+    ("Minor", [(key, key) for key in MINOR_KEYS]),
 ]
 
 

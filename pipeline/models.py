@@ -17,10 +17,8 @@ from .choices import (
     StageStatus,
     UploadStatus,
 )
+from .engines.limits import MAX_DURATION_S, MIN_DURATION_S
 from .querysets import ChannelQuerySet, RunQuerySet, ScheduleQuerySet, StageQuerySet, TrackQuerySet, VideoQuerySet
-
-MIN_DURATION_S = 30
-MAX_DURATION_S = 3 * 60 * 60
 
 
 def run_dir(run_id: int) -> str:

@@ -1,0 +1,9 @@
+"""Bounds that the pipeline's models, forms, API and commands validate against and the
+engines enforce, defined once here.
+
+A plain module (no Django, no numpy), so `pipeline.models` and the engines can both
+import it without pulling in each other.
+"""
+
+MIN_DURATION_S = 30  # shortest mix, in seconds
+MAX_DURATION_S = 3 * 60 * 60  # longest mix: three hours
