@@ -30,6 +30,7 @@ from accounts.roles import Action
 
 from . import services
 from .choices import PublishTarget, RunStatus, UploadStatus
+from .durations import format_duration
 from .filtersets import RunFilterSet
 from .forms import (
     DURATION_CHOICES,
@@ -40,7 +41,6 @@ from .forms import (
     ScheduleForm,
     TrackUploadForm,
     apply_service_errors,
-    format_duration,
     timezone_names,
 )
 from .media import ranged_file_response
