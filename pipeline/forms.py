@@ -14,6 +14,7 @@ from django.utils import timezone
 from . import services
 from .choices import AudioSource, Privacy, PublishTarget
 from .durations import format_duration, parse_duration
+from .engines.metadata import DESCRIPTION_MAX_BYTES, TAGS_MAX_CHARS, TITLE_MAX_CHARS
 from .models import MAX_DURATION_S, MIN_DURATION_S
 
 CLIP_EXTENSIONS = services.CLIP_EXTENSIONS
@@ -203,12 +204,12 @@ class RunForm(DurationFieldsMixin, forms.Form):
 
 
 class MetadataForm(forms.Form):
-    title = forms.CharField(label="Title", max_length=100,
-                            help_text="At most 100 characters; no < or >.")
+    title = forms.CharField(label="Title", max_length=TITLE_MAX_CHARS,
+                            help_text=f"At most {TITLE_MAX_CHARS} characters; no < or >.")
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 8}),
-                                  help_text="At most 5000 bytes.")
+                                  help_text=f"At most {DESCRIPTION_MAX_BYTES} bytes.")
     tags = forms.CharField(label="Tags", required=False,
-                           help_text="Comma-separated, at most 500 characters in total.",
+                           help_text=f"Comma-separated, at most {TAGS_MAX_CHARS} characters in total.",
                            widget=forms.TextInput(attrs={"placeholder": "lofi, study, chill beats"}))
 
     @classmethod
