@@ -107,6 +107,15 @@ class DurationFieldsMixin:
         cleaned["duration_s"] = seconds
 
 
+def add_publish_errors(form, cleaned, publish_target) -> None:
+    """services.publish_errors on the form's fields (the publish time once it and the privacy are readable)."""
+    readable = "privacy" in cleaned and not form.has_error("publish_at")
+    errors = services.publish_errors(publish_target=publish_target, privacy=cleaned.get("privacy"),
+                                     publish_at=cleaned.get("publish_at") if readable else None)
+    if errors:
+        apply_service_errors(form, ValidationError(errors))
+
+
 class RunForm(DurationFieldsMixin, forms.Form):
     preset = forms.ChoiceField(label="Preset (mood)", choices=preset_choices)
     bpm = forms.IntegerField(label="Tempo (BPM)", required=False, min_value=50, max_value=110,
@@ -151,19 +160,9 @@ class RunForm(DurationFieldsMixin, forms.Form):
     def clean_privacy(self):
         return self.cleaned_data.get("privacy") or Privacy.PRIVATE
 
-    def clean_publish_target(self):
-        target = self.cleaned_data["publish_target"]
-        if target == PublishTarget.YOUTUBE and not services.channel_connected():
-            raise ValidationError("No YouTube channel is connected: choose 'Library only', or ask an admin to "
-                                  "connect the channel first.")
-        return target
-
     def _clean_clip(self, name):
         clip = self.cleaned_data.get(name)
-        try:
-            services.validate_clip(clip, name)
-        except ValidationError as exc:
-            raise ValidationError(exc.message_dict[name])
+        services.check_clip(clip)
         return clip or None
 
     def clean_intro(self):
@@ -175,16 +174,8 @@ class RunForm(DurationFieldsMixin, forms.Form):
     def clean(self):
         cleaned = super().clean()
         self._clean_duration(cleaned)
-        publish_at = cleaned.get("publish_at")
-        if publish_at:
-            if cleaned.get("publish_target") == PublishTarget.LIBRARY:
-                self.add_error("publish_at", "A publish time only applies to YouTube uploads; clear it or choose "
-                                             "'Upload to YouTube'.")
-            elif cleaned.get("privacy") and cleaned["privacy"] != Privacy.PRIVATE:
-                self.add_error("publish_at", "A scheduled publish time needs privacy 'Private' (YouTube makes "
-                                             "the video public at that time).")
-            elif publish_at <= timezone.now():
-                self.add_error("publish_at", "The publish time must be in the future.")
+        if "publish_target" in cleaned:
+            add_publish_errors(self, cleaned, cleaned["publish_target"])
         return cleaned
 
     def service_kwargs(self) -> dict:
@@ -237,11 +228,7 @@ class PublishForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        publish_at = cleaned.get("publish_at")
-        if publish_at and cleaned.get("privacy") and cleaned["privacy"] != Privacy.PRIVATE:
-            self.add_error("publish_at", "A scheduled publish time needs privacy 'Private'.")
-        elif publish_at and publish_at <= timezone.now():
-            self.add_error("publish_at", "The publish time must be in the future.")
+        add_publish_errors(self, cleaned, PublishTarget.YOUTUBE)
         return cleaned
 
     def service_field(self, name):

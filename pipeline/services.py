@@ -99,32 +99,59 @@ def _may_add(user):
 
 
 CLIP_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
+MIB = 1024 * 1024
+
+
+def check_clip(clip) -> None:
+    """The intro/outro rule (the pages, the API and start_run all call it): ValidationError if broken.
+
+    The clip must be within PIPELINE_CLIP_MAX_MB, counted in MiB (1 MB here = 1024 x 1024
+    bytes, in the limit and in the messages), and named as a video container we render from.
+    """
+    if not clip:
+        return
+    name = Path(clip.name).name
+    if Path(name).suffix.lower() not in CLIP_EXTENSIONS:
+        raise ValidationError("Upload a video clip: mp4, mov, webm or mkv.")
+    limit_mb = settings.PIPELINE_CLIP_MAX_MB
+    if clip.size > limit_mb * MIB:
+        raise ValidationError(f"The clip is {clip.size / MIB:.1f} MB; the limit is {limit_mb} MB.")
 
 
 def validate_clip(clip, field):
-    """Intro/outro uploads: a video container we render from, within the size limit."""
-    if not clip:
-        return
-    if Path(clip.name).suffix.lower() not in CLIP_EXTENSIONS:
-        raise ValidationError({field: "Upload a video clip: mp4, mov, webm or mkv."})
-    limit_mb = settings.PIPELINE_CLIP_MAX_MB
-    if clip.size > limit_mb * 1024 * 1024:
-        raise ValidationError({field: f"The clip is {clip.size / 1024 / 1024:.0f} MB; the limit is {limit_mb} MB."})
+    """check_clip with the error on `field` ("intro" or "outro")."""
+    try:
+        check_clip(clip)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages})
 
 
-def _publish_errors(run) -> dict:
+def publish_errors(*, publish_target, privacy, publish_at) -> dict[str, str]:
+    """The publish rules, as {field: message}; empty when the combination is fine.
+
+    The one statement of them: start_run and publish_video enforce it, and the HTML
+    forms and the API serializers call it too so that the message shows at the field.
+    A publish time needs a YouTube upload with privacy 'private' (YouTube makes the
+    video public then) and must lie in the future; an upload needs a connected channel.
+    """
     errors = {}
-    if run.publish_at and run.privacy != "private":
-        errors["publish_at"] = "A scheduled publish time needs privacy 'private' (YouTube makes it public then)."
-    elif run.publish_at and run.publish_at <= timezone.now():
-        errors["publish_at"] = "The publish time must be in the future."
-    if run.publish_target == PublishTarget.YOUTUBE and not channel_connected():
-        errors["publish_target"] = "No YouTube channel is connected: choose 'Library only' or connect one first."
+    if publish_target == PublishTarget.YOUTUBE and not channel_connected():
+        errors["publish_target"] = ("No YouTube channel is connected: choose 'Library only', or ask an admin to "
+                                    "connect the channel first.")
+    if publish_at:
+        if privacy != "private":
+            errors["publish_at"] = ("A scheduled publish time needs privacy 'Private' (YouTube makes the private "
+                                    "video public at that time).")
+        elif publish_at <= timezone.now():
+            errors["publish_at"] = "The publish time must be in the future."
+        elif publish_target != PublishTarget.YOUTUBE:
+            errors["publish_at"] = ("A publish time only applies to YouTube uploads; clear it or choose "
+                                    "'Upload to YouTube'.")
     return errors
 
 
 def _validate_run_choices(run):
-    errors = _publish_errors(run)
+    errors = publish_errors(publish_target=run.publish_target, privacy=run.privacy, publish_at=run.publish_at)
     if run.preset not in PRESETS:
         errors["preset"] = f"Unknown preset {run.preset!r}. Choose one of: {', '.join(PRESETS)}."
     if run.audio_source == AudioSource.LIBRARY and not Track.objects.exists():
@@ -427,7 +454,7 @@ def publish_video(video: Video, user, *, privacy="private", publish_at=None) -> 
     if video.youtube_id:
         raise ValidationError("This video is already on YouTube.")
     run.publish_target, run.privacy, run.publish_at = PublishTarget.YOUTUBE, privacy, publish_at
-    errors = _publish_errors(run)
+    errors = publish_errors(publish_target=run.publish_target, privacy=privacy, publish_at=publish_at)
     if errors:
         raise ValidationError(errors)
     run.status, run.error, run.finished_at, run.cancel_requested = RunStatus.QUEUED, "", None, False
