@@ -152,7 +152,8 @@ class RunForm(DurationFieldsMixin, forms.Form):
             self.fields["privacy"].required = False
         clip_mb = settings.PIPELINE_CLIP_MAX_MB
         for name in ("intro", "outro"):
-            self.fields[name].help_text = f"Optional: mp4, mov, webm or mkv, at most {clip_mb} MB."
+            self.fields[name].help_text = (f"Optional: mp4, mov, webm or mkv, at most {clip_mb} MB. "
+                                           "The file is read to check it.")
         self.fields["publish_at"].help_text = (
             f"Optional, for YouTube uploads with privacy Private: YouTube makes the video public then. "
             f"Time zone: {timezone.get_current_timezone_name()}.")

@@ -9,6 +9,7 @@ restart resumes from where the run stopped.
 import contextvars
 import logging
 import random
+import tempfile
 import time
 from contextlib import contextmanager
 from datetime import timedelta
@@ -27,7 +28,7 @@ from monitoring.jobs import JobLost, TransientError, heartbeat
 
 from . import stages
 from .choices import STAGE_ORDER, STAGE_WEIGHTS, AudioSource, PublishTarget, RunStatus, StageName, StageStatus
-from .engines import EngineError, TransientEngineError
+from .engines import EngineError, TransientEngineError, render
 from .engines.compose import parse_key, validate_audio_file
 from .engines.metadata import validate_metadata
 from .engines.presets import PRESETS
@@ -106,7 +107,10 @@ def check_clip(clip) -> None:
     """The intro/outro rule (the pages, the API and start_run all call it): ValidationError if broken.
 
     The clip must be within PIPELINE_CLIP_MAX_MB, counted in MiB (1 MB here = 1024 x 1024
-    bytes, in the limit and in the messages), and named as a video container we render from.
+    bytes, in the limit and in the messages), and a video that rendering can use, typed
+    from its bytes by ffprobe (render.probe_clip: an mp4/mov/webm/mkv container with a
+    video stream whose start decodes); the name must end in one of those types as well.
+    Messages name the uploaded file, never a path on the server.
     """
     if not clip:
         return
@@ -116,6 +120,11 @@ def check_clip(clip) -> None:
     limit_mb = settings.PIPELINE_CLIP_MAX_MB
     if clip.size > limit_mb * MIB:
         raise ValidationError(f"The clip is {clip.size / MIB:.1f} MB; the limit is {limit_mb} MB.")
+    try:
+        with _on_disk(clip) as path:
+            render.probe_clip(path, name=name, upload=True)
+    except EngineError as exc:
+        raise ValidationError(f"{exc}.")
 
 
 def validate_clip(clip, field):
@@ -124,6 +133,20 @@ def validate_clip(clip, field):
         check_clip(clip)
     except ValidationError as exc:
         raise ValidationError({field: exc.messages})
+
+
+@contextmanager
+def _on_disk(upload):
+    """A path to the upload's bytes for ffprobe: its temporary file, or a copy (small in-memory uploads)."""
+    if hasattr(upload, "temporary_file_path"):
+        yield Path(upload.temporary_file_path())
+        return
+    with tempfile.NamedTemporaryFile(prefix="clip-check-", suffix=Path(upload.name).suffix.lower()) as copy:
+        for chunk in upload.chunks():
+            copy.write(chunk)
+        copy.flush()
+        yield Path(copy.name)
+    upload.seek(0)
 
 
 def publish_errors(*, publish_target, privacy, publish_at) -> dict[str, str]:
