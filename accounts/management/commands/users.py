@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from accounts.roles import Role
-from accounts.services import assign_role, create_user
+from accounts.services import create_user, update_user
 
 
 class Command(BaseCommand):
@@ -50,7 +50,7 @@ class Command(BaseCommand):
             user = User.objects.get(username=username)
         except User.DoesNotExist:
             raise CommandError(f"No user named {username!r}.")
-        assign_role(user, role)
+        update_user(None, user, role=role)
         self.stdout.write(self.style.SUCCESS(f"{username} is now {Role(role).label}."))
 
     def _read_password(self, from_stdin):
