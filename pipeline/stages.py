@@ -194,9 +194,9 @@ _FOLDERS_RE = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"]+/)+")
 
 
 def without_paths(text: str) -> str:
-    """`text` with every absolute path cut to its file name (the media folder's first, spaces and all)."""
-    root = str(settings.MEDIA_ROOT).rstrip("/")
-    text = re.sub(re.escape(root) + r"/(?:[^\s/'\"]+/)*", "", text)
+    """`text` without server paths: files in the media folder by their media name (runs/7/video.mp4,
+    clips/intro.mp4), any other absolute path cut to its file name."""
+    text = text.replace(str(settings.MEDIA_ROOT).rstrip("/") + "/", "")
     return _FOLDERS_RE.sub("", text)
 
 
