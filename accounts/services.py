@@ -38,6 +38,26 @@ def assign_role(user: User, role: str) -> User:
 
 
 @transaction.atomic
+def update_user(actor, user: User, *, role: str | None = None, **fields) -> User:
+    """Change a user's details, role or active flag, as `actor` (None: an operator at a shell).
+
+    Nobody demotes or deactivates themselves (the last admin could lock everyone out of
+    user management): the check and the change happen in one transaction, on the locked
+    row, so the answer cannot go stale between them.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if actor is not None and actor.pk == user.pk and (
+            (role is not None and Role(role) != Role.ADMIN) or fields.get("is_active") is False):
+        raise ValidationError("You cannot demote or deactivate yourself.")
+    for name, value in fields.items():
+        setattr(user, name, value)
+    if fields:
+        user.full_clean(exclude=["password"])
+        user.save(update_fields=list(fields))
+    return assign_role(user, role) if role is not None else user
+
+
+@transaction.atomic
 def create_user(username: str, email: str, password: str, role: str = Role.VIEWER) -> User:
     """Create a user after validating the password against the site's validators."""
     from django.contrib.auth.password_validation import validate_password

@@ -3,7 +3,6 @@
 with `apply_service_errors` (so the error shows next to the field and the typed
 input stays)."""
 
-import re
 
 from django import forms
 from django.conf import settings
@@ -12,7 +11,9 @@ from django.utils import timezone
 
 from . import services
 from .choices import AudioSource, Privacy, PublishTarget
+from .durations import format_duration, parse_duration
 from .engines.compose.keys import MAJOR_KEYS, MINOR_KEYS
+from .engines.metadata import DESCRIPTION_MAX_BYTES, TAGS_MAX_CHARS, TITLE_MAX_CHARS
 from .models import MAX_DURATION_S, MIN_DURATION_S
 from .timezones import canonical_timezone, unknown_timezone_message
 
@@ -49,37 +50,6 @@ def publish_at_field():
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
 
 
-def format_duration(seconds) -> str:
-    """90 -> '1:30', 3600 -> '1:00:00'."""
-    if seconds is None:
-        return ""
-    seconds = int(round(float(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-_UNIT_RE = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$", re.IGNORECASE)
-
-
-def parse_duration(text: str) -> int:
-    """Seconds from '90', '1:30', '1:00:00', '45m', '1h 30m', '90 s'."""
-    text = text.strip()
-    if re.fullmatch(r"\d+", text):
-        return int(text)
-    if re.fullmatch(r"\d+(:\d{1,2}){1,2}", text):
-        parts = [int(part) for part in text.split(":")]
-        if any(part >= 60 for part in parts[1:]):
-            raise ValueError(text)
-        seconds = 0
-        for part in parts:
-            seconds = seconds * 60 + part
-        return seconds
-    match = _UNIT_RE.match(text)
-    if match and any(match.groups()):
-        hours, minutes, secs = (int(group or 0) for group in match.groups())
-        return hours * 3600 + minutes * 60 + secs
-    raise ValueError(text)
 
 
 class DurationFieldsMixin:
@@ -131,6 +101,15 @@ class DurationFieldsMixin:
         cleaned["duration_s"] = seconds
 
 
+def add_publish_errors(form, cleaned, publish_target) -> None:
+    """services.publish_errors on the form's fields (the publish time once it and the privacy are readable)."""
+    readable = "privacy" in cleaned and not form.has_error("publish_at")
+    errors = services.publish_errors(publish_target=publish_target, privacy=cleaned.get("privacy"),
+                                     publish_at=cleaned.get("publish_at") if readable else None)
+    if errors:
+        apply_service_errors(form, ValidationError(errors))
+
+
 class RunForm(DurationFieldsMixin, forms.Form):
     preset = forms.ChoiceField(label="Preset (mood)", choices=preset_choices)
     bpm = forms.IntegerField(label="Tempo (BPM)", required=False, min_value=50, max_value=110,
@@ -167,7 +146,8 @@ class RunForm(DurationFieldsMixin, forms.Form):
             self.fields["privacy"].required = False
         clip_mb = settings.PIPELINE_CLIP_MAX_MB
         for name in ("intro", "outro"):
-            self.fields[name].help_text = f"Optional: mp4, mov, webm or mkv, at most {clip_mb} MB."
+            self.fields[name].help_text = (f"Optional: mp4, mov, webm or mkv, at most {clip_mb} MB. "
+                                           "The file is read to check it.")
         self.fields["publish_at"].help_text = (
             f"Optional, for YouTube uploads with privacy Private: YouTube makes the video public then. "
             f"Time zone: {timezone.get_current_timezone_name()}.")
@@ -175,19 +155,9 @@ class RunForm(DurationFieldsMixin, forms.Form):
     def clean_privacy(self):
         return self.cleaned_data.get("privacy") or Privacy.PRIVATE
 
-    def clean_publish_target(self):
-        target = self.cleaned_data["publish_target"]
-        if target == PublishTarget.YOUTUBE and not services.channel_connected():
-            raise ValidationError("No YouTube channel is connected: choose 'Library only', or ask an admin to "
-                                  "connect the channel first.")
-        return target
-
     def _clean_clip(self, name):
         clip = self.cleaned_data.get(name)
-        try:
-            services.validate_clip(clip, name)
-        except ValidationError as exc:
-            raise ValidationError(exc.message_dict[name])
+        services.check_clip(clip)
         return clip or None
 
     def clean_intro(self):
@@ -199,16 +169,8 @@ class RunForm(DurationFieldsMixin, forms.Form):
     def clean(self):
         cleaned = super().clean()
         self._clean_duration(cleaned)
-        publish_at = cleaned.get("publish_at")
-        if publish_at:
-            if cleaned.get("publish_target") == PublishTarget.LIBRARY:
-                self.add_error("publish_at", "A publish time only applies to YouTube uploads; clear it or choose "
-                                             "'Upload to YouTube'.")
-            elif cleaned.get("privacy") and cleaned["privacy"] != Privacy.PRIVATE:
-                self.add_error("publish_at", "A scheduled publish time needs privacy 'Private' (YouTube makes "
-                                             "the video public at that time).")
-            elif publish_at <= timezone.now():
-                self.add_error("publish_at", "The publish time must be in the future.")
+        if "publish_target" in cleaned:
+            add_publish_errors(self, cleaned, cleaned["publish_target"])
         return cleaned
 
     def service_kwargs(self) -> dict:
@@ -228,12 +190,12 @@ class RunForm(DurationFieldsMixin, forms.Form):
 
 
 class MetadataForm(forms.Form):
-    title = forms.CharField(label="Title", max_length=100,
-                            help_text="At most 100 characters; no < or >.")
+    title = forms.CharField(label="Title", max_length=TITLE_MAX_CHARS,
+                            help_text=f"At most {TITLE_MAX_CHARS} characters; no < or >.")
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 8}),
-                                  help_text="At most 5000 bytes.")
+                                  help_text=f"At most {DESCRIPTION_MAX_BYTES} bytes.")
     tags = forms.CharField(label="Tags", required=False,
-                           help_text="Comma-separated, at most 500 characters in total.",
+                           help_text=f"Comma-separated, at most {TAGS_MAX_CHARS} characters in total.",
                            widget=forms.TextInput(attrs={"placeholder": "lofi, study, chill beats"}))
 
     @classmethod
@@ -261,11 +223,7 @@ class PublishForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        publish_at = cleaned.get("publish_at")
-        if publish_at and cleaned.get("privacy") and cleaned["privacy"] != Privacy.PRIVATE:
-            self.add_error("publish_at", "A scheduled publish time needs privacy 'Private'.")
-        elif publish_at and publish_at <= timezone.now():
-            self.add_error("publish_at", "The publish time must be in the future.")
+        add_publish_errors(self, cleaned, PublishTarget.YOUTUBE)
         return cleaned
 
     def service_field(self, name):

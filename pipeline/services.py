@@ -10,6 +10,7 @@ import contextvars
 import logging
 import random
 import shutil
+import tempfile
 import time
 from contextlib import contextmanager
 from datetime import timedelta
@@ -38,7 +39,7 @@ from .choices import (
     UploadStatus,
 )
 from .cron import NeverFires, next_fire_time, validate_cron
-from .engines import EngineError, TransientEngineError, atomic_output, thumbnail
+from .engines import EngineError, TransientEngineError, atomic_output, render, thumbnail
 from .engines.compose import parse_key, validate_audio_file
 from .engines.metadata import unique_tags, validate_metadata
 from .engines.presets import PRESETS
@@ -103,32 +104,81 @@ def start_run(user, *, preset, duration_s, seed=None, bpm=None, musical_key="", 
 
 
 CLIP_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
+MIB = 1024 * 1024
+
+
+def check_clip(clip) -> None:
+    """The intro/outro rule (the pages, the API and start_run all call it): ValidationError if broken.
+
+    The clip must be within PIPELINE_CLIP_MAX_MB, counted in MiB (1 MB here = 1024 x 1024
+    bytes, in the limit and in the messages), and a video that rendering can use, typed
+    from its bytes by ffprobe (render.probe_clip: an mp4/mov/webm/mkv container with a
+    video stream whose start decodes); the name must end in one of those types as well.
+    Messages name the uploaded file, never a path on the server.
+    """
+    if not clip:
+        return
+    name = Path(clip.name).name
+    if Path(name).suffix.lower() not in CLIP_EXTENSIONS:
+        raise ValidationError("Upload a video clip: mp4, mov, webm or mkv.")
+    limit_mb = settings.PIPELINE_CLIP_MAX_MB
+    if clip.size > limit_mb * MIB:
+        raise ValidationError(f"The clip is {clip.size / MIB:.1f} MB; the limit is {limit_mb} MB.")
+    try:
+        with _on_disk(clip) as path:
+            render.probe_clip(path, name=name, upload=True)
+    except EngineError as exc:
+        raise ValidationError(f"{exc}.")
 
 
 def validate_clip(clip, field):
-    """Intro/outro uploads: a video container we render from, within the size limit."""
-    if not clip:
+    """check_clip with the error on `field` ("intro" or "outro")."""
+    try:
+        check_clip(clip)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages})
+
+
+@contextmanager
+def _on_disk(upload):
+    """A path to the upload's bytes for ffprobe: its temporary file, or a copy (small in-memory uploads)."""
+    if hasattr(upload, "temporary_file_path"):
+        yield Path(upload.temporary_file_path())
         return
-    if Path(clip.name).suffix.lower() not in CLIP_EXTENSIONS:
-        raise ValidationError({field: "Upload a video clip: mp4, mov, webm or mkv."})
-    limit_mb = settings.PIPELINE_CLIP_MAX_MB
-    if clip.size > limit_mb * 1024 * 1024:
-        raise ValidationError({field: f"The clip is {clip.size / 1024 / 1024:.0f} MB; the limit is {limit_mb} MB."})
+    with tempfile.NamedTemporaryFile(prefix="clip-check-", suffix=Path(upload.name).suffix.lower()) as copy:
+        for chunk in upload.chunks():
+            copy.write(chunk)
+        copy.flush()
+        yield Path(copy.name)
+    upload.seek(0)
 
 
-def _publish_errors(run) -> dict:
+def publish_errors(*, publish_target, privacy, publish_at) -> dict[str, str]:
+    """The publish rules, as {field: message}; empty when the combination is fine.
+
+    The one statement of them: start_run and publish_video enforce it, and the HTML
+    forms and the API serializers call it too so that the message shows at the field.
+    A publish time needs a YouTube upload with privacy 'private' (YouTube makes the
+    video public then) and must lie in the future; an upload needs a connected channel.
+    """
     errors = {}
-    if run.publish_at and run.privacy != "private":
-        errors["publish_at"] = "A scheduled publish time needs privacy 'private' (YouTube makes it public then)."
-    elif run.publish_at and run.publish_at <= timezone.now():
-        errors["publish_at"] = "The publish time must be in the future."
-    if run.publish_target == PublishTarget.YOUTUBE and not channel_connected():
-        errors["publish_target"] = "No YouTube channel is connected: choose 'Library only' or connect one first."
+    if publish_target == PublishTarget.YOUTUBE and not channel_connected():
+        errors["publish_target"] = ("No YouTube channel is connected: choose 'Library only', or ask an admin to "
+                                    "connect the channel first.")
+    if publish_at:
+        if privacy != "private":
+            errors["publish_at"] = ("A scheduled publish time needs privacy 'Private' (YouTube makes the private "
+                                    "video public at that time).")
+        elif publish_at <= timezone.now():
+            errors["publish_at"] = "The publish time must be in the future."
+        elif publish_target != PublishTarget.YOUTUBE:
+            errors["publish_at"] = ("A publish time only applies to YouTube uploads; clear it or choose "
+                                    "'Upload to YouTube'.")
     return errors
 
 
 def _validate_run_choices(run):
-    errors = _publish_errors(run)
+    errors = publish_errors(publish_target=run.publish_target, privacy=run.privacy, publish_at=run.publish_at)
     if run.preset not in PRESETS:
         errors["preset"] = f"Unknown preset {run.preset!r}. Choose one of: {', '.join(PRESETS)}."
     if run.audio_source == AudioSource.LIBRARY and not Track.objects.exists():
@@ -439,7 +489,7 @@ def publish_video(video: Video, user, *, privacy="private", publish_at=None) -> 
     if blocker:
         raise ValidationError(blocker)
     run.publish_target, run.privacy, run.publish_at = PublishTarget.YOUTUBE, privacy, publish_at
-    errors = _publish_errors(run)
+    errors = publish_errors(publish_target=run.publish_target, privacy=privacy, publish_at=publish_at)
     if errors:
         raise ValidationError(errors)
     run.status, run.error, run.finished_at, run.cancel_requested, run.cancelled_by = (

@@ -3,6 +3,7 @@ and returns a dict of facts stored on the Stage row. `services.execute_next_stag
 handles status, retries, logs and progress around them."""
 
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,14 +195,29 @@ def _keep_tracklist(ai_description: str, template_description: str) -> str:
 
 
 # --- render ------------------------------------------------------------------------------------
+# An absolute path: a "/" that starts a word, then folders. URLs ("https://...") and ratios ("16/9") are not.
+_FOLDERS_RE = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"]+/)+")
+
+
+def without_paths(text: str) -> str:
+    """`text` without server paths: files in the media folder by their media name (runs/7/video.mp4,
+    clips/intro.mp4), any other absolute path cut to its file name."""
+    text = text.replace(str(settings.MEDIA_ROOT).rstrip("/") + "/", "")
+    return _FOLDERS_RE.sub("", text)
+
+
 def run_render(ctx: StageContext) -> dict:
     video, run = ctx.video, ctx.run
     if not video.audio or not video.cover:
         raise EngineError("Audio or cover art is missing; retry the run from the compose stage.")
     out = ctx.workdir / "video.mp4"
-    result = render.render_video(_path(video.cover), _path(video.audio), out, duration_s=video.duration_s,
-                                 motion=run.motion, intro=_path(run.intro) if run.intro else None,
-                                 outro=_path(run.outro) if run.outro else None, progress=ctx.progress, log=ctx.log)
+    try:
+        result = render.render_video(_path(video.cover), _path(video.audio), out, duration_s=video.duration_s,
+                                     motion=run.motion, intro=_path(run.intro) if run.intro else None,
+                                     outro=_path(run.outro) if run.outro else None, progress=ctx.progress,
+                                     log=lambda line: ctx.log(without_paths(line)))
+    except EngineError as exc:  # ffmpeg quotes its input and output paths; every role reads this message
+        raise type(exc)(without_paths(str(exc))) from exc
     ctx.save_video(video=ctx.media_name(out.name), size_bytes=result.size_bytes)
     ctx.log(f"Video: {result.duration_s:.1f} s, {result.size_bytes / 1e6:.1f} MB, "
             f"{result.video_codec}/{result.audio_codec}.")

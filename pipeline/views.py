@@ -31,6 +31,7 @@ from lofisite.media import serve_media_file
 
 from . import services
 from .choices import PublishTarget, RunStatus
+from .durations import format_duration
 from .filtersets import RunFilterSet
 from .forms import (
     DURATION_CHOICES,
@@ -41,7 +42,6 @@ from .forms import (
     ScheduleForm,
     TrackUploadForm,
     apply_service_errors,
-    format_duration,
 )
 from .models import Run, Schedule, Track, Video, YouTubeChannel
 from .timezones import timezone_names

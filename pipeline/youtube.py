@@ -33,6 +33,8 @@ from typing import Any, Self
 
 import httpx
 
+from .engines.metadata import validate_metadata
+
 logger = logging.getLogger(__name__)
 
 # Non-final chunks of a resumable upload must be multiples of 256 KiB.
@@ -49,9 +51,6 @@ CHANNELS_LIST_UNITS = 1  # charged to QUOTA_BUCKET_DEFAULT
 
 MUSIC_CATEGORY_ID = "10"
 PRIVACY_STATUSES = ("private", "unlisted", "public")
-MAX_TITLE_CHARS = 100
-MAX_DESCRIPTION_BYTES = 5000
-MAX_TAGS_CHARS = 500
 
 # Google asks clients to retry these (and dropped connections) with exponential backoff.
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
@@ -479,18 +478,10 @@ def _video_body(
     """The video resource for videos.insert, checked locally so bad input never spends quota."""
     if privacy not in PRIVACY_STATUSES:
         raise ValueError(f"privacy must be one of {', '.join(PRIVACY_STATUSES)}, got {privacy!r}")
-    if not title.strip():
-        raise ValueError("A YouTube title cannot be empty")
-    if len(title) > MAX_TITLE_CHARS:
-        raise ValueError(f"A YouTube title has at most {MAX_TITLE_CHARS} characters, got {len(title)}")
-    if len(description.encode()) > MAX_DESCRIPTION_BYTES:
-        raise ValueError(f"A YouTube description has at most {MAX_DESCRIPTION_BYTES} bytes")
-    if any(c in text for text in (title, description) for c in "<>"):
-        raise ValueError("YouTube rejects '<' and '>' in titles and descriptions")
-    # YouTube counts the commas between tags and the quotes it adds around tags with spaces.
-    tags_chars = sum(len(tag) + (2 if " " in tag else 0) for tag in tags) + max(len(tags) - 1, 0)
-    if tags_chars > MAX_TAGS_CHARS:
-        raise ValueError(f"YouTube tags have at most {MAX_TAGS_CHARS} characters in total, got {tags_chars}")
+    # YouTube's text limits are defined once, in engines.metadata (the pages and the API check the same).
+    problems = validate_metadata(title, description, tags)
+    if problems:
+        raise ValueError(" ".join(problems.values()))
 
     status: dict[str, Any] = {
         "privacyStatus": privacy,

@@ -138,19 +138,17 @@ class UserUpdateSerializer(serializers.ModelSerializer):
         model = User
         fields = ["email", "first_name", "last_name", "role", "is_active"]
 
-    def validate(self, attrs):
-        request = self.context["request"]
-        if self.instance == request.user and (attrs.get("role", roles.Role.ADMIN) != roles.Role.ADMIN
-                                              or attrs.get("is_active") is False):
-            raise serializers.ValidationError("You cannot demote or deactivate yourself.")
-        return attrs
-
     def update(self, instance, validated_data):
-        from ..services import assign_role
+        from django.core.exceptions import ValidationError as DjangoValidationError
 
-        role = validated_data.pop("role", None)
-        instance = super().update(instance, validated_data)
-        return assign_role(instance, role) if role else instance
+        from lofisite.errors import drf_validation_error
+
+        from ..services import update_user
+
+        try:
+            return update_user(self.context["request"].user, instance, **validated_data)
+        except DjangoValidationError as exc:  # "You cannot demote or deactivate yourself."
+            raise drf_validation_error(exc)
 
     def to_representation(self, instance):
         return UserSerializer(instance, context=self.context).data

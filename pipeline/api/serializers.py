@@ -4,13 +4,12 @@ publish rules), so the API and the HTML forms give the same messages."""
 
 from pathlib import Path
 
-from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .. import services
 from ..choices import AudioSource, Privacy, PublishTarget
-from ..forms import CLIP_EXTENSIONS
 from ..models import MAX_DURATION_S, MIN_DURATION_S, Run, Schedule, Stage, Track, Video
 
 LOG_TAIL_LINES = 20
@@ -82,16 +81,13 @@ class RunDetailSerializer(RunSerializer):
         return Path(run.outro.name).name if run.outro else None
 
 
-def _validate_clip(upload):
-    if upload is None:
-        return upload
-    limit = settings.PIPELINE_CLIP_MAX_MB * 1024 * 1024
-    if upload.size > limit:
-        raise serializers.ValidationError(
-            f"The clip is {upload.size / 1e6:.0f} MB; the limit is {settings.PIPELINE_CLIP_MAX_MB} MB.")
-    if Path(upload.name).suffix.lower() not in CLIP_EXTENSIONS:
-        raise serializers.ValidationError(f"Upload a video clip: {', '.join(CLIP_EXTENSIONS)}.")
-    return upload
+def _check_publish(publish_target, attrs):
+    """The services' publish rules, reported at their fields (as the pages do)."""
+    errors = services.publish_errors(publish_target=publish_target, privacy=attrs.get("privacy"),
+                                     publish_at=attrs.get("publish_at"))
+    if errors:
+        raise serializers.ValidationError(errors)
+    return attrs
 
 
 class RunCreateSerializer(serializers.Serializer):
@@ -116,10 +112,15 @@ class RunCreateSerializer(serializers.Serializer):
                                            help_text="Scheduled publish time on YouTube (privacy 'private' only).")
 
     def validate_intro(self, upload):
-        return _validate_clip(upload)
+        services.check_clip(upload)
+        return upload
 
     def validate_outro(self, upload):
-        return _validate_clip(upload)
+        services.check_clip(upload)
+        return upload
+
+    def validate(self, attrs):
+        return _check_publish(attrs["publish_target"], attrs)
 
 
 class VideoSerializer(serializers.ModelSerializer):
@@ -161,6 +162,9 @@ class PublishSerializer(serializers.Serializer):
     privacy = serializers.ChoiceField(choices=Privacy.choices, default=Privacy.PRIVATE)
     publish_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
                                            help_text="Scheduled publish time (privacy 'private' only).")
+
+    def validate(self, attrs):
+        return _check_publish(PublishTarget.YOUTUBE, attrs)
 
 
 class ScheduleSerializer(serializers.ModelSerializer):

@@ -23,6 +23,9 @@ MOTION_FPS = 6
 MOTION_LOOP_S = 24
 CLIP_FPS = 30
 DURATION_TOLERANCE_S = 0.5
+# Containers an intro/outro may come in, as ffprobe names them ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm").
+CLIP_CONTAINERS = frozenset({"mov", "mp4", "matroska", "webm"})
+CLIP_DECODE_CHECK_S = 3
 
 # Every video segment uses the same encoder settings, so their parameter sets match
 # and the segments can be joined without re-encoding: no B-frames (no reordering at
@@ -94,19 +97,48 @@ def _loop_segment(cover: Path, out: Path, motion: bool, log: Log | None, final: 
     return length
 
 
+def probe_clip(path: Path | str, *, name: str | None = None, upload: bool = False) -> tuple[float, bool]:
+    """What rendering needs of an intro/outro clip, read from its bytes (never its name).
+
+    A video stream of a known length (the engine renders from any container ffmpeg
+    reads). With `upload` (the check of an upload), the container as ffprobe detects
+    it must be mp4/mov or mkv/webm, and the first seconds of the video must decode.
+    Returns (duration in seconds, has audio). EngineError messages name the file by
+    `name` (default: the file's own name), never by its path.
+    """
+    path = Path(path)
+    name = name or path.name
+    if not path.is_file():
+        raise EngineError(f"{name} is missing")
+    try:
+        info = probe(path)
+    except EngineError:
+        raise EngineError(f"{name} is not a video file ffmpeg can read")
+    detected = str(info["format"].get("format_name") or "")
+    if upload and not set(detected.split(",")) & CLIP_CONTAINERS:
+        raise EngineError(f"{name} is not an mp4, mov, webm or mkv video (its content is {detected or 'unknown'})")
+    video = [s for s in info["streams"] if s.get("codec_type") == "video"]
+    if not video:
+        raise EngineError(f"{name} has no video stream")
+    duration = info["duration"] or float(video[0].get("duration") or 0)
+    if duration <= 0:
+        raise EngineError(f"{name} has no known length")
+    if upload:
+        try:
+            run_ffmpeg(["-xerror", "-t", str(CLIP_DECODE_CHECK_S), "-i", path, "-map", "0:v:0", "-f", "null", "-"],
+                       timeout=120)
+        except EngineError:
+            raise EngineError(f"{name} could not be decoded")
+    has_audio = any(s.get("codec_type") == "audio" for s in info["streams"])
+    return duration, has_audio
+
+
 def _clip(source: Path, video_out: Path, audio_out: Path, log: Log | None, final: Path | None = None) -> float:
     """Re-encode an intro/outro to our size and settings; video and audio go to separate files.
 
     A clip without sound gets silence of the same length. Returns its duration.
     """
-    info = probe(source)
-    video = [s for s in info["streams"] if s.get("codec_type") == "video"]
-    if not video:
-        raise EngineError(f"{source.name} has no video stream")
-    duration = info["duration"] or float(video[0].get("duration") or 0)
-    if duration <= 0:
-        raise EngineError(f"cannot tell how long {source.name} is")
-    has_audio = any(s.get("codec_type") == "audio" for s in info["streams"])
+    duration, has_audio = probe_clip(source)
     audio_in = [] if has_audio else ["-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo"]
     run_ffmpeg(
         ["-i", source, *audio_in,

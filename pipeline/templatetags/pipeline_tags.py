@@ -2,7 +2,7 @@
 
 from django import template
 
-from pipeline.forms import format_duration
+from pipeline.durations import format_duration
 
 register = template.Library()
 

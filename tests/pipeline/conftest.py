@@ -147,3 +147,17 @@ def make_track(db):
         return track
 
     return make
+
+
+@pytest.fixture(scope="session")
+def clip_bytes(tmp_path_factory):
+    """The bytes of a real 1-second MP4 clip (H.264 + AAC), made once by ffmpeg, for intro/outro uploads."""
+    import subprocess
+
+    from pipeline.engines.ffmpeg import ffmpeg_exe
+
+    path = tmp_path_factory.mktemp("clip") / "clip.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=1",
+                    "-f", "lavfi", "-i", "sine=d=1", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                    "-shortest", str(path)], check=True)
+    return path.read_bytes()

@@ -190,8 +190,8 @@ def test_create_run_queues_a_job(api_as, operator, django_capture_on_commit_call
     assert job.args == [response.json()["id"]] and job.status == "queued"
 
 
-def test_create_run_multipart_with_intro(api_as, operator):
-    intro = SimpleUploadedFile("intro.mp4", b"\x00\x00\x00\x18ftypmp42 fake clip", content_type="video/mp4")
+def test_create_run_multipart_with_intro(api_as, operator, clip_bytes):
+    intro = SimpleUploadedFile("intro.mp4", clip_bytes, content_type="video/mp4")
     response = api_as(operator).post(f"{API}/runs/", {**RUN_BODY, "intro": intro}, format="multipart")
     assert response.status_code == 201, response.content
     assert response.json()["intro"] == "intro.mp4"

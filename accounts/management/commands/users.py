@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts import tokens, two_factor
 from accounts.models import APIToken, User
 from accounts.roles import Role
-from accounts.services import assign_role, create_user
+from accounts.services import create_user, update_user
 
 
 class Command(BaseCommand):
@@ -67,7 +67,7 @@ class Command(BaseCommand):
         self._table(rows)
 
     def handle_set_role(self, username, role, **options):
-        assign_role(self._user(username), role)
+        update_user(None, self._user(username), role=role)
         self.stdout.write(self.style.SUCCESS(f"{username} is now {Role(role).label}."))
 
     def _user(self, username):

@@ -36,7 +36,7 @@ BAR_WIDTH = 30
 
 def parse_duration_option(text: str) -> int:
     """Seconds from 30s / 10m / 1h / 1h30m / 90 / 1:30:00; CommandError when unreadable or out of range."""
-    from pipeline.forms import parse_duration
+    from pipeline.durations import parse_duration
 
     try:
         seconds = parse_duration(str(text))
