@@ -181,8 +181,12 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+# One client-IP rule (lofisite.client_ip) for lockouts, throttles and sign-in records.
+AXES_CLIENT_IP_CALLABLE = "lofisite.client_ip.client_ip"
 AXES_VERBOSE = False
+
+# Reverse proxies in front of gunicorn that append to X-Forwarded-For (lofisite.client_ip).
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 
 # --- sessions, cookies, security headers ------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -251,8 +255,8 @@ REST_FRAMEWORK = {
         "legal.api.permissions.HasAcceptedLegal",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "lofisite.client_ip.AnonRateThrottle",
+        "lofisite.client_ip.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
