@@ -21,6 +21,10 @@ class RestrictedQuerySet(models.QuerySet):
         """Narrow for operators and viewers who already hold the role permission."""
         return self
 
+    def can_add(self, user) -> bool:
+        """May this user add objects of this kind."""
+        return roles.allows(user, roles.Action.ADD)
+
 
 class OwnedQuerySet(RestrictedQuerySet):
     """Everyone with the role sees all rows; only the owner changes them."""

@@ -75,11 +75,14 @@ MIDDLEWARE = [
     "lofisite.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Before anything reads a body: its process_view (size, upload permission) runs before CSRF's.
+    "lofisite.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "lofisite.middleware.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -243,6 +246,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = TESTING
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Request bodies (lofisite.middleware.RequestBodyLimitMiddleware): a Content-Length over the limit
+# is a 413 before the body is read; the reverse proxy should refuse the same (README).
+REQUEST_MAX_BODY_MB = env.int("REQUEST_MAX_BODY_MB", default=1024)  # every request, whatever the URL
+REQUEST_DEFAULT_BODY_MB = env.int("REQUEST_DEFAULT_BODY_MB", default=10)  # URLs not in UPLOAD_ENDPOINTS
 
 # --- API --------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -362,6 +369,14 @@ PIPELINE_STAGE_MAX_ATTEMPTS = env.int("PIPELINE_STAGE_MAX_ATTEMPTS", default=3)
 PIPELINE_STAGE_TIME_LIMIT_SECONDS = env.int("PIPELINE_STAGE_TIME_LIMIT_SECONDS", default=3600)
 PIPELINE_TRACK_MAX_MB = env.int("PIPELINE_TRACK_MAX_MB", default=200)
 PIPELINE_CLIP_MAX_MB = env.int("PIPELINE_CLIP_MAX_MB", default=500)
+# Upload endpoints by URL name: (setting with the limit per file in MB, files per request, model an
+# upload adds: who may not add one is refused before the body is read). See RequestBodyLimitMiddleware.
+UPLOAD_ENDPOINTS = {
+    "pipeline:track-list": ("PIPELINE_TRACK_MAX_MB", 1, "pipeline.Track"),
+    "api:pipeline-track-list": ("PIPELINE_TRACK_MAX_MB", 1, "pipeline.Track"),
+    "pipeline:run-create": ("PIPELINE_CLIP_MAX_MB", 2, "pipeline.Run"),  # intro and outro clips
+    "api:pipeline-run-list": ("PIPELINE_CLIP_MAX_MB", 2, "pipeline.Run"),
+}
 SCHEDULER_HOOKS = [*SCHEDULER_HOOKS, "pipeline.services.fire_due_schedules"]
 # YouTube Data API v3; base URLs are settings so tests use a local fake server.
 YOUTUBE_TOKEN_URL = env.str("YOUTUBE_TOKEN_URL", default="https://oauth2.googleapis.com/token")
