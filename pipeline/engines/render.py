@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import EngineError, Log, Progress, atomic_output
-from .ffmpeg import probe, run_ffmpeg
+from .ffmpeg import VIDEO_FORMATS, media_input, probe, run_ffmpeg
 
 WIDTH, HEIGHT = 1920, 1080
 STILL_FPS = 1
@@ -99,7 +99,7 @@ def _clip(source: Path, video_out: Path, audio_out: Path, log: Log | None, final
 
     A clip without sound gets silence of the same length. Returns its duration.
     """
-    info = probe(source)
+    info = probe(source, VIDEO_FORMATS)
     video = [s for s in info["streams"] if s.get("codec_type") == "video"]
     if not video:
         raise EngineError(f"{source.name} has no video stream")
@@ -109,7 +109,7 @@ def _clip(source: Path, video_out: Path, audio_out: Path, log: Log | None, final
     has_audio = any(s.get("codec_type") == "audio" for s in info["streams"])
     audio_in = [] if has_audio else ["-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo"]
     run_ffmpeg(
-        ["-i", source, *audio_in,
+        [*media_input(source, VIDEO_FORMATS), *audio_in,
          "-map", "0:v:0", "-vf", f"{FIT},fps={CLIP_FPS}", "-t", f"{duration:.3f}", "-g", str(2 * CLIP_FPS),
          *X264, "-an", "-y", video_out,
          "-map", "0:a:0" if has_audio else "1:a:0", "-af", "apad", "-t", f"{duration:.3f}",
