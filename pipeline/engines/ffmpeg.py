@@ -30,8 +30,9 @@ PROTOCOLS = "file,pipe"
 # Demuxers (ffmpeg's names) an uploaded track may be read with: mp3, wav, flac, ogg (vorbis
 # and opus), mov (m4a/mp4 audio), aac (ADTS).
 AUDIO_FORMATS = ("mp3", "wav", "flac", "ogg", "mov", "aac")
-# ... and an uploaded intro/outro clip: mov (mp4/mov), matroska (mkv/webm).
-VIDEO_FORMATS = ("mov", "matroska")
+# ... and an intro/outro clip: mov (mp4/mov), matroska (mkv/webm), avi. Each holds one clip
+# and opens no other file.
+VIDEO_FORMATS = ("mov", "matroska", "avi")
 # How the formats that point at other files start, to name them in the refusal.
 _LIST_MAGIC = ((b"#EXTM3U", "an HLS/M3U playlist"), (b"ffconcat", "an ffmpeg concat list"),
                (b"[playlist]", "a PLS playlist"), (b"<?xml", "an XML document (a DASH or other playlist)"))
