@@ -113,7 +113,9 @@ def probe_clip(path: Path | str, *, name: str | None = None, upload: bool = Fals
     try:
         info = probe(path, VIDEO_FORMATS)  # only demuxers that hold one clip and open no other file
     except FormatNotAccepted as exc:
-        raise EngineError(str(exc).replace(path.name, name))
+        if "point at other files" in str(exc):  # a playlist or list: say so
+            raise EngineError(str(exc).replace(path.name, name))
+        raise EngineError(f"{name} is not an mp4, mov, webm or mkv video")
     except EngineError:
         raise EngineError(f"{name} is not a video file ffmpeg can read")
     detected = str(info["format"].get("format_name") or "")
