@@ -284,13 +284,20 @@ SPECTACULAR_SETTINGS = {
     "from /api/v1/auth/token/ and send `Authorization: Bearer <access>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Signed in and the current legal terms accepted, like every other API answer.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "legal.api.permissions.HasAcceptedLegal"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Choice sets shared by several components get one stable name (not a hash).
-    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "pipeline.choices.RunStatus"},
+    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "pipeline.choices.RunStatus",
+                            "DocumentKindEnum": "legal.models.DocumentKind"},
+    # The error envelope on every operation (lofisite/openapi.py), after drf-spectacular's own enum naming.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "lofisite.openapi.add_error_responses",
+    ],
 }
 
 # --- logging ------------------------------------------------------------------------

@@ -106,3 +106,4 @@ def test_html_pages_keep_their_own_400_for_too_many_fields(operator):
     response = client.post("/pipeline/tracks/", {f"f{i}": "x" for i in range(1200)})
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
+
