@@ -204,7 +204,16 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
-    return _error(request, "errors/404.html", "NOT_FOUND", "Not found.", 404)
+    message = "Not found."
+    if _wants_json(request) and not request.path_info.endswith("/"):
+        from django.urls import Resolver404, get_urlconf, resolve
+
+        try:
+            resolve(request.path_info + "/", get_urlconf())
+            message = f"Not found. API addresses end with a slash: {request.path}/"
+        except Resolver404:
+            pass
+    return _error(request, "errors/404.html", "NOT_FOUND", message, 404)
 
 
 def server_error(request):
