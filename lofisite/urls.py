@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+
 from . import views
 from .openapi import SchemaView
 
