@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import Resolver404, get_urlconf, resolve
 from django.utils.html import format_html
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -206,8 +207,6 @@ def permission_denied(request, exception=None):
 def page_not_found(request, exception=None):
     message = "Not found."
     if _wants_json(request) and not request.path_info.endswith("/"):
-        from django.urls import Resolver404, get_urlconf, resolve
-
         try:
             resolve(request.path_info + "/", get_urlconf())
             message = f"Not found. API addresses end with a slash: {request.path}/"
