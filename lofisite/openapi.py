@@ -14,6 +14,11 @@ schema `ErrorEnvelope` (lofisite.errors.envelope):
 A method an operation does not list answers 405 with the same envelope (and an
 `Allow` header); it is not an operation, so it is not in the schema.
 
+Request bodies are documented as JSON, plus `multipart/form-data` where a
+file is uploaded (runs with clips, tracks). DRF's form parsers still accept
+form posts elsewhere, but a form cannot say `null` or an empty list, so they
+are not the documented way in.
+
 Filter parameters also accept an empty value, which means "no filter" (the
 HTML filter forms send `?status=&preset=`); the schema says so. Free-text
 input (request properties and query parameters) refuses the NUL character, as
@@ -85,6 +90,24 @@ def _no_nul(schema):
             _no_nul(nested)
 
 
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _has_file(schema, components):
+    if "$ref" in schema:
+        schema = components.get(schema["$ref"].rsplit("/", 1)[1], {})
+    return any(prop.get("format") == "binary" for prop in schema.get("properties", {}).values())
+
+
+def _json_unless_files(operation, components):
+    content = operation.get("requestBody", {}).get("content", {})
+    if "application/json" not in content:
+        return
+    for media_type in FORM_TYPES:
+        if media_type in content and not _has_file(content[media_type]["schema"], components):
+            del content[media_type]
+
+
 def _allow_empty(parameter):
     """A filter parameter: an empty value means "no filter"."""
     schema = parameter.get("schema")
@@ -106,6 +129,7 @@ def add_error_responses(result, generator, request, public):
         for method, operation in item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
+            _json_unless_files(operation, result["components"]["schemas"])
             responses = operation.setdefault("responses", {})
             for status in sorted(_error_statuses(path, operation)):
                 documented = responses.get(str(status), {})

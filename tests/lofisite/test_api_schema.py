@@ -119,3 +119,11 @@ def test_the_schema_needs_the_terms_accepted_like_every_api_answer(api_as, newco
     assert body["error"]["details"]["pending"]
     accept_all_documents(newcomer)
     assert client.get("/api/schema/").status_code == 200
+
+
+def test_bodies_are_json_and_multipart_only_where_files_are_uploaded(schema):
+    content = {(method, path): list(op["requestBody"]["content"]) for path, method, op in operations(schema)
+               if "requestBody" in op}
+    assert content[("patch", "/api/v1/users/{id}/")] == ["application/json"]
+    assert content[("post", "/api/v1/pipeline/runs/")] == ["application/json", "multipart/form-data"]
+    assert content[("post", "/api/v1/pipeline/tracks/")] == ["multipart/form-data"]
