@@ -22,7 +22,9 @@ are not the documented way in.
 Filter parameters also accept an empty value, which means "no filter" (the
 HTML filter forms send `?status=&preset=`); the schema says so. Free-text
 input (request properties and query parameters) refuses the NUL character, as
-DRF's and Django's fields do: the schema says so with a `pattern`.
+DRF's and Django's fields do, and a text that may not be blank needs a
+character other than white space (DRF trims first): the schema says so with a
+`pattern`.
 """
 
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
@@ -43,6 +45,8 @@ ERROR_CODES = {
 }
 PAGINATION_PARAMETERS = {"limit", "offset"}
 NO_NUL = "^[^\\x00]*$"
+# DRF trims text before it checks "may not be blank": a required text needs one visible character.
+NOT_BLANK = "^[^\\x00]*[^\\x00\\s][^\\x00]*$"
 ENVELOPE = {
     "type": "object",
     "description": "Every API error.",
@@ -79,7 +83,7 @@ def _error_statuses(path, operation):
 def _no_nul(schema):
     """A free-text string schema gets the pattern that says NUL is refused."""
     if schema.get("type") == "string" and not ({"format", "enum", "pattern", "$ref"} & set(schema)):
-        schema["pattern"] = NO_NUL
+        schema["pattern"] = NOT_BLANK if schema.get("minLength", 0) >= 1 else NO_NUL
     for key in ("items", "additionalProperties"):
         if isinstance(schema.get(key), dict):
             _no_nul(schema[key])

@@ -127,3 +127,15 @@ def test_bodies_are_json_and_multipart_only_where_files_are_uploaded(schema):
     assert content[("patch", "/api/v1/users/{id}/")] == ["application/json"]
     assert content[("post", "/api/v1/pipeline/runs/")] == ["application/json", "multipart/form-data"]
     assert content[("post", "/api/v1/pipeline/tracks/")] == ["multipart/form-data"]
+
+
+def test_text_patterns_say_what_drf_refuses(schema, api_as, admin_user):
+    import re
+
+    name = re.compile(component(schema, "ScheduleRequest")["properties"]["name"]["pattern"])
+    description = re.compile(component(schema, "PatchedVideoMetadataRequest")["properties"]["description"]["pattern"])
+    assert name.match("Evening mix") and description.match("") and description.match("  ")
+    assert not name.match("   ") and not name.match("a\x00b") and not description.match("\x00")
+    body = {"name": "   ", "cron": "0 18 * * *", "timezone": "UTC", "preset": "study", "duration_s": 30}
+    assert list(field_errors(api_as(admin_user).post("/api/v1/pipeline/schedules/", body, format="json"))) == [
+        "name"]
