@@ -82,7 +82,7 @@ MIDDLEWARE = [
     "lofisite.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "lofisite.slash.CommonMiddleware",  # no 301 that drops an API request's body
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -304,12 +304,14 @@ REST_FRAMEWORK = {
         "auth": env.str("API_THROTTLE_AUTH", default="20/min"),
     },
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "lofisite.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "lofisite.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
+# `?limit=` above this is treated as this (lofisite/pagination.py).
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=30)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
@@ -327,13 +329,20 @@ SPECTACULAR_SETTINGS = {
     "from your profile page as `Authorization: Token <token>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Signed in and the current legal terms accepted, like every other API answer.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "legal.api.permissions.HasAcceptedLegal"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Choice sets shared by several components get one stable name (not a hash).
-    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "pipeline.choices.RunStatus"},
+    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "pipeline.choices.RunStatus",
+                            "DocumentKindEnum": "legal.models.DocumentKind"},
+    # The error envelope on every operation (lofisite/openapi.py), after drf-spectacular's own enum naming.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "lofisite.openapi.add_error_responses",
+    ],
 }
 
 # --- logging ------------------------------------------------------------------------
