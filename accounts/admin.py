@@ -61,8 +61,8 @@ class UserAdmin(DjangoUserAdmin):
         # Every change goes through the service: it refuses self-demotion on the locked row and
         # keeps groups and flags in step; deactivating revokes the user's tokens (accounts.signals).
         fields = {name: form.cleaned_data[name] for name in form.changed_data if name not in ("role", "password")}
-        updated = update_user(request.user, obj, role=form.cleaned_data.get("role", obj.role), **fields)
-        obj.__dict__.update({f.attname: getattr(updated, f.attname) for f in User._meta.concrete_fields})
+        update_user(request.user, obj, role=form.cleaned_data.get("role", obj.role), **fields)
+        obj.refresh_from_db()
 
     def get_urls(self):
         unlock = self.admin_site.admin_view(require_POST(self.unlock_view))
