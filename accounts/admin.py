@@ -1,11 +1,15 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path
+from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import tokens, two_factor
+from . import lockout, tokens, two_factor
 from .models import APIToken, LoginEvent, User
-from .services import assign_role
+from .services import assign_role, check_user_change, update_user
 
 # django-otp's own admin pages show the TOTP secret and its QR code: secrets stay out of the admin.
 # Devices are managed from the user (reset below, or `manage.py users reset-2fa`).
@@ -28,12 +32,64 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ("wide",), "fields": ("username", "email", "role", "password1", "password2")}),
     )
 
-    actions = ["revoke_api_credentials", "reset_two_factor"]
+    actions = ["revoke_api_credentials", "reset_two_factor", "unlock_sign_in"]
+    change_form_template = "admin/accounts/user/change_form.html"
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None:
+            return form
+        actor = request.user
+
+        class ChangeForm(form):
+            def clean(self):
+                cleaned = super().clean()
+                try:  # the rule update_user applies on save, shown next to its field
+                    check_user_change(actor, self.instance, role=cleaned.get("role"),
+                                      is_active=cleaned.get("is_active"))
+                except ValidationError as exc:
+                    self.add_error("role" if cleaned.get("is_active", True) else "is_active", exc)
+                return cleaned
+
+        return ChangeForm
 
     def save_model(self, request, obj, form, change):
-        # Deactivating or setting a password here revokes the user's tokens (accounts.signals).
-        super().save_model(request, obj, form, change)
-        assign_role(obj, obj.role)  # keeps groups, is_staff and is_superuser in step
+        if not change:
+            super().save_model(request, obj, form, change)
+            assign_role(obj, obj.role)  # keeps groups, is_staff and is_superuser in step
+            return
+        # Every change goes through the service: it refuses self-demotion on the locked row and
+        # keeps groups and flags in step; deactivating revokes the user's tokens (accounts.signals).
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name not in ("role", "password")}
+        update_user(request.user, obj, role=form.cleaned_data.get("role", obj.role), **fields)
+        obj.refresh_from_db()
+
+    def get_urls(self):
+        unlock = self.admin_site.admin_view(require_POST(self.unlock_view))
+        return [path("<int:object_id>/unlock/", unlock, name="accounts_user_unlock"), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        user = self.get_object(request, object_id)
+        if user is not None:
+            extra_context = {**(extra_context or {}), "lockout": lockout.status(user.username)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def unlock_view(self, request, object_id):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        user = get_object_or_404(User, pk=object_id)
+        self._report_unlock(request, [user])
+        return redirect("admin:accounts_user_change", user.pk)
+
+    @admin.action(description="Unlock sign-in (clear failed attempts)")
+    def unlock_sign_in(self, request, queryset):
+        self._report_unlock(request, list(queryset))
+
+    def _report_unlock(self, request, users):
+        cleared = sum(lockout.unlock(user.username) for user in users)
+        names = ", ".join(user.username for user in users)
+        self.message_user(request, f"Sign-in unlocked for {names} ({cleared} failed-attempt record(s) cleared).",
+                          messages.SUCCESS)
 
     @admin.action(description="Revoke API tokens and JWT refresh tokens")
     def revoke_api_credentials(self, request, queryset):

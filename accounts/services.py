@@ -39,6 +39,16 @@ def assign_role(user: User, role: str) -> User:
     return user
 
 
+def check_user_change(actor, user: User, *, role: str | None = None, is_active: bool | None = None) -> None:
+    """The rule `update_user` applies: nobody demotes or deactivates themselves.
+
+    Forms call it too, to show the refusal next to the field before anything is saved.
+    """
+    if actor is not None and actor.pk == user.pk and (
+            (role is not None and Role(role) != Role.ADMIN) or is_active is False):
+        raise ValidationError("You cannot demote or deactivate yourself.")
+
+
 @transaction.atomic
 def update_user(actor, user: User, *, role: str | None = None, **fields) -> User:
     """Change a user's details, role or active flag, as `actor` (None: an operator at a shell).
@@ -48,9 +58,7 @@ def update_user(actor, user: User, *, role: str | None = None, **fields) -> User
     row, so the answer cannot go stale between them.
     """
     user = User.objects.select_for_update().get(pk=user.pk)
-    if actor is not None and actor.pk == user.pk and (
-            (role is not None and Role(role) != Role.ADMIN) or fields.get("is_active") is False):
-        raise ValidationError("You cannot demote or deactivate yourself.")
+    check_user_change(actor, user, role=role, is_active=fields.get("is_active"))
     for name, value in fields.items():
         setattr(user, name, value)
     if fields:

@@ -538,9 +538,9 @@ def add_track(user, uploaded_file, title="") -> Track:
     """Validate an uploaded audio file by decoding it, then store it."""
     if not Track.objects.can_add(user):
         raise PermissionDenied("Your role cannot upload tracks.")
-    limit = settings.PIPELINE_TRACK_MAX_MB * 1024 * 1024
+    limit = settings.PIPELINE_TRACK_MAX_MB * MIB  # MiB, in the limit and the message, as for clips
     if uploaded_file.size > limit:
-        raise ValidationError({"file": f"The file is {uploaded_file.size / 1e6:.0f} MB; the limit is "
+        raise ValidationError({"file": f"The file is {uploaded_file.size / MIB:.1f} MB; the limit is "
                                        f"{settings.PIPELINE_TRACK_MAX_MB} MB."})
     suffix = Path(uploaded_file.name).suffix.lower()
     if suffix not in {".mp3", ".wav", ".flac", ".ogg", ".m4a", ".aac", ".opus"}:

@@ -3,7 +3,7 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import tokens, two_factor
+from accounts import lockout, tokens, two_factor
 from accounts.models import APIToken, User
 from accounts.roles import Role
 from accounts.services import create_user, update_user
@@ -12,6 +12,7 @@ from accounts.services import create_user, update_user
 class Command(BaseCommand):
     help = ("Manage users: `users create USERNAME EMAIL --role ROLE`, `users list`, `users set-role USERNAME ROLE`, "
             "`users set-password USERNAME`, `users deactivate USERNAME`, `users reset-2fa USERNAME`, "
+            "`users unlock USERNAME`, "
             "`users token create|list|revoke`.")
 
     def add_arguments(self, parser):
@@ -32,6 +33,8 @@ class Command(BaseCommand):
         deactivate.add_argument("username")
         reset = sub.add_parser("reset-2fa", help="Remove a user's authenticator and recovery codes.")
         reset.add_argument("username")
+        unlock = sub.add_parser("unlock", help="Clear a user's failed sign-ins: a locked-out account signs in again.")
+        unlock.add_argument("username")
 
         token = sub.add_parser("token", help="Personal API tokens.").add_subparsers(dest="token_action", required=True)
         token_create = token.add_parser("create", help="Create a token for USERNAME; it is printed once.")
@@ -100,6 +103,13 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Two-factor sign-in of {username} reset ({removed} device(s) removed); they sign in with "
             "their password alone and can set it up again on their profile page."))
+
+    def handle_unlock(self, username, **options):
+        user = self._user(username)
+        cleared = lockout.unlock(user.username)
+        self.stdout.write(self.style.SUCCESS(
+            f"Sign-in of {username} unlocked ({cleared} failed-attempt record(s) cleared)." if cleared
+            else f"{username} was not locked out (no failed sign-ins on record)."))
 
     def handle_token(self, token_action, **options):
         getattr(self, "handle_token_" + token_action)(**options)

@@ -20,6 +20,11 @@ Loudness: each track is scaled when its stems are built so that its integrated
 loudness (ITU-R BS.1770 gating over a 100 ms power model of its arrangement)
 meets the target together with the crackle bed; no second pass over the audio.
 
+True peak: after normalisation every mix (both modes) passes a true-peak limiter
+(`limiter`) that keeps the encoded file under YouTube's -1 dBTP ceiling, with room
+for the overs the AAC encoder adds; its output at a sample depends only on the audio
+a few milliseconds around it, so the two encoder halves still agree at the join.
+
 Library mode (`mix_library`) measures each upload once with ffmpeg (loudness and
 exact length), then streams them in a seeded order with equal-power crossfades
 to exactly the requested duration, each track gain-matched to the target.
@@ -30,6 +35,7 @@ Where each part lives (each module imports only the ones above it):
   `TrackInfo` and `MixResult`;
 - `keys`: note names, `parse_key` / `key_name`, the keys users pick, chord qualities;
 - `loudness`: the BS.1770 model and the loudness target;
+- `limiter`: the true-peak limiter between the mix and the encoder;
 - `instruments`: the voices (rhodes, piano, guitar, ...) and the drum kits;
 - `arrangement`: tracks, sections and variants of a mix (`_plan`);
 - `synthesis`: the track bank, the synthesized stems of one track;

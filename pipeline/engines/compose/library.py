@@ -13,8 +13,8 @@ from .. import EngineError, Log, Progress
 from ..ffmpeg import AUDIO_FORMATS, FFmpegProcess, FormatNotAccepted, media_input, probe, run_ffmpeg
 from .common import CHUNK, SR, MixResult, TrackInfo, _check_duration
 from .encode import _encode_split
+from .limiter import limited
 from .loudness import TARGET_LUFS
-from .mixdown import _to_pcm
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ def mix_library(
     placements = _library_timeline(lengths, total, round(crossfade_s * SR), seed)
     fade_out = round(min(max(crossfade_s, 3.0), duration_s / 10) * SR)
 
-    def chunks(first: int, stop: int) -> Iterator[np.ndarray]:
+    def source(first: int, stop: int) -> Iterator[np.ndarray]:
         decoders: dict[int, _Decoder] = {}
         try:
             for at in range(first, stop, CHUNK):
@@ -199,10 +199,13 @@ def mix_library(
                 if at + n > total - fade_out:
                     left = (total - np.arange(at, at + n)) / fade_out
                     out *= np.sin(np.clip(left, 0, 1) * np.pi / 2).astype(np.float32)[:, None]
-                yield _to_pcm(out)
+                yield out
         finally:
             for decoder in decoders.values():
                 decoder.close()
+
+    def chunks(first: int, stop: int) -> Iterator[np.ndarray]:
+        return limited(source, first, stop, total)
 
     _encode_split(chunks, total, Path(out_path), lambda f: progress(0.1 + 0.9 * f) if progress else None, log)
     return MixResult.written(

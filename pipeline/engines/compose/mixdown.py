@@ -1,5 +1,5 @@
 """Mixdown: the crackle bed, and the mix as a function of sample position (tracks,
-loops, crossfades, fades, tape wobble), turned into 16-bit frames chunk by chunk."""
+loops, crossfades, fades, tape wobble), chunk by chunk, for the limiter (`limiter`)."""
 
 import ctypes
 import math
@@ -227,7 +227,7 @@ class _Mix:
         return out
 
     def chunk(self, start: int, n: int) -> np.ndarray:
-        """Final audio for frames [start, start + n): (n, 2) int16."""
+        """Final audio for frames [start, start + n): (n, 2) float32, before the limiter."""
         pad = self.max_delay
         x = self.music(start - pad, start + n)
         # Tape wow and flutter: read the music through a slowly wandering delay line. The
@@ -248,17 +248,7 @@ class _Mix:
         mixed = left + frac * (np.take(frames, i + 1) - left)
         y = mixed.view(np.float32).reshape(n, 2)
         self.bed.add_to(y, start)
-        return _to_pcm(y)
-
-
-def _to_pcm(y: np.ndarray) -> np.ndarray:
-    """float32 frames to int16, with a soft limiter for the rare peaks above -1 dBFS."""
-    if y.max() > 0.89 or y.min() < -0.89:
-        loud = np.abs(y) > 0.89
-        v = y[loud]
-        y[loud] = np.sign(v) * (0.89 + 0.1 * np.tanh((np.abs(v) - 0.89) / 0.1))
-    y *= 32767
-    return y.astype(np.int16)
+        return y
 
 
 def _circular_slice(clip: np.ndarray, offset: int, n: int) -> np.ndarray:

@@ -14,6 +14,7 @@ from .arrangement import _plan
 from .common import CHUNK, SR, MixResult, TrackInfo, _check_duration
 from .encode import _encode_split
 from .keys import key_name
+from .limiter import limited
 from .mixdown import _Bed, _Mix, _release_memory
 
 
@@ -50,8 +51,12 @@ def compose_mix(
     def chunks(first: int, stop: int) -> Iterator[np.ndarray]:
         mix = _Mix(plans, mood, bed, total, seed, build_lock)
         mixes.append(mix)
-        for at in range(first, stop, CHUNK):
-            yield mix.chunk(at, min(CHUNK, stop - at))
+
+        def source(lo: int, hi: int) -> Iterator[np.ndarray]:
+            for at in range(lo, hi, CHUNK):
+                yield mix.chunk(at, min(CHUNK, hi - at))
+
+        return limited(source, first, stop, total)
 
     _encode_split(chunks, total, Path(out_path), progress, log)
     # Each worker built the tracks it played; together they cover the whole mix.
