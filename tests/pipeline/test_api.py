@@ -153,8 +153,8 @@ def test_video_shows_metadata_files_and_youtube_state(api_as, viewer, operator, 
     assert body["duration_s"] == 61.5 and body["size_bytes"] == 10240 and body["run"] == video.run_id
     assert body["upload_status"] == "uploaded" and body["youtube_url"] == "https://youtu.be/abc123"
     assert set(body["media"]) == {"audio", "cover", "video", "thumbnail"}
-    for kind, url in body["media"].items():  # the pages' permission-checked, seekable media view
-        assert url == f"http://testserver/pipeline/media/{video.run_id}/{kind}/"
+    for kind, url in body["media"].items():  # the API's seekable downloads (tests/pipeline/test_api_media.py)
+        assert url == f"http://testserver/api/v1/pipeline/videos/{video.pk}/media/{kind}/"
     filtered = api_as(viewer).get(f"{API}/videos/?upload_status=uploaded").json()["results"]
     assert [item["id"] for item in filtered] == [video.pk]
 
