@@ -192,10 +192,8 @@ class VideoViewSet(RestrictedAPIMixin, mixins.DestroyModelMixin, viewsets.ReadOn
                               400: ARTWORK_UPLOAD_ERRORS})
     @action(detail=True, methods=["put", "post"], parser_classes=[MultiPartParser])
     def thumbnail(self, request, pk=None):
-        video = self.get_object()
-        serializer = ThumbnailUploadSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return self._video(services.replace_thumbnail(video, request.user, serializer.validated_data["thumbnail"]))
+        video, upload = self._image_upload(ThumbnailUploadSerializer, "thumbnail")
+        return self._video(services.replace_thumbnail(video, request.user, upload))
 
     @extend_schema(summary="Upload your own cover art (the video is rendered again)",
                    request={"multipart/form-data": CoverUploadSerializer},
@@ -203,11 +201,15 @@ class VideoViewSet(RestrictedAPIMixin, mixins.DestroyModelMixin, viewsets.ReadOn
                               400: ARTWORK_UPLOAD_ERRORS})
     @action(detail=True, methods=["put", "post"], parser_classes=[MultiPartParser])
     def cover(self, request, pk=None):
+        video, upload = self._image_upload(CoverUploadSerializer, "cover")
+        return run_detail(self, services.replace_cover(video, request.user, upload), status.HTTP_202_ACCEPTED)
+
+    def _image_upload(self, serializer_class, field):
+        """The video (permission checked first) and the uploaded file, present and a file."""
         video = self.get_object()
-        serializer = CoverUploadSerializer(data=request.data)
+        serializer = serializer_class(data=self.request.data)
         serializer.is_valid(raise_exception=True)
-        return run_detail(self, services.replace_cover(video, request.user, serializer.validated_data["cover"]),
-                          status.HTTP_202_ACCEPTED)
+        return video, serializer.validated_data[field]
 
     def _video(self, video):
         return Response(VideoSerializer(self.get_queryset().get(pk=video.pk),
