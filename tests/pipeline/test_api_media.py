@@ -207,3 +207,23 @@ def test_readme_flow_create_poll_download(api_as, operator, django_capture_on_co
     assert name.startswith(f"run-{run['id']}-") and name.endswith("-video.mp4")
     part = client.get(video["media"]["video"], HTTP_RANGE="bytes=0-1023")
     assert part.status_code == 206 and body_of(part) == mp4[:1024]
+
+
+def test_readme_download_steps_name_real_endpoints(api_as, operator, video):
+    """The README's shell block ("Make a video and download it") calls addresses that exist and
+    read the fields it names (`id`, `status`, `video`); its run was checked by hand against gunicorn
+    and db_worker, and the flow is the test above."""
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    block = readme.split("### Make a video and download it", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    client = api_as(operator)
+    paths = set(re.findall(r"\$API(/[\w/$.-]*)", block))
+    assert {"/pipeline/runs/", "/pipeline/runs/$RUN/", "/pipeline/videos/$VIDEO/media/video/"} <= paths
+    for path in paths:
+        url = "/api/v1" + path.replace("$RUN", str(video.run_id)).replace("$VIDEO", str(video.pk))
+        if path == "/pipeline/runs/":
+            response = client.post(url, {"preset": "study", "duration_s": 120}, format="json")
+        else:
+            response = client.get(url, HTTP_RANGE="bytes=0-1048575")
+        assert response.status_code in (200, 201, 206), (url, response.status_code)
+    run = client.get(f"/api/v1/pipeline/runs/{video.run_id}/").json()
+    assert {"id", "status", "video"} <= set(run) and run["video"] == video.pk
