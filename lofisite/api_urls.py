@@ -19,6 +19,7 @@ router.register("pipeline/runs", pipeline_api.RunViewSet, basename="pipeline-run
 router.register("pipeline/videos", pipeline_api.VideoViewSet, basename="pipeline-video")
 router.register("pipeline/schedules", pipeline_api.ScheduleViewSet, basename="pipeline-schedule")
 router.register("pipeline/tracks", pipeline_api.TrackViewSet, basename="pipeline-track")
+router.register("pipeline/storage", pipeline_api.StorageViewSet, basename="pipeline-storage")
 
 urlpatterns = [
     path("", include("accounts.api.urls")),

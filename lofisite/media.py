@@ -87,7 +87,8 @@ def content_type_for(path: Path) -> str:
     return CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
-def ranged_file_response(request, path: Path, *, filename: str | None = None) -> HttpResponse:
+def ranged_file_response(request, path: Path, *, filename: str | None = None,
+                         as_attachment: bool = False) -> HttpResponse:
     path = Path(path)
     stat = os.stat(path)
     size = stat.st_size
@@ -125,16 +126,17 @@ def ranged_file_response(request, path: Path, *, filename: str | None = None) ->
     response["ETag"] = etag
     response["Last-Modified"] = last_modified
     response["Cache-Control"] = "private, max-age=0, must-revalidate"
-    response["Content-Disposition"] = content_disposition_header(False, filename or path.name)
+    response["Content-Disposition"] = content_disposition_header(as_attachment, filename or path.name)
     return response
 
 
-def serve_media_file(request, field_file, stem):
-    """A stored file (a FileField value under MEDIA_ROOT) as a seekable download named `stem` + suffix."""
+def serve_media_file(request, field_file, stem, *, as_attachment=False):
+    """A stored file (a FileField value under MEDIA_ROOT) as a seekable download named `stem` + suffix
+    (shown inline by a browser, or saved as that name when `as_attachment`)."""
     if not field_file:
         raise Http404("This file has not been made yet.")
     root = Path(settings.MEDIA_ROOT).resolve()
     path = (root / field_file.name).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         raise Http404("The file is missing.")
-    return ranged_file_response(request, path, filename=f"{stem}{path.suffix}")
+    return ranged_file_response(request, path, filename=f"{stem}{path.suffix}", as_attachment=as_attachment)

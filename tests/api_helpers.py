@@ -18,6 +18,16 @@ def assert_error(response, status, code):
     return body
 
 
+def assert_matrix_answer(response, want, label=""):
+    """A role-matrix answer: the expected status, and the envelope with its code for 401 and 403."""
+    assert response.status_code == want, (label, response.status_code, response.content[:400])
+    if want in REFUSAL_CODES:
+        assert_error(response, want, REFUSAL_CODES[want])
+
+
+REFUSAL_CODES = {401: "NOT_AUTHENTICATED", 403: "PERMISSION_DENIED"}
+
+
 def field_errors(response):
     """The field-level messages of a VALIDATION_ERROR envelope: {field: [message, ...]}."""
     body = assert_error(response, 400, "VALIDATION_ERROR")

@@ -5,18 +5,20 @@ publish rules), so the API and the HTML forms give the same messages."""
 from pathlib import Path
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from lofisite.fields import StrictCharField, StringOnlyModelSerializer
 
 from .. import services
 from ..choices import AudioSource, Privacy, PublishTarget
+from ..cron import describe_cron, upcoming_fire_times
 from ..engines.presets import PRESETS
 from ..models import MAX_DURATION_S, MIN_DURATION_S, Run, Schedule, Stage, Track, Video
+from .media import MEDIA_KINDS
 
 LOG_TAIL_LINES = 20
-MEDIA_KINDS = ("audio", "cover", "video", "thumbnail")
+FIRE_TIMES_SHOWN = 5
 
 
 def _absolute(request, view_name: str, args) -> str:
@@ -25,8 +27,8 @@ def _absolute(request, view_name: str, args) -> str:
 
 
 def media_url(request, video: Video, kind: str) -> str | None:
-    """URL of a video's file through the pages' permission-checked, seekable media view."""
-    return _absolute(request, "pipeline:run-media", [video.run_id, kind]) if getattr(video, kind) else None
+    """URL of a video's file on the API (bearer token, Range support; pipeline.api.media)."""
+    return _absolute(request, "api:pipeline-video-media", [video.pk, kind]) if getattr(video, kind) else None
 
 
 class StageSerializer(serializers.ModelSerializer):
@@ -141,8 +143,8 @@ class VideoSerializer(serializers.ModelSerializer):
     created_by = serializers.CharField(source="run.created_by.username", read_only=True)
     youtube_url = serializers.CharField(read_only=True, help_text="The video on YouTube; empty until uploaded.")
     media = serializers.SerializerMethodField(
-        help_text="URLs of the files (null until a stage made them), served with Range support by the pages' "
-                  "media view to signed-in users who may see the run.")
+        help_text="API URLs of the files (null until a stage made them): GET them with the same bearer token; "
+                  "they answer Range requests (206).")
 
     class Meta:
         model = Video
@@ -184,19 +186,35 @@ class ScheduleSerializer(StringOnlyModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:pipeline-schedule-detail")
     preset = PresetField(help_text="The preset of the runs it starts.")
     created_by = serializers.CharField(source="created_by.username", read_only=True)
+    description = serializers.SerializerMethodField(
+        help_text="The cron expression in words, e.g. 'At 18:00' (24-hour clock); empty if it cannot be read.")
+    next_fire_times = serializers.SerializerMethodField(
+        help_text=f"The next {FIRE_TIMES_SHOWN} times the cron expression fires, in the schedule's time zone "
+                  "(ISO 8601 with its offset), whether or not the schedule is enabled: `enabled` and "
+                  "`next_run_at` say whether it will start a run. Empty when the expression never fires.")
 
     class Meta:
         model = Schedule
-        fields = ["id", "url", "name", "cron", "timezone", "preset", "duration_s", "audio_source", "publish_target",
-                  "privacy", "enabled", "next_run_at", "last_run_at", "created_by", "created_at"]
+        fields = ["id", "url", "name", "cron", "description", "timezone", "preset", "duration_s", "audio_source",
+                  "publish_target", "privacy", "enabled", "next_run_at", "next_fire_times", "last_run_at",
+                  "created_by", "created_at"]
         read_only_fields = ["next_run_at", "last_run_at", "created_by", "created_at"]
+
+    def get_description(self, schedule) -> str:
+        return describe_cron(schedule.cron)
+
+    @extend_schema_field(serializers.ListField(child=serializers.DateTimeField()))
+    def get_next_fire_times(self, schedule) -> list[str]:
+        return [moment.isoformat() for moment in
+                upcoming_fire_times(schedule.cron, schedule.timezone, count=FIRE_TIMES_SHOWN)]
 
 
 class TrackSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:pipeline-track-detail")
     uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
     file_name = serializers.SerializerMethodField()
-    audio = serializers.SerializerMethodField(help_text="URL of the audio file (the pages' media view).")
+    audio = serializers.SerializerMethodField(
+        help_text="API URL of the audio file: GET it with the same bearer token; it answers Range requests (206).")
 
     class Meta:
         model = Track
@@ -208,10 +226,30 @@ class TrackSerializer(serializers.ModelSerializer):
         return Path(track.file.name).name
 
     def get_audio(self, track) -> str:
-        return _absolute(self.context.get("request"), "pipeline:track-audio", [track.pk])
+        return _absolute(self.context.get("request"), "api:pipeline-track-audio", [track.pk])
 
 
 class TrackUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="An audio file: mp3, wav, flac, ogg, m4a, aac or opus.")
     title = StrictCharField(max_length=200, required=False, allow_blank=True, default="",
                                   help_text="Defaults to the file name.")
+
+
+class ThumbnailUploadSerializer(serializers.Serializer):
+    thumbnail = serializers.FileField(help_text="A JPEG, PNG or WebP image of at least 640x360 pixels; it is fitted "
+                                                "to YouTube's 1280x720 JPEG of at most 2 MB.")
+
+
+class CoverUploadSerializer(serializers.Serializer):
+    cover = serializers.FileField(help_text="A JPEG, PNG or WebP image of at least 640x360 pixels; the video and "
+                                            "its thumbnail are rendered again with it.")
+
+
+@extend_schema_serializer(many=False)  # the one answer of a `list` route, not a page of them
+class StorageSerializer(serializers.Serializer):
+    """Bytes of media on disk, for the whole team."""
+
+    runs = serializers.IntegerField(help_text="Audio, cover art, videos and thumbnails of runs.")
+    tracks = serializers.IntegerField(help_text="Uploaded library tracks.")
+    clips = serializers.IntegerField(help_text="Intro and outro clips.")
+    total = serializers.IntegerField()
