@@ -28,7 +28,11 @@ from .engines import (
     write_error,
 )
 from .engines.presets import get_preset
-from .models import QuotaUsage, Run, Stage, Track, Video, YouTubeChannel, run_dir
+from .models import Run, Stage, Track, Video, YouTubeChannel, run_dir
+
+# The quota ledger lives with the services (the channel page reads it too); quota_day and
+# quota_used stay importable from here for callers that know them as stages.quota_*.
+from .services.queries import QuotaUsedUp, check_quota, quota_day, quota_used, record_quota  # noqa: F401
 
 
 @dataclass
@@ -256,7 +260,7 @@ def run_publish(ctx: StageContext) -> dict:
         return {"skipped": True, "reason": "no channel"}
     if not video.youtube_id:
         try:
-            _check_quota(youtube.QUOTA_BUCKET_UPLOADS, youtube.VIDEOS_INSERT_UNITS)
+            check_quota(youtube.QUOTA_BUCKET_UPLOADS, youtube.VIDEOS_INSERT_UNITS)
         except QuotaUsedUp as exc:
             _upload_failed(video, UploadStatus.QUOTA_EXCEEDED, str(exc))
             raise
@@ -280,7 +284,7 @@ def run_publish(ctx: StageContext) -> dict:
                 ctx.log(f"Already on YouTube as {video.youtube_url}: not uploading it again.")
             else:
                 _upload(ctx, client, guard, remember_session)
-            _check_quota(youtube.QUOTA_BUCKET_DEFAULT, youtube.THUMBNAILS_SET_UNITS)
+            check_quota(youtube.QUOTA_BUCKET_DEFAULT, youtube.THUMBNAILS_SET_UNITS)
             units = guard.call(client.set_thumbnail, video.youtube_id, _path(video.thumbnail))
             record_quota(youtube.QUOTA_BUCKET_DEFAULT, units, "thumbnails.set", video, run.created_by)
             if video.upload_error:
@@ -344,36 +348,6 @@ def _upload_failed(video, status, message):
         Video.objects.filter(pk=video.pk).update(upload_error=f"Thumbnail not set: {message}")
     else:
         Video.objects.filter(pk=video.pk).update(upload_status=status, upload_error=message)
-
-
-class QuotaUsedUp(EngineError):
-    """Our own ledger says today's YouTube quota is spent; nothing was sent."""
-
-
-def quota_day():
-    """YouTube's quota day runs on Pacific time."""
-    from zoneinfo import ZoneInfo
-
-    return timezone.now().astimezone(ZoneInfo("America/Los_Angeles")).date()
-
-
-def quota_used(bucket: str) -> int:
-    from django.db.models import Sum
-
-    return QuotaUsage.objects.filter(day=quota_day(), bucket=bucket).aggregate(n=Sum("units"))["n"] or 0
-
-
-def _check_quota(bucket: str, units: int):
-    limit = settings.YOUTUBE_DAILY_QUOTA.get(bucket, settings.YOUTUBE_DAILY_QUOTA["default"])
-    used = quota_used(bucket)
-    if used + units > limit:
-        raise QuotaUsedUp(f"The daily YouTube quota for {bucket} is used up ({used} of {limit}); it resets at "
-                          "midnight Pacific time. Retry the run tomorrow.")
-
-
-def record_quota(bucket, units, operation, video, user):
-    QuotaUsage.objects.create(day=quota_day(), bucket=bucket, units=units, operation=operation, video=video,
-                              user=user)
 
 
 RUNNERS = {

@@ -466,7 +466,7 @@ def test_interrupted_upload_resumes_and_arrives_byte_identical(operator, worker,
 def test_local_quota_ledger_stops_the_upload_before_any_request(operator, worker, youtube, library_video, settings):
     settings.YOUTUBE_DAILY_QUOTA = {"videos.insert": 1, "default": 10_000}
     earlier = library_video(operator)
-    QuotaUsage.objects.create(day=services.stages.quota_day(), bucket="videos.insert", units=1,
+    QuotaUsage.objects.create(day=services.quota_day(), bucket="videos.insert", units=1,
                               operation="videos.insert", video=earlier, user=operator)
     video = library_video(operator)
     run = publish(worker, video, operator)
