@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from lofisite.formatting import format_duration, format_short_duration
 from monitoring import ai
 from monitoring.breakers import BreakerOpen, breaker
 
@@ -84,12 +85,13 @@ def run_compose(ctx: StageContext) -> dict:
         tracks = list(Track.objects.restrict(run.created_by).order_by("pk"))
         if not tracks:
             raise EngineError("The track library is empty: upload tracks or use the procedural generator.")
-        ctx.log(f"Mixing {run.duration_s} s from {len(tracks)} library tracks with crossfades (seed {run.seed}).")
+        ctx.log(f"Mixing {format_duration(run.duration_s)} from {len(tracks)} library tracks with crossfades "
+                f"(seed {run.seed}).")
         result = compose.mix_library([_path(t.file) for t in tracks], out, duration_s=run.duration_s,
                                      seed=run.seed, titles=[t.title for t in tracks], progress=ctx.progress,
                                      log=ctx.log)
     else:
-        ctx.log(f"Composing {run.duration_s} s of '{run.preset}' (seed {run.seed}).")
+        ctx.log(f"Composing {format_duration(run.duration_s)} of '{run.preset}' (seed {run.seed}).")
         result = compose.compose_mix(out, duration_s=run.duration_s, preset=run.preset, bpm=run.bpm,
                                      key=run.musical_key or None, seed=run.seed, progress=ctx.progress, log=ctx.log)
     # Tempo and key as composed (procedural mixes), so pages and metadata state what was made.
@@ -98,7 +100,8 @@ def run_compose(ctx: StageContext) -> dict:
                  for entry in result.tracklist]
     ctx.save_video(audio=ctx.media_name(out.name), duration_s=result.duration_s,
                    loudness_lufs=result.loudness_lufs, tracklist=tracklist)
-    ctx.log(f"Audio: {result.duration_s:.1f} s, {result.loudness_lufs:.1f} LUFS, {len(tracklist)} tracks.")
+    ctx.log(f"Audio: {format_short_duration(result.duration_s)}, {result.loudness_lufs:.1f} LUFS, "
+            f"{len(tracklist)} tracks.")
     return {"duration_s": result.duration_s, "lufs": round(result.loudness_lufs, 2), "size_bytes": result.size_bytes}
 
 
@@ -223,7 +226,7 @@ def run_render(ctx: StageContext) -> dict:
     except EngineError as exc:  # ffmpeg quotes its input and output paths; every role reads this message
         raise type(exc)(without_paths(str(exc))) from exc
     ctx.save_video(video=ctx.media_name(out.name), size_bytes=result.size_bytes)
-    ctx.log(f"Video: {result.duration_s:.1f} s, {result.size_bytes / 1e6:.1f} MB, "
+    ctx.log(f"Video: {format_short_duration(result.duration_s)}, {result.size_bytes / 1e6:.1f} MB, "
             f"{result.video_codec}/{result.audio_codec}.")
     return {"duration_s": result.duration_s, "size_bytes": result.size_bytes}
 

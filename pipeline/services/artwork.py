@@ -44,7 +44,7 @@ def regenerate_thumbnail(video: Video, user) -> Video:
         raise ValidationError("This video has no cover art yet: the thumbnail is drawn from it.")
     redraw_thumbnail(video)
     record_event("pipeline", "video.thumbnail", "info", f"Thumbnail of {video.run} redrawn by {user}",
-                 {"run": video.run_id}, user=user)
+                 {"run": video.run_id}, user=user, target=video.run)
     return video
 
 
@@ -86,7 +86,7 @@ def replace_thumbnail(video: Video, user, uploaded_file) -> Video:
     Video.objects.filter(pk=video.pk).update(thumbnail=name)
     video.thumbnail = name
     record_event("pipeline", "video.thumbnail", "info", f"Own thumbnail of {video.run} uploaded by {user}",
-                 {"run": video.run_id}, user=user)
+                 {"run": video.run_id}, user=user, target=video.run)
     return video
 
 
@@ -105,6 +105,6 @@ def replace_cover(video: Video, user, uploaded_file) -> Run:
     run.status, run.error, run.finished_at = RunStatus.QUEUED, "", None
     run.save(update_fields=["status", "error", "finished_at"])
     record_event("pipeline", "video.cover", "info", f"Own cover art of {run} uploaded by {user}; rendering again",
-                 {"run": run.pk}, user=user)
+                 {"run": run.pk}, user=user, target=run)
     enqueue_run(run)
     return run

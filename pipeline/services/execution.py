@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from lofisite.formatting import format_short_duration
 from monitoring.events import record_event
 from monitoring.jobs import JobLost, TransientError, heartbeat
 
@@ -122,7 +123,8 @@ def _start_stage(run, stage):
     if run.status != RunStatus.RUNNING:
         Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=run.started_at or now)
         run.refresh_from_db()
-        record_event("pipeline", "run.started", "info", f"{run} started", {"run": run.pk}, user=run.created_by)
+        record_event("pipeline", "run.started", "info", f"{run} started", {"run": run.pk}, user=run.created_by,
+                     target=run)
     _append_log(stage, f"Attempt {stage.attempts} started.")
 
 
@@ -138,7 +140,7 @@ def _end_stage(stage, status, message="", outputs=None):
         _append_log(stage, message)
     elif status == StageStatus.SUCCEEDED:
         stage.refresh_from_db()
-        _append_log(stage, f"Finished in {stage.duration_s:.1f} s.")
+        _append_log(stage, f"Finished in {format_short_duration(stage.duration_s)}.")
 
 
 def _handle_transient(run, stage, exc):
@@ -173,7 +175,7 @@ def finish_run(run, status, error=""):
     message = f"{run} {status}" + (f": {error}" if error else "")
     actor = run.cancelled_by if status == RunStatus.CANCELLED and run.cancelled_by else run.created_by
     record_event("pipeline", f"run.{status}", event_status, message,
-                 {"run": run.pk, "elapsed_s": run.elapsed_s}, user=actor)
+                 {"run": run.pk, "elapsed_s": run.elapsed_s}, user=actor, target=run)
 
 
 def _progress_reporter(run, stage):
@@ -258,7 +260,8 @@ def on_stage_worker_died(job_run) -> None:
         Stage.objects.filter(pk=stage.pk).update(status=StageStatus.QUEUED, error=message)
         _append_log(stage, f"{message} Resuming from this stage.")
         RenderSlot.objects.filter(run=run).update(run=None, claimed_at=None)
-        record_event("pipeline", "run.recovered", "warning", f"{run}: {message} Resuming.", {"run": run.pk})
+        record_event("pipeline", "run.recovered", "warning", f"{run}: {message} Resuming.", {"run": run.pk},
+                     target=run)
         enqueue_run(run)
     else:
         _fail(run, stage, f"{message} Gave up after {stage.attempts} attempts.")

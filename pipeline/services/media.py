@@ -55,12 +55,12 @@ def delete_run(run: Run, user) -> int:
         raise ValidationError(f"{run} is being uploaded to YouTube: wait for the upload to end, then delete it.")
     paths = [media_path(run_dir(run.pk)), *(media_path(name) for name in _unshared_clips(run))]
     freed = sum(_size_of(path) for path in paths)
-    label = str(run)
+    # Named before the row goes (the event keeps the run's id; its page shows no link once it is gone).
+    record_event("pipeline", "run.deleted", "info", f"{run} deleted by {user} ({freed} bytes of media)",
+                 {"run": run.pk, "bytes": freed}, user=user, target=run)
     run.delete()
     # Files go only once the rows are gone for good: a rollback keeps both.
     transaction.on_commit(lambda: _remove_media(paths))
-    record_event("pipeline", "run.deleted", "info", f"{label} deleted by {user} ({freed} bytes of media)",
-                 {"bytes": freed}, user=user)
     return freed
 
 
@@ -89,7 +89,7 @@ def purge_library_media(now=None) -> int:
         purged += 1
         record_event("pipeline", "video.media_deleted", "info",
                      f"Media of {video.run} deleted after {days} days in the library ({freed} bytes)",
-                     {"run": video.run_id, "bytes": freed})
+                     {"run": video.run_id, "bytes": freed}, target=video.run)
     return purged
 
 

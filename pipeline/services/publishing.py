@@ -31,7 +31,7 @@ def update_metadata(video: Video, user, *, title: str, description: str, tags: l
     if retitled and video.thumbnail and video.cover and not video.run.is_active:
         redraw_thumbnail(video)  # the thumbnail shows the title
     record_event("pipeline", "video.metadata_edited", "info", f"Metadata of {video.run} edited by {user}",
-                 {"run": video.run_id}, user=user)
+                 {"run": video.run_id}, user=user, target=video.run)
     return video
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.roles import Action
+from lofisite.formatting import format_duration
 from monitoring.events import record_event
 
 from ..choices import STAGE_ORDER, AudioSource, PublishTarget, RunStatus, StageStatus
@@ -50,8 +51,8 @@ def start_run(user, *, preset, duration_s, seed=None, bpm=None, musical_key="", 
     run.save()
     Stage.objects.bulk_create([Stage(run=run, name=name) for name in STAGE_ORDER])
     Video.objects.create(run=run)
-    record_event("pipeline", "run.queued", "info", f"{run} queued ({run.preset}, {run.duration_s} s)",
-                 {"run": run.pk}, user=user)
+    record_event("pipeline", "run.queued", "info", f"{run} queued ({run.preset}, {format_duration(run.duration_s)})",
+                 {"run": run.pk}, user=user, target=run)
     enqueue_run(run)
     return run
 
@@ -87,7 +88,8 @@ def retry_run(run: Run, user) -> Run:
     run.status, run.error, run.cancel_requested, run.cancelled_by, run.finished_at = (
         RunStatus.QUEUED, "", False, None, None)
     run.save(update_fields=["status", "error", "cancel_requested", "cancelled_by", "finished_at"])
-    record_event("pipeline", "run.retry", "info", f"{run} retried by {user}", {"run": run.pk}, user=user)
+    record_event("pipeline", "run.retry", "info", f"{run} retried by {user}", {"run": run.pk}, user=user,
+                 target=run)
     enqueue_run(run)
     return run
 
