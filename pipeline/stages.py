@@ -201,7 +201,7 @@ def _keep_tracklist(ai_description: str, template_description: str) -> str:
     return f"{ai_description.strip()}\n\n{template_description[start:].strip()}"
 
 
-# --- render ------------------------------------------------------------------------------------
+# --- no server paths in what people read (services.execution applies it to logs and failures) ---
 # An absolute path: a "/" that starts a word, then folders. URLs ("https://...") and ratios ("16/9") are not.
 _FOLDERS_RE = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"]+/)+")
 
@@ -213,18 +213,18 @@ def without_paths(text: str) -> str:
     return _FOLDERS_RE.sub("", text)
 
 
+# --- render ------------------------------------------------------------------------------------
 def run_render(ctx: StageContext) -> dict:
     video, run = ctx.video, ctx.run
     if not video.audio or not video.cover:
         raise EngineError("Audio or cover art is missing; retry the run from the compose stage.")
     out = ctx.workdir / "video.mp4"
-    try:
-        result = render.render_video(_path(video.cover), _path(video.audio), out, duration_s=video.duration_s,
-                                     motion=run.motion, intro=_path(run.intro) if run.intro else None,
-                                     outro=_path(run.outro) if run.outro else None, progress=ctx.progress,
-                                     log=lambda line: ctx.log(without_paths(line)))
-    except EngineError as exc:  # ffmpeg quotes its input and output paths; every role reads this message
-        raise type(exc)(without_paths(str(exc))) from exc
+    # ffmpeg quotes its input and output paths: services.execution writes every stage's log and
+    # failure through without_paths, so they name media files only.
+    result = render.render_video(_path(video.cover), _path(video.audio), out, duration_s=video.duration_s,
+                                 motion=run.motion, intro=_path(run.intro) if run.intro else None,
+                                 outro=_path(run.outro) if run.outro else None, progress=ctx.progress,
+                                 log=ctx.log)
     ctx.save_video(video=ctx.media_name(out.name), size_bytes=result.size_bytes)
     ctx.log(f"Video: {format_short_duration(result.duration_s)}, {result.size_bytes / 1e6:.1f} MB, "
             f"{result.video_codec}/{result.audio_codec}.")

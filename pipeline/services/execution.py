@@ -144,18 +144,23 @@ def _end_stage(stage, status, message="", outputs=None):
 
 
 def _handle_transient(run, stage, exc):
+    # Every role reads these texts (stage, run page, job list): media names, never server paths.
+    text = stages.without_paths(str(exc))
     if stage.attempts < settings.PIPELINE_STAGE_MAX_ATTEMPTS:
         # Never sooner than the failure says (an open breaker knows when it may close).
         retry_after = getattr(exc, "retry_after", None)
         delay = max(settings.JOB_BACKOFF_BASE_SECONDS * 2 ** (stage.attempts - 1), retry_after or 0)
-        Stage.objects.filter(pk=stage.pk).update(status=StageStatus.QUEUED, error=str(exc))
-        _append_log(stage, f"Attempt {stage.attempts} failed ({exc}); retrying in about {delay:.0f} s.")
+        Stage.objects.filter(pk=stage.pk).update(status=StageStatus.QUEUED, error=text)
+        _append_log(stage, f"Attempt {stage.attempts} failed ({text}); retrying in about {delay:.0f} s.")
         # The job wrapper re-enqueues with exponential backoff.
-        raise TransientError(str(exc), retry_after=retry_after) from exc
-    _fail(run, stage, f"{exc} (gave up after {stage.attempts} attempts)")
+        raise TransientError(text, retry_after=retry_after) from exc
+    _fail(run, stage, f"{text} (gave up after {stage.attempts} attempts)")
 
 
 def _fail(run, stage, message):
+    """The one place a stage failure is written: engines quote paths (ffmpeg its inputs and outputs,
+    write errors their folder), and every role reads the message, so it names media files only."""
+    message = stages.without_paths(message)
     _end_stage(stage, StageStatus.FAILED, message)
     finish_run(run, RunStatus.FAILED, f"{stage.get_name_display()} failed: {message}")
 
@@ -211,6 +216,7 @@ def _append_log(stage, line):
     stamp = timezone.now().strftime("%H:%M:%S")
     # Read-modify-write is fine: only the worker running this stage writes its log.
     current = Stage.objects.filter(pk=stage.pk).values_list("log", flat=True).first() or ""
+    line = stages.without_paths(line)  # the log is shown to every role, like the errors
     Stage.objects.filter(pk=stage.pk).update(log=f"{current}[{stamp}] {line}\n"[-20000:])
 
 
