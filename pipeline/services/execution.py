@@ -81,7 +81,13 @@ def execute_next_stage(run_id: int) -> None:
         # never uses up this job's retries (which would leave the run "running" with no job).
         enqueue_run(run, delay=RENDER_SLOT_POLL_SECONDS)
         return
-    _start_stage(run, stage)
+    if not _start_stage(run, stage):
+        # Cancelled since this worker read the run: the stage never starts.
+        RenderSlot.objects.filter(run=run).update(run=None, claimed_at=None)
+        run.refresh_from_db()
+        if run.status not in TERMINAL_RUN_STATUSES:
+            finish_run(run, RunStatus.CANCELLED, run.cancel_message())
+        return
     try:
         context = stages.StageContext(run=run, stage=stage, video=run.video, progress=_progress_reporter(run, stage),
                                       log=lambda line: _append_log(stage, line))
@@ -115,17 +121,31 @@ def execute_next_stage(run_id: int) -> None:
 
 
 # --- stage bookkeeping ---------------------------------------------------------------------
-def _start_stage(run, stage):
+def _start_stage(run, stage) -> bool:
+    """Mark the stage and the run running in one transaction; False (nothing written) if the run
+    was cancelled or ended since this worker read it.
+
+    The run row is locked as cancel_run locks it (on SQLite the IMMEDIATE transaction serialises
+    them), so a cancel lands either before (the stage never starts) or after (the running stage
+    sees the flag at its next progress report): never between the two writes.
+    """
     now = timezone.now()
-    Stage.objects.filter(pk=stage.pk).update(status=StageStatus.RUNNING, started_at=now, finished_at=None,
-                                              attempts=stage.attempts + 1, error="", progress=0)
+    with transaction.atomic():
+        current = Run.objects.select_for_update().get(pk=run.pk)
+        if current.status in TERMINAL_RUN_STATUSES or current.cancel_requested:
+            return False
+        Stage.objects.filter(pk=stage.pk).update(status=StageStatus.RUNNING, started_at=now, finished_at=None,
+                                                  attempts=stage.attempts + 1, error="", progress=0)
+        started = current.status != RunStatus.RUNNING
+        if started:
+            Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=current.started_at or now)
+            record_event("pipeline", "run.started", "info", f"{run} started", {"run": run.pk},
+                         user=run.created_by, target=run)
     stage.refresh_from_db()
-    if run.status != RunStatus.RUNNING:
-        Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=run.started_at or now)
+    if started:
         run.refresh_from_db()
-        record_event("pipeline", "run.started", "info", f"{run} started", {"run": run.pk}, user=run.created_by,
-                     target=run)
     _append_log(stage, f"Attempt {stage.attempts} started.")
+    return True
 
 
 def _end_stage(stage, status, message="", outputs=None):
