@@ -429,7 +429,8 @@ UPLOAD_ENDPOINTS = {
 PIPELINE_IMAGE_MAX_MB = env.int("PIPELINE_IMAGE_MAX_MB", default=10)
 # Days a library-only video keeps its files (0 = forever); the run and its metadata stay.
 PIPELINE_LIBRARY_RETENTION_DAYS = env.int("PIPELINE_LIBRARY_RETENTION_DAYS", default=0)
-SCHEDULER_HOOKS = [*SCHEDULER_HOOKS, "pipeline.services.fire_due_schedules", "pipeline.services.purge_library_media"]
+SCHEDULER_HOOKS = [*SCHEDULER_HOOKS, "pipeline.services.schedules.fire_due_schedules",
+                   "pipeline.services.media.purge_library_media"]
 # YouTube Data API v3; base URLs are settings so tests use a local fake server.
 YOUTUBE_TOKEN_URL = env.str("YOUTUBE_TOKEN_URL", default="https://oauth2.googleapis.com/token")
 YOUTUBE_AUTH_URL = env.str("YOUTUBE_AUTH_URL", default="https://accounts.google.com/o/oauth2/v2/auth")

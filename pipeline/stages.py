@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from lofisite.formatting import format_duration, format_short_duration
 from monitoring import ai
 from monitoring.breakers import BreakerOpen, breaker
 
@@ -28,7 +29,11 @@ from .engines import (
     write_error,
 )
 from .engines.presets import get_preset
-from .models import QuotaUsage, Run, Stage, Track, Video, YouTubeChannel, run_dir
+from .models import Run, Stage, Track, Video, YouTubeChannel, run_dir
+
+# The quota ledger lives with the services (the channel page reads it too); quota_day and
+# quota_used stay importable from here for callers that know them as stages.quota_*.
+from .services.queries import QuotaUsedUp, check_quota, quota_day, quota_used, record_quota  # noqa: F401
 
 
 @dataclass
@@ -80,12 +85,13 @@ def run_compose(ctx: StageContext) -> dict:
         tracks = list(Track.objects.restrict(run.created_by).order_by("pk"))
         if not tracks:
             raise EngineError("The track library is empty: upload tracks or use the procedural generator.")
-        ctx.log(f"Mixing {run.duration_s} s from {len(tracks)} library tracks with crossfades (seed {run.seed}).")
+        ctx.log(f"Mixing {format_duration(run.duration_s)} from {len(tracks)} library tracks with crossfades "
+                f"(seed {run.seed}).")
         result = compose.mix_library([_path(t.file) for t in tracks], out, duration_s=run.duration_s,
                                      seed=run.seed, titles=[t.title for t in tracks], progress=ctx.progress,
                                      log=ctx.log)
     else:
-        ctx.log(f"Composing {run.duration_s} s of '{run.preset}' (seed {run.seed}).")
+        ctx.log(f"Composing {format_duration(run.duration_s)} of '{run.preset}' (seed {run.seed}).")
         result = compose.compose_mix(out, duration_s=run.duration_s, preset=run.preset, bpm=run.bpm,
                                      key=run.musical_key or None, seed=run.seed, progress=ctx.progress, log=ctx.log)
     # Tempo and key as composed (procedural mixes), so pages and metadata state what was made.
@@ -94,7 +100,8 @@ def run_compose(ctx: StageContext) -> dict:
                  for entry in result.tracklist]
     ctx.save_video(audio=ctx.media_name(out.name), duration_s=result.duration_s,
                    loudness_lufs=result.loudness_lufs, tracklist=tracklist)
-    ctx.log(f"Audio: {result.duration_s:.1f} s, {result.loudness_lufs:.1f} LUFS, {len(tracklist)} tracks.")
+    ctx.log(f"Audio: {format_short_duration(result.duration_s)}, {result.loudness_lufs:.1f} LUFS, "
+            f"{len(tracklist)} tracks.")
     return {"duration_s": result.duration_s, "lufs": round(result.loudness_lufs, 2), "size_bytes": result.size_bytes}
 
 
@@ -194,7 +201,7 @@ def _keep_tracklist(ai_description: str, template_description: str) -> str:
     return f"{ai_description.strip()}\n\n{template_description[start:].strip()}"
 
 
-# --- render ------------------------------------------------------------------------------------
+# --- no server paths in what people read (services.execution applies it to logs and failures) ---
 # An absolute path: a "/" that starts a word, then folders. URLs ("https://...") and ratios ("16/9") are not.
 _FOLDERS_RE = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"]+/)+")
 
@@ -206,20 +213,20 @@ def without_paths(text: str) -> str:
     return _FOLDERS_RE.sub("", text)
 
 
+# --- render ------------------------------------------------------------------------------------
 def run_render(ctx: StageContext) -> dict:
     video, run = ctx.video, ctx.run
     if not video.audio or not video.cover:
         raise EngineError("Audio or cover art is missing; retry the run from the compose stage.")
     out = ctx.workdir / "video.mp4"
-    try:
-        result = render.render_video(_path(video.cover), _path(video.audio), out, duration_s=video.duration_s,
-                                     motion=run.motion, intro=_path(run.intro) if run.intro else None,
-                                     outro=_path(run.outro) if run.outro else None, progress=ctx.progress,
-                                     log=lambda line: ctx.log(without_paths(line)))
-    except EngineError as exc:  # ffmpeg quotes its input and output paths; every role reads this message
-        raise type(exc)(without_paths(str(exc))) from exc
+    # ffmpeg quotes its input and output paths: services.execution writes every stage's log and
+    # failure through without_paths, so they name media files only.
+    result = render.render_video(_path(video.cover), _path(video.audio), out, duration_s=video.duration_s,
+                                 motion=run.motion, intro=_path(run.intro) if run.intro else None,
+                                 outro=_path(run.outro) if run.outro else None, progress=ctx.progress,
+                                 log=ctx.log)
     ctx.save_video(video=ctx.media_name(out.name), size_bytes=result.size_bytes)
-    ctx.log(f"Video: {result.duration_s:.1f} s, {result.size_bytes / 1e6:.1f} MB, "
+    ctx.log(f"Video: {format_short_duration(result.duration_s)}, {result.size_bytes / 1e6:.1f} MB, "
             f"{result.video_codec}/{result.audio_codec}.")
     return {"duration_s": result.duration_s, "size_bytes": result.size_bytes}
 
@@ -256,7 +263,7 @@ def run_publish(ctx: StageContext) -> dict:
         return {"skipped": True, "reason": "no channel"}
     if not video.youtube_id:
         try:
-            _check_quota(youtube.QUOTA_BUCKET_UPLOADS, youtube.VIDEOS_INSERT_UNITS)
+            check_quota(youtube.QUOTA_BUCKET_UPLOADS, youtube.VIDEOS_INSERT_UNITS)
         except QuotaUsedUp as exc:
             _upload_failed(video, UploadStatus.QUOTA_EXCEEDED, str(exc))
             raise
@@ -280,7 +287,7 @@ def run_publish(ctx: StageContext) -> dict:
                 ctx.log(f"Already on YouTube as {video.youtube_url}: not uploading it again.")
             else:
                 _upload(ctx, client, guard, remember_session)
-            _check_quota(youtube.QUOTA_BUCKET_DEFAULT, youtube.THUMBNAILS_SET_UNITS)
+            check_quota(youtube.QUOTA_BUCKET_DEFAULT, youtube.THUMBNAILS_SET_UNITS)
             units = guard.call(client.set_thumbnail, video.youtube_id, _path(video.thumbnail))
             record_quota(youtube.QUOTA_BUCKET_DEFAULT, units, "thumbnails.set", video, run.created_by)
             if video.upload_error:
@@ -344,36 +351,6 @@ def _upload_failed(video, status, message):
         Video.objects.filter(pk=video.pk).update(upload_error=f"Thumbnail not set: {message}")
     else:
         Video.objects.filter(pk=video.pk).update(upload_status=status, upload_error=message)
-
-
-class QuotaUsedUp(EngineError):
-    """Our own ledger says today's YouTube quota is spent; nothing was sent."""
-
-
-def quota_day():
-    """YouTube's quota day runs on Pacific time."""
-    from zoneinfo import ZoneInfo
-
-    return timezone.now().astimezone(ZoneInfo("America/Los_Angeles")).date()
-
-
-def quota_used(bucket: str) -> int:
-    from django.db.models import Sum
-
-    return QuotaUsage.objects.filter(day=quota_day(), bucket=bucket).aggregate(n=Sum("units"))["n"] or 0
-
-
-def _check_quota(bucket: str, units: int):
-    limit = settings.YOUTUBE_DAILY_QUOTA.get(bucket, settings.YOUTUBE_DAILY_QUOTA["default"])
-    used = quota_used(bucket)
-    if used + units > limit:
-        raise QuotaUsedUp(f"The daily YouTube quota for {bucket} is used up ({used} of {limit}); it resets at "
-                          "midnight Pacific time. Retry the run tomorrow.")
-
-
-def record_quota(bucket, units, operation, video, user):
-    QuotaUsage.objects.create(day=quota_day(), bucket=bucket, units=units, operation=operation, video=video,
-                              user=user)
 
 
 RUNNERS = {

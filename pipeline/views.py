@@ -13,7 +13,6 @@ are sent to the sign-in page. State changes are POST-only and CSRF-protected.
 from functools import cached_property
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
@@ -478,20 +477,11 @@ class ChannelView(PipelinePageMixin, RestrictedViewMixin, TemplateView):
     template_name = "pipeline/channel.html"
 
     def get_context_data(self, form=None, **kwargs):
-        from . import stages, youtube
-
         can_connect = self.queryset.can_add(self.request.user)
-        quota = []
-        for bucket, label in ((youtube.QUOTA_BUCKET_UPLOADS, "Uploads (videos.insert)"),
-                              (youtube.QUOTA_BUCKET_DEFAULT, "API units (thumbnails, lookups)")):
-            used = stages.quota_used(bucket)
-            limit = settings.YOUTUBE_DAILY_QUOTA.get(bucket, 0)
-            quota.append({"label": label, "used": used, "limit": limit,
-                          "fraction": min(used / limit, 1.0) if limit else 0})
         return super().get_context_data(
             channel=self.get_queryset().first(),
-            can_connect=can_connect, form=(form or ChannelForm()) if can_connect else None, quota=quota,
-            quota_day=stages.quota_day(), **kwargs)
+            can_connect=can_connect, form=(form or ChannelForm()) if can_connect else None,
+            quota=services.quota_summary(), quota_day=services.quota_day(), **kwargs)
 
     def post(self, request, *args, **kwargs):
         form = ChannelForm(request.POST)

@@ -288,7 +288,8 @@ def test_media_folder_that_cannot_be_created_fails_the_run_readably(operator, wo
 
     run = fresh(run)
     assert run.status == RunStatus.FAILED
-    assert run.error == f"Compose failed: cannot write to {blocker}/media/runs/{run.pk}: Not a directory"
+    # Named by its media name, never by the server's path to it.
+    assert run.error == f"Compose failed: cannot write to runs/{run.pk}: Not a directory"
     assert stages_of(run)["compose"].attempts == 1  # a write error is not retried
     assert not run.video.audio
     assert blocker.read_text() == "a plain file where the media folder should be"
@@ -315,7 +316,7 @@ def test_read_only_media_folder_fails_the_run_readably(operator, worker, setting
         worker.drain()
         run = fresh(run)
         assert run.status == RunStatus.FAILED
-        assert run.error == f"Compose failed: cannot write to {media}/runs/{run.pk}: read-only file system"
+        assert run.error == f"Compose failed: cannot write to runs/{run.pk}: read-only file system"
         assert list(media.iterdir()) == []
 
 
@@ -466,7 +467,7 @@ def test_interrupted_upload_resumes_and_arrives_byte_identical(operator, worker,
 def test_local_quota_ledger_stops_the_upload_before_any_request(operator, worker, youtube, library_video, settings):
     settings.YOUTUBE_DAILY_QUOTA = {"videos.insert": 1, "default": 10_000}
     earlier = library_video(operator)
-    QuotaUsage.objects.create(day=services.stages.quota_day(), bucket="videos.insert", units=1,
+    QuotaUsage.objects.create(day=services.quota_day(), bucket="videos.insert", units=1,
                               operation="videos.insert", video=earlier, user=operator)
     video = library_video(operator)
     run = publish(worker, video, operator)
