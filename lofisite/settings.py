@@ -1,5 +1,8 @@
 """lofisite settings, read from the environment (and an optional `.env`).
 
+Why one ~450-line file: every setting and its environment variable in one place, in the
+order of the README's table, is what an operator searches.
+
 Embedded defaults need no services: SQLite in var/, a file cache shared by
 all processes, and django-tasks-db as the task queue. `DATABASE_URL` and
 `REDIS_URL` switch to PostgreSQL and Redis. With DEBUG off the app refuses to

@@ -1,5 +1,8 @@
 """The AI gateway: the only module that imports the OpenAI SDK.
 
+Why one ~400-line module: it is the single door to the SDK (breaker, budget check, cost
+ledger, usage rows and the offline fallbacks), and one door is the point.
+
     if ai_enabled():
         try:
             draft = vision_json(user=request.user, request_type="vinted.draft", prompt=..., images=[jpeg_bytes])

@@ -1,5 +1,9 @@
 """The one job wrapper: django.tasks + retries with backoff, heartbeats, time limits, stats, dead-worker recovery.
 
+Why one ~480-line module: the job row's state machine (queued, running, retrying, dead,
+succeeded, failed) is written by the wrapper, the heartbeat and the stale-job recovery,
+which must agree on every conditional UPDATE; kept together they can be read as one.
+
 Declare a job at module level::
 
     @job("pipeline.run", max_attempts=3, time_limit=3600, on_dead="pipeline.services.on_run_worker_lost")

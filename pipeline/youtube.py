@@ -1,5 +1,9 @@
 """YouTube Data API v3 client: OAuth refresh, resumable video upload, thumbnails.
 
+Why one ~550-line module: it is one protocol client, and its parts (the token cache, the
+resumable session with its 308/Range bookkeeping, and the mapping of Google's error
+reasons) share state and are read together when YouTube changes something.
+
 A plain module without Django: the pipeline's service layer wraps it with the
 circuit breaker, the quota ledger and the encrypted credential storage.
 
