@@ -10,6 +10,7 @@ is a 404; an object the user sees but may not change is a 403; anonymous visitor
 are sent to the sign-in page. State changes are POST-only and CSRF-protected.
 """
 
+import secrets
 from functools import cached_property
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views import View
@@ -27,24 +29,30 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.mixins import ObjectActionView, ObjectListView, ObjectPermissionMixin, RestrictedViewMixin
 from accounts.roles import Action
+from lofisite import crypto
 from lofisite.media import serve_media_file
+from lofisite.validation import error_text
 
-from . import services
-from .choices import PublishTarget, RunStatus
+from . import services, youtube_oauth
+from .choices import AudioSource, PublishTarget, RunStatus
+from .cron import describe_cron, upcoming_fire_times
 from .durations import format_duration
 from .filtersets import RunFilterSet
 from .forms import (
     DURATION_CHOICES,
     ChannelForm,
+    ChannelOAuthForm,
+    CoverUploadForm,
     MetadataForm,
     PublishForm,
     RunForm,
     ScheduleForm,
+    ThumbnailUploadForm,
     TrackUploadForm,
     apply_service_errors,
 )
 from .models import Run, Schedule, Track, Video, YouTubeChannel
-from .timezones import timezone_names
+from .timezones import canonical_timezone, timezone_names
 
 MEDIA_KINDS = ("audio", "video", "cover", "thumbnail")
 
@@ -68,25 +76,15 @@ class FormStatusMixin:
 
 
 # --- runs --------------------------------------------------------------------------------------
-RUN_COLUMNS = [
-    # (label, ordering key or None when not sortable)
-    ("#", "id"),
-    ("Preset", "preset"),
-    ("Duration", "duration"),
-    ("Status", "status"),
-    ("Progress", "progress"),
-    ("Started by", "started_by"),
-    ("Created", "created"),
-    ("Elapsed", None),
-]
-
-
 class RunListView(PipelinePageMixin, ObjectListView):
-    queryset = Run.objects.select_related("created_by", "schedule")
+    queryset = Run.objects.select_related("created_by", "schedule", "video")
     filterset_class = RunFilterSet
-    columns = RUN_COLUMNS
     template_name = "pipeline/run_list.html"
     context_object_name = "runs"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(storage=services.storage_used(),
+                                        deletable=self.ids_permitting(Action.DELETE), **kwargs)
 
 
 class RunCreateView(FormStatusMixin, PipelinePageMixin, RestrictedViewMixin, FormView):
@@ -95,19 +93,25 @@ class RunCreateView(FormStatusMixin, PipelinePageMixin, RestrictedViewMixin, For
     template_name = "pipeline/run_form.html"
     form_class = RunForm
 
-    def get_initial(self):
-        """`?from=<run id>`: start from the parameters of an earlier run ("run again")."""
+    @cached_property
+    def source(self):
+        """`?from=<run id>`: the earlier run whose settings this form starts from ("run again")."""
         source_id = self.request.GET.get("from", "")
-        if not source_id.isdigit():
-            return super().get_initial()
-        source = self.get_queryset().filter(pk=source_id).first()
+        return self.get_queryset().filter(pk=source_id).first() if source_id.isdigit() else None
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "previous_seed": self.source.seed if self.source else None}
+
+    def get_initial(self):
+        source = self.source
         if source is None:
             return super().get_initial()
         listed = source.duration_s in dict(DURATION_CHOICES)
+        # The seed field stays blank (a new mix); "keep seed" on the form reuses it.
         return {
             "preset": source.preset, "duration": source.duration_s if listed else None,
             "custom_duration": "" if listed else format_duration(source.duration_s),
-            "bpm": source.bpm, "musical_key": source.musical_key, "seed": source.seed,
+            "bpm": source.bpm, "musical_key": source.musical_key,
             "audio_source": source.audio_source, "motion": source.motion, "privacy": source.privacy,
             "publish_target": PublishTarget.LIBRARY,
         }
@@ -145,7 +149,8 @@ def live_state(run, video, can_change) -> dict:
     }
 
 
-def run_context(request, run, *, metadata_form=None, publish_form=None) -> dict:
+def run_context(request, run, *, metadata_form=None, publish_form=None, thumbnail_form=None,
+                cover_form=None) -> dict:
     """Everything the run page and its live partial show."""
     user = request.user
     video = _video_of(run)
@@ -162,27 +167,49 @@ def run_context(request, run, *, metadata_form=None, publish_form=None) -> dict:
     can_publish = can_change and connected and video is not None and not video.publish_blocker(run)
     if can_publish and publish_form is None:
         publish_form = PublishForm(initial={"privacy": run.privacy})
+    # Own artwork: once the run has stopped, and while the video is not on YouTube.
+    can_change_artwork = (can_change and video is not None and not run.is_active and bool(video.cover)
+                          and video.metadata_editable)
     return {
         "run": run, "video": video, "stages": run.ordered_stages(), "tab": "runs",
         "can_change": can_change, "can_add": Run.objects.can_add(user), "channel_connected": connected,
         "media": media,
         "metadata_form": metadata_form if can_edit_metadata else None,
         "publish_form": publish_form if can_publish else None,
+        "can_change_artwork": can_change_artwork,
+        "thumbnail_form": (thumbnail_form or ThumbnailUploadForm()) if can_change_artwork else None,
+        "cover_form": (cover_form or CoverUploadForm()) if can_change_artwork else None,
+        "can_delete": Run.objects.permits(user, run, Action.DELETE) and not run.is_active,
         "live_state": state,
         "poll_url": f"{reverse('pipeline:run-progress', args=[run.pk])}?{urlencode(state)}",
-        "params": run_parameters(run),
+        "params": run_parameters(run, video),
     }
 
 
-def run_parameters(run):
+def _composed(values, unit=""):
+    """The distinct values of a tracklist, in order: '72 BPM' or '70, 74 BPM'; '' when none."""
+    seen = list(dict.fromkeys(value for value in values if value))
+    return f"{', '.join(str(value) for value in seen)}{unit}" if seen else ""
+
+
+def run_parameters(run, video=None):
+    """What the run was asked for, and (once composed) the tempo and key that were made."""
     from .engines.presets import PRESETS
 
     preset = PRESETS.get(run.preset)
     rows = [
         ("Preset", preset.label if preset else run.preset),
         ("Duration", format_duration(run.duration_s)),
-        ("Tempo", f"{run.bpm} BPM" if run.bpm else "preset default"),
-        ("Key", run.musical_key or "preset default"),
+    ]
+    if run.audio_source != AudioSource.LIBRARY:  # a mix of uploaded tracks has neither
+        entries = video.tracklist if video is not None else []
+        bpm = _composed((entry.get("bpm") for entry in entries), " BPM")
+        key = _composed(entry.get("key") for entry in entries)
+        rows += [
+            ("Tempo", bpm or (f"{run.bpm} BPM" if run.bpm else "chosen by the preset")),
+            ("Key", key or run.musical_key or "chosen by the preset"),
+        ]
+    rows += [
         ("Seed", str(run.seed)),
         ("Audio", run.get_audio_source_display()),
         ("Picture", "gentle motion" if run.motion else "still image"),
@@ -258,12 +285,50 @@ class RunRetryView(RunActionView):
         return f"{run} queued again; it resumes from the stage that did not finish."
 
 
+class RunDeleteView(RunActionView):
+    """Delete a run, its video and its files; not while it runs or uploads (the message says why)."""
+
+    permission_action = Action.DELETE
+    permission_denied_message = "Only the run's owner or an admin may delete it."
+
+    def post(self, request, *args, **kwargs):
+        self.deleted = False
+        return super().post(request, *args, **kwargs)
+
+    def act(self, run, user):
+        label = str(run)
+        freed = services.delete_run(run, user)
+        self.deleted = True
+        return f"{label} deleted with its video and files ({filesizeformat(freed)} freed)."
+
+    def get_success_url(self, run):
+        if not self.deleted:
+            return run.get_absolute_url()
+        return reverse("pipeline:run-list")
+
+
+class RunThumbnailRegenerateView(ObjectActionView):
+    """Draw the thumbnail again from the cover and the current title."""
+
+    queryset = Video.objects.select_related("run")
+    lookup_field = "run_id"
+    permission_denied_message = "Only the run's owner or an admin may change its artwork."
+
+    def act(self, video, user):
+        services.regenerate_thumbnail(video, user)
+        return "Thumbnail redrawn with the current title."
+
+    def get_success_url(self, video):
+        return video.run.get_absolute_url()
+
+
 class VideoFormActionView(ObjectPermissionMixin, View):
-    """POST a form about a run's video to a service; on errors, show the run page with the form."""
+    """POST a form about a run's video to a service; on errors, show the run page with the form
+    (400). A GET of the form's address (a reload after an error) goes back to the run page."""
 
     queryset = Video.objects.select_related("run", "run__created_by", "run__schedule")
     lookup_field = "run_id"
-    http_method_names = ["post"]
+    http_method_names = ["get", "post"]
     form_class = None
     form_name = ""  # the run page's context name for the bound form
 
@@ -273,9 +338,12 @@ class VideoFormActionView(ObjectPermissionMixin, View):
     def on_invalid(self, request, form):
         pass
 
+    def get(self, request, pk):
+        return redirect("pipeline:run-detail", pk=pk)
+
     def post(self, request, pk):
         video = self.get_object()
-        form = self.form_class(request.POST)
+        form = self.form_class(request.POST, request.FILES)
         if form.is_valid():
             try:
                 message = self.act(video, request.user, form.cleaned_data)
@@ -313,6 +381,26 @@ class VideoPublishView(VideoFormActionView):
         messages.error(request, "The video was not published: see the errors in the publish form.")
 
 
+class ThumbnailUploadView(VideoFormActionView):
+    form_class = ThumbnailUploadForm
+    form_name = "thumbnail_form"
+    permission_denied_message = "Only the run's owner or an admin may change its artwork."
+
+    def act(self, video, user, data):
+        services.replace_thumbnail(video, user, data["thumbnail"])
+        return "Your thumbnail is saved (fitted to 1280x720)."
+
+
+class CoverUploadView(VideoFormActionView):
+    form_class = CoverUploadForm
+    form_name = "cover_form"
+    permission_denied_message = "Only the run's owner or an admin may change its artwork."
+
+    def act(self, video, user, data):
+        run = services.replace_cover(video, user, data["cover"])
+        return f"Your cover art is saved; {run} renders the video and the thumbnail again with it."
+
+
 class RunMediaView(ObjectPermissionMixin, View):
     """A run's audio, video, cover or thumbnail for everyone who may see the run; seekable (Range)."""
 
@@ -335,6 +423,9 @@ class VideoListView(PipelinePageMixin, ObjectListView):
     context_object_name = "videos"
     paginate_by = 24
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(storage=services.storage_used(), **kwargs)
+
 
 # --- schedules ---------------------------------------------------------------------------------
 class ScheduleListView(PipelinePageMixin, ObjectListView):
@@ -345,6 +436,12 @@ class ScheduleListView(PipelinePageMixin, ObjectListView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(changeable=self.ids_permitting(Action.CHANGE), **kwargs)
+
+    def get_queryset(self):
+        schedules = super().get_queryset()
+        for schedule in schedules:
+            schedule.description = describe_cron(schedule.cron)
+        return schedules
 
 
 class ScheduleFormMixin(FormStatusMixin, PipelinePageMixin):
@@ -371,7 +468,30 @@ class ScheduleFormMixin(FormStatusMixin, PipelinePageMixin):
         return redirect("pipeline:schedule-list")
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(schedule=self.schedule, timezone_names=timezone_names(), **kwargs)
+        context = super().get_context_data(schedule=self.schedule, timezone_names=timezone_names(), **kwargs)
+        form = context["form"]
+        cron, zone = form["cron"].value() or "", form["timezone"].value() or ""
+        return {**context, **cron_preview(cron, zone)}
+
+
+def cron_preview(cron, zone) -> dict:
+    """The plain-language description and the next fire times of a cron in a zone, for the form."""
+    cron, zone_name = " ".join(str(cron).split()), canonical_timezone(str(zone).strip())
+    fire_times = upcoming_fire_times(cron, zone_name) if cron and zone_name else []
+    return {"preview": {"cron": cron, "timezone": zone_name or str(zone).strip(),
+                        "description": describe_cron(cron) if cron else "", "fire_times": fire_times,
+                        "valid_zone": zone_name is not None}}
+
+
+class ScheduleCronPreviewView(PipelinePageMixin, RestrictedViewMixin, TemplateView):
+    """htmx: the description and next 5 fire times of what is typed in the schedule form."""
+
+    queryset = Schedule.objects.all()
+    template_name = "pipeline/_cron_preview.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**cron_preview(self.request.GET.get("cron", "")[:100],
+                                                       self.request.GET.get("timezone", "")[:64]), **kwargs)
 
 
 def _zone(name):
@@ -405,6 +525,20 @@ class ScheduleToggleView(ScheduleActionView):
         schedule.enabled = not schedule.enabled
         services.save_schedule(user, schedule)
         return f"Schedule “{schedule}” {'enabled' if schedule.enabled else 'disabled'}."
+
+
+class ScheduleRunNowView(ScheduleActionView):
+    """"Run now": one run with the schedule's settings; the schedule's next fire time stays."""
+
+    permission_denied_message = "Only its owner or an admin may run this schedule."
+
+    def act(self, schedule, user):
+        self.run = services.run_schedule_now(user, schedule)
+        return f"{self.run} started from the schedule “{schedule}”; the next scheduled run stays as it was."
+
+    def get_success_url(self, schedule):
+        run = getattr(self, "run", None)
+        return run.get_absolute_url() if run is not None else reverse("pipeline:schedule-list")
 
 
 class ScheduleDeleteView(ScheduleActionView):
@@ -477,7 +611,7 @@ class ChannelView(PipelinePageMixin, RestrictedViewMixin, TemplateView):
     tab = "youtube"
     template_name = "pipeline/channel.html"
 
-    def get_context_data(self, form=None, **kwargs):
+    def get_context_data(self, form=None, google_form=None, **kwargs):
         from . import stages, youtube
 
         can_connect = self.queryset.can_add(self.request.user)
@@ -491,7 +625,9 @@ class ChannelView(PipelinePageMixin, RestrictedViewMixin, TemplateView):
         return super().get_context_data(
             channel=self.get_queryset().first(),
             can_connect=can_connect, form=(form or ChannelForm()) if can_connect else None, quota=quota,
-            quota_day=stages.quota_day(), **kwargs)
+            google_form=(google_form or ChannelOAuthForm(auto_id="id_google_%s")) if can_connect else None,
+            quota_day=stages.quota_day(), callback_url=self.request.build_absolute_uri(
+                reverse("pipeline:channel-callback")), **kwargs)
 
     def post(self, request, *args, **kwargs):
         form = ChannelForm(request.POST)
@@ -515,3 +651,67 @@ class ChannelDisconnectView(RestrictedViewMixin, View):
         services.disconnect_channel(request.user)
         messages.success(request, "YouTube channel disconnected; its credentials were deleted.")
         return redirect("pipeline:channel")
+
+
+# "Connect with Google": authorization code with PKCE, the callback on this site, the state checked.
+OAUTH_SESSION_KEY = "pipeline.youtube_oauth"
+
+
+class ChannelGoogleConnectView(ChannelView):
+    """POST the OAuth client: keep a state and the PKCE verifier in the session, go to Google's consent."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        form = ChannelOAuthForm(request.POST, auto_id="id_google_%s")
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(google_form=form), status=400)
+        verifier, challenge = youtube_oauth.pkce_pair()
+        state = secrets.token_urlsafe(32)
+        redirect_uri = request.build_absolute_uri(reverse("pipeline:channel-callback"))
+        request.session[OAUTH_SESSION_KEY] = {
+            "state": state, "verifier": verifier, "redirect_uri": redirect_uri,
+            "client_id": form.cleaned_data["client_id"],
+            "client_secret": crypto.encrypt(form.cleaned_data["client_secret"]),  # sessions are rows too
+        }
+        return redirect(youtube_oauth.consent_url(form.cleaned_data["client_id"], redirect_uri, state, challenge))
+
+
+class ChannelGoogleCallbackView(RestrictedViewMixin, View):
+    """Google sends the browser back here: check the state, trade the code, verify and save.
+
+    Every failure is a message on the channel page and saves nothing; the pending
+    request is used once (a reload or a replayed callback cannot connect)."""
+
+    queryset = YouTubeChannel.objects.all()
+    permission_action = Action.ADD
+    permission_denied_message = "Only admins connect the YouTube channel."
+    http_method_names = ["get"]
+
+    def get(self, request):
+        pending = request.session.pop(OAUTH_SESSION_KEY, None)
+        try:
+            message = self.connect(request, pending)
+        except ValidationError as exc:
+            messages.error(request, f"The channel was not connected: {error_text(exc, name_fields=False)}")
+        else:
+            messages.success(request, message)
+        return redirect("pipeline:channel")
+
+    def connect(self, request, pending) -> str:
+        if not pending:
+            raise ValidationError("no connection was started from this browser (or it was already used). "
+                                  "Start again with “Connect with Google”. Nothing was saved.")
+        if not secrets.compare_digest(request.GET.get("state", ""), pending["state"]):
+            raise ValidationError("the answer from Google does not belong to the request this browser made "
+                                  "(state mismatch). Start again with “Connect with Google”. Nothing was saved.")
+        if request.GET.get("error") or not request.GET.get("code"):
+            reason = request.GET.get("error", "no authorization code")
+            raise ValidationError(f"Google did not grant access ({reason}). Nothing was saved.")
+        client_secret = crypto.decrypt(pending["client_secret"])
+        refresh_token = youtube_oauth.exchange_code(
+            client_id=pending["client_id"], client_secret=client_secret, code=request.GET["code"],
+            redirect_uri=pending["redirect_uri"], verifier=pending["verifier"])
+        channel = services.connect_channel(request.user, client_id=pending["client_id"],
+                                           client_secret=client_secret, refresh_token=refresh_token)
+        return f"YouTube channel “{channel.channel_title}” connected. New runs can upload to it."
