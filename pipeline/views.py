@@ -625,7 +625,7 @@ class ChannelView(PipelinePageMixin, RestrictedViewMixin, TemplateView):
         return super().get_context_data(
             channel=self.get_queryset().first(),
             can_connect=can_connect, form=(form or ChannelForm()) if can_connect else None, quota=quota,
-            google_form=(google_form or ChannelOAuthForm(auto_id="id_google_%s")) if can_connect else None,
+            google_form=(google_form or ChannelOAuthForm(prefix="google")) if can_connect else None,
             quota_day=stages.quota_day(), callback_url=self.request.build_absolute_uri(
                 reverse("pipeline:channel-callback")), **kwargs)
 
@@ -663,7 +663,7 @@ class ChannelGoogleConnectView(ChannelView):
     http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
-        form = ChannelOAuthForm(request.POST, auto_id="id_google_%s")
+        form = ChannelOAuthForm(request.POST, prefix="google")
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(google_form=form), status=400)
         verifier, challenge = youtube_oauth.pkce_pair()
