@@ -13,6 +13,7 @@ are sent to the sign-in page. State changes are POST-only and CSRF-protected.
 import secrets
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,8 +23,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils.csp import CSP
 from django.utils.http import urlencode
 from django.views import View
+from django.views.decorators.csp import csp_override
 from django.views.generic import DetailView, FormView, TemplateView
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -487,7 +490,7 @@ class ScheduleCronPreviewView(PipelinePageMixin, RestrictedViewMixin, TemplateVi
     """htmx: the description and next 5 fire times of what is typed in the schedule form."""
 
     queryset = Schedule.objects.all()
-    template_name = "pipeline/_cron_preview.html"
+    template_name = "pipeline/_cron_preview_body.html"
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(**cron_preview(self.request.GET.get("cron", "")[:100],
@@ -629,6 +632,10 @@ class ChannelView(PipelinePageMixin, RestrictedViewMixin, TemplateView):
             quota_day=stages.quota_day(), callback_url=self.request.build_absolute_uri(
                 reverse("pipeline:channel-callback")), **kwargs)
 
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        return allow_google_consent(response) if context.get("google_form") is not None else response
+
     def post(self, request, *args, **kwargs):
         form = ChannelForm(request.POST)
         if form.is_valid():
@@ -655,6 +662,19 @@ class ChannelDisconnectView(RestrictedViewMixin, View):
 
 # "Connect with Google": authorization code with PKCE, the callback on this site, the state checked.
 OAUTH_SESSION_KEY = "pipeline.youtube_oauth"
+
+
+def allow_google_consent(response):
+    """The page with the "Connect with Google" form may submit to a redirect to Google's consent
+    page: browsers apply CSP form-action to the redirects of a form's submission, so this page's
+    policy adds the consent page's origin there (and nowhere else)."""
+    policy = settings.SECURE_CSP
+    if not policy:
+        return response
+    consent = urlsplit(settings.YOUTUBE_AUTH_URL)
+    config = {**policy, "form-action": [*policy.get("form-action", [CSP.SELF]),
+                                        f"{consent.scheme}://{consent.netloc}"]}
+    return csp_override(config)(lambda request: response)(None)
 
 
 class ChannelGoogleConnectView(ChannelView):

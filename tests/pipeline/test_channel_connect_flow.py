@@ -153,3 +153,16 @@ def test_connect_with_google_role_matrix(client, personas, google, persona, stat
     assert not YouTubeChannel.objects.exists()
     shown = "Connect with Google" in client.get(reverse("pipeline:channel")).content.decode()
     assert shown is (persona == "admin")
+
+
+def test_only_the_connect_page_lets_its_form_go_to_googles_consent(client, personas, google):
+    """Browsers apply CSP form-action to the redirects of a submission: without Google's origin
+    there, "Connect with Google" does nothing in a real browser (tests/e2e/test_run_actions_journey)."""
+    origin = google.auth_url.split("/o/oauth2")[0]
+    client.force_login(personas["admin"])
+    policy = client.get(reverse("pipeline:channel"))["Content-Security-Policy"]
+    form_action = next(part for part in policy.split(";") if "form-action" in part)
+    assert form_action.split() == ["form-action", "'self'", origin]
+    assert origin not in client.get(reverse("pipeline:run-list"))["Content-Security-Policy"]
+    client.force_login(personas["viewer"])  # no form, no wider policy
+    assert origin not in client.get(reverse("pipeline:channel"))["Content-Security-Policy"]
