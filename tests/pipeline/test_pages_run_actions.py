@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.template.defaultfilters import filesizeformat
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from pipeline import services
@@ -173,3 +175,22 @@ def test_form_address_reload_role_matrix(client, personas, finished_run, persona
         assert_login_redirect(response)
     else:
         assert response.status_code == 302 and response["Location"] == run.get_absolute_url()
+
+
+# --- the runs list reads each run's video with the run ----------------------------------------
+def test_runs_list_queries_do_not_grow_with_the_rows(client, operator, finished_run):
+    client.force_login(operator)
+    finished_run(operator)
+    client.get("/pipeline/")
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get("/pipeline/").content.decode()
+        return len(queries), html
+
+    one, _ = count()
+    for _ in range(5):
+        finished_run(operator)
+    many, html = count()
+    assert html.count("Rainy study session</a>") == 6  # each row links by its video's title
+    assert many == one
