@@ -438,13 +438,10 @@ class ScheduleListView(PipelinePageMixin, ObjectListView):
     context_object_name = "schedules"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(changeable=self.ids_permitting(Action.CHANGE), **kwargs)
-
-    def get_queryset(self):
-        schedules = super().get_queryset()
-        for schedule in schedules:
+        context = super().get_context_data(changeable=self.ids_permitting(Action.CHANGE), **kwargs)
+        for schedule in context["schedules"]:  # this page's rows: the cron in plain words
             schedule.description = describe_cron(schedule.cron)
-        return schedules
+        return context
 
 
 class ScheduleFormMixin(FormStatusMixin, PipelinePageMixin):
