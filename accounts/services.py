@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.crypto import salted_hmac
 
+from lofisite.client_ip import client_ip  # the one client-IP rule (legal imports it from here too)
+
 from .models import LoginEvent, User
 from .roles import Role
 
@@ -85,12 +87,6 @@ def generate_password() -> str:
 def device_hash(user_agent: str, accept_language: str) -> str:
     """A keyed hash of what identifies a browser; new hash = new device."""
     return salted_hmac("accounts.device", f"{user_agent}|{accept_language}", algorithm="sha256").hexdigest()
-
-
-def client_ip(request):
-    from axes.helpers import get_client_ip_address
-
-    return get_client_ip_address(request)
 
 
 def record_login(user: User, request, method=LoginEvent.Method.WEB) -> LoginEvent:

@@ -6,13 +6,22 @@ Every API error looks like
 
 import logging
 import math
+import os
+import traceback
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import Resolver404, get_urlconf, resolve
 from django.utils.html import format_html
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -118,10 +127,39 @@ def drf_validation_error(exc: DjangoValidationError) -> exceptions.ValidationErr
     return exceptions.ValidationError(detail)
 
 
+# Django refuses these while DRF parses the body; the HTML side answers them with a 400 page.
+_REQUEST_REFUSALS = [
+    (RequestDataTooBig, "REQUEST_TOO_LARGE", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+     "The request body is larger than this endpoint accepts."),
+    (TooManyFieldsSent, "TOO_MANY_FIELDS", status.HTTP_400_BAD_REQUEST,
+     "The request has more form fields than this endpoint accepts."),
+    (TooManyFilesSent, "TOO_MANY_FILES", status.HTTP_400_BAD_REQUEST,
+     "The request has more files than this endpoint accepts."),
+    (SuspiciousOperation, "BAD_REQUEST", status.HTTP_400_BAD_REQUEST, "Bad request."),
+]
+
+
+def _raised_while_parsing(exc):
+    return any(frame.f_code.co_filename.endswith(os.path.join("rest_framework", "parsers.py"))
+               for frame, _ in traceback.walk_tb(exc.__traceback__))
+
+
+def _refusal(exc):
+    """The APIError for a body Django refused to parse, or None."""
+    if isinstance(exc, RecursionError) and _raised_while_parsing(exc):
+        # json.loads on [[[[...]]]]: DRF's JSONParser catches only ValueError.
+        return APIError("PARSE_ERROR", "JSON parse error - the document is nested too deeply.")
+    for cls, code, status_code, message in _REQUEST_REFUSALS:
+        if isinstance(exc, cls):
+            return APIError(code, message, status_code)
+    return None
+
+
 def api_exception_handler(exc, context):
     """DRF exception handler: the envelope for every error, 500s included."""
     from rest_framework.views import exception_handler  # here: DRF settings import this module
 
+    exc = _refusal(exc) or exc
     if isinstance(exc, DjangoValidationError):  # raised by a service: bad input, a 400
         exc = drf_validation_error(exc)
     elif isinstance(exc, Http404):  # get_object_or_404 in a view
@@ -167,7 +205,14 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
-    return _error(request, "errors/404.html", "NOT_FOUND", "Not found.", 404)
+    message = "Not found."
+    if _wants_json(request) and not request.path_info.endswith("/"):
+        try:
+            resolve(request.path_info + "/", get_urlconf())
+            message = f"Not found. API addresses end with a slash: {request.path}/"
+        except Resolver404:
+            pass
+    return _error(request, "errors/404.html", "NOT_FOUND", message, 404)
 
 
 def server_error(request):

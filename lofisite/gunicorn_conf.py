@@ -1,4 +1,11 @@
-"""gunicorn settings for `make run` (BIND, WEB_WORKERS and WEB_TIMEOUT from the environment)."""
+"""gunicorn settings for `make run` (BIND, WEB_WORKERS and WEB_TIMEOUT from the environment).
+
+gunicorn (25.1+) opens a control socket for `gunicornc` at one path per user
+($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl), so a second
+instance run by the same user takes it over and stopping either deletes the
+other's. It is off here; GUNICORN_CONTROL_SOCKET=/path/of/this/instance.ctl
+turns it on at a path of this instance's own.
+"""
 
 import os
 
@@ -8,3 +15,8 @@ threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
 accesslog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+_control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not _control_socket
+if _control_socket:
+    control_socket = _control_socket

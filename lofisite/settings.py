@@ -78,12 +78,15 @@ MIDDLEWARE = [
     "lofisite.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Before anything reads a body: its process_view (size, upload permission) runs before CSRF's.
+    "lofisite.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "lofisite.slash.CommonMiddleware",  # no 301 that drops an API request's body
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "lofisite.middleware.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -203,8 +206,12 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+# One client-IP rule (lofisite.client_ip) for lockouts, throttles and sign-in records.
+AXES_CLIENT_IP_CALLABLE = "lofisite.client_ip.client_ip"
 AXES_VERBOSE = False
+
+# Reverse proxies in front of gunicorn that append to X-Forwarded-For (lofisite.client_ip).
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 
 # --- sessions, cookies, security headers ------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -261,6 +268,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = TESTING
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Request bodies (lofisite.middleware.RequestBodyLimitMiddleware): a Content-Length over the limit
+# is a 413 before the body is read; the reverse proxy should refuse the same (README).
+REQUEST_MAX_BODY_MB = env.int("REQUEST_MAX_BODY_MB", default=1024)  # every request, whatever the URL
+REQUEST_DEFAULT_BODY_MB = env.int("REQUEST_DEFAULT_BODY_MB", default=10)  # URLs not in UPLOAD_ENDPOINTS
 
 # The home dashboard's cards: each app offers its own (functions `cards(request)`), in this order.
 DASHBOARD_CARDS = [
@@ -284,8 +295,8 @@ REST_FRAMEWORK = {
     # Throttle history lives in the cache; while Redis is down the throttles fail open (every request is
     # let through, uncounted) rather than failing the API: lofisite.cache.FailSoftRedisCache, README "Faults".
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "lofisite.client_ip.AnonRateThrottle",
+        "lofisite.client_ip.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
@@ -293,12 +304,14 @@ REST_FRAMEWORK = {
         "auth": env.str("API_THROTTLE_AUTH", default="20/min"),
     },
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "lofisite.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "lofisite.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
+# `?limit=` above this is treated as this (lofisite/pagination.py).
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=30)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
@@ -316,13 +329,20 @@ SPECTACULAR_SETTINGS = {
     "from your profile page as `Authorization: Token <token>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Signed in and the current legal terms accepted, like every other API answer.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "legal.api.permissions.HasAcceptedLegal"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Choice sets shared by several components get one stable name (not a hash).
-    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "pipeline.choices.RunStatus"},
+    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "pipeline.choices.RunStatus",
+                            "DocumentKindEnum": "legal.models.DocumentKind"},
+    # The error envelope on every operation (lofisite/openapi.py), after drf-spectacular's own enum naming.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "lofisite.openapi.add_error_responses",
+    ],
 }
 
 # --- logging ------------------------------------------------------------------------
@@ -395,6 +415,14 @@ PIPELINE_STAGE_MAX_ATTEMPTS = env.int("PIPELINE_STAGE_MAX_ATTEMPTS", default=3)
 PIPELINE_STAGE_TIME_LIMIT_SECONDS = env.int("PIPELINE_STAGE_TIME_LIMIT_SECONDS", default=3600)
 PIPELINE_TRACK_MAX_MB = env.int("PIPELINE_TRACK_MAX_MB", default=200)
 PIPELINE_CLIP_MAX_MB = env.int("PIPELINE_CLIP_MAX_MB", default=500)
+# Upload endpoints by URL name: (setting with the limit per file in MB, files per request, model an
+# upload adds: who may not add one is refused before the body is read). See RequestBodyLimitMiddleware.
+UPLOAD_ENDPOINTS = {
+    "pipeline:track-list": ("PIPELINE_TRACK_MAX_MB", 1, "pipeline.Track"),
+    "api:pipeline-track-list": ("PIPELINE_TRACK_MAX_MB", 1, "pipeline.Track"),
+    "pipeline:run-create": ("PIPELINE_CLIP_MAX_MB", 2, "pipeline.Run"),  # intro and outro clips
+    "api:pipeline-run-list": ("PIPELINE_CLIP_MAX_MB", 2, "pipeline.Run"),
+}
 PIPELINE_IMAGE_MAX_MB = env.int("PIPELINE_IMAGE_MAX_MB", default=10)
 # Days a library-only video keeps its files (0 = forever); the run and its metadata stay.
 PIPELINE_LIBRARY_RETENTION_DAYS = env.int("PIPELINE_LIBRARY_RETENTION_DAYS", default=0)

@@ -1,9 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
-from drf_spectacular.views import SpectacularAPIView
 
 from . import views
+from .openapi import SchemaView
 
 handler400 = "lofisite.errors.bad_request"
 handler403 = "lofisite.errors.permission_denied"
@@ -19,8 +18,6 @@ urlpatterns = [
     path("pipeline/", include("pipeline.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("lofisite.api_urls", "api"), namespace="api")),
-    # JSON first, so that errors (401) come back as the JSON envelope.
-    path("api/schema/", SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer]),
-         name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", views.APIDocsView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -2,6 +2,8 @@
 
 import django_filters
 
+from lofisite.filters import IntegerFilter, StrictBooleanFilter
+
 from .choices import EventStatus
 from .models import AIUsage, Event
 
@@ -23,7 +25,9 @@ class EventFilterSet(django_filters.FilterSet):
 class AIUsageFilterSet(django_filters.FilterSet):
     request_type = django_filters.CharFilter(field_name="request_type")
     model = django_filters.CharFilter(field_name="model")
-    success = django_filters.BooleanFilter(field_name="success")
+    success = StrictBooleanFilter(field_name="success", help_text="true or false.")
+    # By id, not a choice of existing users: an id nobody has is an empty list, not a 400.
+    user = IntegerFilter(field_name="user_id", help_text="User id (admins).")
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 

@@ -5,6 +5,8 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from lofisite.fields import StrictCharField, StrictEmailField, StrictRegexField, StringOnlyModelSerializer
+
 from .. import roles
 from ..models import LoginEvent, User
 from ..services import record_login
@@ -88,11 +90,13 @@ class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
 
 
 class LogoutSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=4096)
+    refresh = StrictCharField(max_length=4096)
 
 
 class UserSerializer(serializers.ModelSerializer):
     scopes = serializers.SerializerMethodField()
+    # Not `format: email`: empty for users created without one (e.g. by `createsuperuser`).
+    email = serializers.CharField(read_only=True, help_text="An email address, or empty.")
 
     class Meta:
         model = User
@@ -105,9 +109,9 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class UserCreateSerializer(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]+$", max_length=150)
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    username = StrictRegexField(r"^[\w.@+-]+$", max_length=150)
+    email = StrictEmailField(max_length=254)
+    password = StrictCharField(write_only=True, max_length=128, style={"input_type": "password"})
     role = serializers.ChoiceField(choices=roles.Role.choices, default=roles.Role.VIEWER)
 
     def validate_username(self, value):
@@ -131,7 +135,7 @@ class UserCreateSerializer(serializers.Serializer):
         return UserSerializer(instance, context=self.context).data
 
 
-class UserUpdateSerializer(serializers.ModelSerializer):
+class UserUpdateSerializer(StringOnlyModelSerializer):
     role = serializers.ChoiceField(choices=roles.Role.choices, required=False)
 
     class Meta:

@@ -26,7 +26,7 @@ class AuthThrottleMixin:
     throttle_scope = "auth"
 
     def get_throttles(self):
-        from rest_framework.throttling import ScopedRateThrottle
+        from lofisite.client_ip import ScopedRateThrottle
 
         return [ScopedRateThrottle()]
 

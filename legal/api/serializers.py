@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..models import LegalAcceptance, LegalDocument
+from ..models import DocumentKind, LegalAcceptance, LegalDocument
 from ..services import render_markdown
 
 
@@ -31,6 +31,14 @@ class AcceptSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 f"Not a current document version: {unknown}. Fetch /api/v1/legal/documents/ again.")
         return [current[i] for i in dict.fromkeys(ids)]
+
+
+class AcceptResultSerializer(serializers.Serializer):
+    """What POST /api/v1/legal/accept/ answers: every current document, and what is still pending."""
+
+    documents = LegalDocumentSerializer(many=True, read_only=True)
+    pending = serializers.ListField(child=serializers.ChoiceField(choices=DocumentKind.choices), read_only=True,
+                                    help_text="Kinds of the required documents you have not accepted yet.")
 
 
 class LegalAcceptanceSerializer(serializers.ModelSerializer):

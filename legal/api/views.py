@@ -10,7 +10,7 @@ from accounts.services import client_ip
 
 from .. import services
 from ..models import LegalAcceptance, LegalDocument
-from .serializers import AcceptSerializer, LegalAcceptanceSerializer, LegalDocumentSerializer
+from .serializers import AcceptResultSerializer, AcceptSerializer, LegalAcceptanceSerializer, LegalDocumentSerializer
 
 
 class LegalDocumentListView(generics.ListAPIView):
@@ -36,7 +36,7 @@ class LegalAcceptView(APIView):
     permission_classes = [IsAuthenticated]
     legal_gate_exempt = True
 
-    @extend_schema(request=AcceptSerializer, responses={200: LegalDocumentSerializer(many=True)})
+    @extend_schema(request=AcceptSerializer, responses={200: AcceptResultSerializer})
     def post(self, request):
         current = services.current_documents()
         serializer = AcceptSerializer(data=request.data, context={"current": current})
@@ -45,8 +45,8 @@ class LegalAcceptView(APIView):
                         request.headers.get("User-Agent", ""))
         pending = {doc.pk for doc in services.pending_documents(request.user)}
         accepted = {doc.pk for doc in current} - pending
-        data = LegalDocumentSerializer(current, many=True, context={"accepted_ids": accepted}).data
-        return Response({"documents": data, "pending": [doc.kind for doc in current if doc.pk in pending]})
+        result = {"documents": current, "pending": [doc.kind for doc in current if doc.pk in pending]}
+        return Response(AcceptResultSerializer(result, context={"accepted_ids": accepted}).data)
 
 
 class LegalAcceptanceViewSet(RestrictedAPIMixin, viewsets.ReadOnlyModelViewSet):

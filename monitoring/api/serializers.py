@@ -26,6 +26,8 @@ class CircuitBreakerSerializer(serializers.ModelSerializer):
     call_timeout = serializers.SerializerMethodField()
     retry_after_seconds = serializers.SerializerMethodField(help_text="Seconds until an open breaker lets a trial "
                                                                       "call through; null unless open.")
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True,
+                                           help_text="Last change of state; null until the breaker first changes.")
 
     class Meta:
         model = CircuitBreaker

@@ -8,8 +8,11 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from lofisite.fields import StrictCharField, StringOnlyModelSerializer
+
 from .. import services
 from ..choices import AudioSource, Privacy, PublishTarget
+from ..engines.presets import PRESETS
 from ..models import MAX_DURATION_S, MIN_DURATION_S, Run, Schedule, Stage, Track, Video
 
 LOG_TAIL_LINES = 20
@@ -90,17 +93,26 @@ def _check_publish(publish_target, attrs):
     return attrs
 
 
+@extend_schema_field({"type": "string", "enum": list(PRESETS)})
+class PresetField(StrictCharField):
+    """A preset name. The schema lists the presets; the services check the name, with the
+    same message the HTML form shows."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=32, **kwargs)
+
+
 class RunCreateSerializer(serializers.Serializer):
     """Parameters of a new run (JSON, or multipart when sending intro/outro clips)."""
 
-    preset = serializers.CharField(max_length=32, help_text="A preset name, e.g. the ones the New run page lists.")
+    preset = PresetField(help_text="A preset name, as the New run page lists them.")
     duration_s = serializers.IntegerField(min_value=MIN_DURATION_S, max_value=MAX_DURATION_S,
                                           help_text=f"Length of the mix in seconds ({MIN_DURATION_S}-"
                                                     f"{MAX_DURATION_S}).")
     seed = serializers.IntegerField(min_value=0, max_value=2**63 - 1, required=False, allow_null=True,
                                     help_text="Same seed, same music. Random when left out.")
     bpm = serializers.IntegerField(min_value=50, max_value=110, required=False, allow_null=True)
-    musical_key = serializers.CharField(max_length=4, required=False, allow_blank=True, default="",
+    musical_key = StrictCharField(max_length=4, required=False, allow_blank=True, default="",
                                         help_text="e.g. C, F#m, Bbm. The preset's key when left out.")
     audio_source = serializers.ChoiceField(choices=AudioSource.choices, default=AudioSource.PROCEDURAL)
     motion = serializers.BooleanField(default=False, help_text="Subtle slow zoom instead of a still image.")
@@ -127,6 +139,7 @@ class VideoSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:pipeline-video-detail")
     run_status = serializers.CharField(source="run.status", read_only=True)
     created_by = serializers.CharField(source="run.created_by.username", read_only=True)
+    youtube_url = serializers.CharField(read_only=True, help_text="The video on YouTube; empty until uploaded.")
     media = serializers.SerializerMethodField(
         help_text="URLs of the files (null until a stage made them), served with Range support by the pages' "
                   "media view to signed-in users who may see the run.")
@@ -153,9 +166,9 @@ class VideoMetadataSerializer(serializers.Serializer):
     YouTube's limits (title at most 100 characters without < or >, description at most
     5000 bytes, tags at most 500 characters in total) are checked by the service."""
 
-    title = serializers.CharField(max_length=1000, allow_blank=True, trim_whitespace=True)
-    description = serializers.CharField(max_length=20000, allow_blank=True, trim_whitespace=False)
-    tags = serializers.ListField(child=serializers.CharField(max_length=500, allow_blank=True), max_length=500)
+    title = StrictCharField(max_length=1000, allow_blank=True, trim_whitespace=True)
+    description = StrictCharField(max_length=20000, allow_blank=True, trim_whitespace=False)
+    tags = serializers.ListField(child=StrictCharField(max_length=500, allow_blank=True), max_length=500)
 
 
 class PublishSerializer(serializers.Serializer):
@@ -167,8 +180,9 @@ class PublishSerializer(serializers.Serializer):
         return _check_publish(PublishTarget.YOUTUBE, attrs)
 
 
-class ScheduleSerializer(serializers.ModelSerializer):
+class ScheduleSerializer(StringOnlyModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:pipeline-schedule-detail")
+    preset = PresetField(help_text="The preset of the runs it starts.")
     created_by = serializers.CharField(source="created_by.username", read_only=True)
 
     class Meta:
@@ -199,5 +213,5 @@ class TrackSerializer(serializers.ModelSerializer):
 
 class TrackUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="An audio file: mp3, wav, flac, ogg, m4a, aac or opus.")
-    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+    title = StrictCharField(max_length=200, required=False, allow_blank=True, default="",
                                   help_text="Defaults to the file name.")

@@ -3,6 +3,13 @@
 `ffmpeg_exe()` prefers FFMPEG_BINARY, then the system's ffmpeg, then the binary
 bundled in the imageio-ffmpeg wheel. ffprobe is optional: `probe()` falls back to
 parsing `ffmpeg -i`, because imageio-ffmpeg ships no ffprobe.
+
+What a file may make ffmpeg read: every input is opened with
+`-protocol_whitelist file,pipe` (no network, no `data:`/`subfile:` tricks), and files
+that users upload are opened only by the demuxers of the types they may upload
+(`AUDIO_FORMATS`, `VIDEO_FORMATS`, passed as `formats=` / `media_input()`): ffmpeg
+still types the file from its bytes, but a playlist or list (HLS, concat, ...) that
+would open other files is refused instead of followed.
 """
 
 import json
@@ -18,6 +25,49 @@ from pathlib import Path
 from . import EngineError, Log, Progress, TransientEngineError
 
 STDERR_TAIL_LINES = 12
+
+PROTOCOLS = "file,pipe"
+# Demuxers (ffmpeg's names) an uploaded track may be read with: mp3, wav, flac, ogg (vorbis
+# and opus), mov (m4a/mp4 audio), aac (ADTS).
+AUDIO_FORMATS = ("mp3", "wav", "flac", "ogg", "mov", "aac")
+# ... and an intro/outro clip: mov (mp4/mov), matroska (mkv/webm), avi. Each holds one clip
+# and opens no other file.
+VIDEO_FORMATS = ("mov", "matroska", "avi")
+# How the formats that point at other files start, to name them in the refusal.
+_LIST_MAGIC = ((b"#EXTM3U", "an HLS/M3U playlist"), (b"ffconcat", "an ffmpeg concat list"),
+               (b"[playlist]", "a PLS playlist"), (b"<?xml", "an XML document (a DASH or other playlist)"))
+
+
+class FormatNotAccepted(EngineError):
+    """The file is not one of the types accepted here (a playlist, a list, another format)."""
+
+
+def media_input(path: Path | str, formats: Sequence[str]) -> list[str]:
+    """ffmpeg arguments opening a user's file with only the demuxers in `formats`."""
+    return ["-format_whitelist", ",".join(formats), "-i", str(path)]
+
+
+def _not_accepted(path: Path, formats: Sequence[str]) -> FormatNotAccepted:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64).lstrip(b"\xef\xbb\xbf").lstrip()
+    except OSError:
+        head = b""
+    for magic, what in _LIST_MAGIC:
+        if head.startswith(magic):
+            return FormatNotAccepted(f"{path.name} is {what}, not a media file: files that point at "
+                                     "other files are refused")
+    return FormatNotAccepted(f"{path.name} is not in a format accepted here ({', '.join(formats)})")
+
+
+def _with_protocol_whitelist(args: Sequence[str]) -> list[str]:
+    """Every `-i` gets `-protocol_whitelist file,pipe` (an input option, so once per input)."""
+    out: list[str] = []
+    for arg in map(str, args):
+        if arg == "-i":
+            out += ["-protocol_whitelist", PROTOCOLS]
+        out.append(arg)
+    return out
 
 
 def ffmpeg_exe() -> str:
@@ -77,7 +127,7 @@ class FFmpegProcess:
     ):
         self.output = output
         self.tail: deque[str] = deque(maxlen=200)
-        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, *map(str, args)]
+        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, *_with_protocol_whitelist(args)]
         if stdin:
             cmd.remove("-nostdin")
         try:
@@ -190,24 +240,26 @@ def run_ffmpeg(
                 timer.cancel()
 
 
-def probe(path: Path | str) -> dict:
+def probe(path: Path | str, formats: Sequence[str] | None = None) -> dict:
     """Describe a media file: {"duration": seconds or None, "format": {...}, "streams": [...]}.
 
     Keys follow ffprobe's JSON (codec_type, codec_name, sample_rate, channels, width,
-    height, pix_fmt, ...). Raises EngineError if the file is missing or not media.
+    height, pix_fmt, ...). Raises EngineError if the file is missing or not media, and
+    FormatNotAccepted if `formats` (demuxer names) is given and the file is none of them.
     """
     path = Path(path)
     if not path.is_file():
         raise EngineError(f"media file not found: {path}")
     exe = ffprobe_exe()
-    info = _probe_ffprobe(exe, path) if exe else _probe_ffmpeg(path)
+    info = _probe_ffprobe(exe, path, formats) if exe else _probe_ffmpeg(path, formats)
     duration = info.get("format", {}).get("duration")
     info["duration"] = float(duration) if duration not in (None, "N/A") else None
     return info
 
 
-def _probe_ffprobe(exe: str, path: Path) -> dict:
-    cmd = [exe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
+def _probe_ffprobe(exe: str, path: Path, formats: Sequence[str] | None) -> dict:
+    cmd = [exe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+           "-protocol_whitelist", PROTOCOLS, *(["-format_whitelist", ",".join(formats)] if formats else []), str(path)]
     try:
         done = subprocess.run(cmd, capture_output=True, timeout=120)
     except OSError as exc:
@@ -216,6 +268,8 @@ def _probe_ffprobe(exe: str, path: Path) -> dict:
         raise TransientEngineError(f"ffprobe did not finish reading {path} within 120 s")
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        if formats and any("not on whitelist" in line for line in message):
+            raise _not_accepted(path, formats)
         raise EngineError(f"cannot read media file {path.name}: {message[-1] if message else 'unknown error'}")
     info = json.loads(done.stdout or b"{}")
     info.setdefault("streams", [])
@@ -229,13 +283,15 @@ _STREAM_RE = re.compile(r"Stream #0:(\d+)\S*: (Audio|Video|Subtitle|Data|Attachm
 _CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "4.0": 4, "5.0": 5, "5.1": 6, "6.1": 7, "7.1": 8}
 
 
-def _probe_ffmpeg(path: Path) -> dict:
+def _probe_ffmpeg(path: Path, formats: Sequence[str] | None = None) -> dict:
     """Same shape as ffprobe's JSON, read from the stream summary `ffmpeg -i` prints."""
     # With no output file ffmpeg exits nonzero after printing the input summary.
-    proc = FFmpegProcess(["-i", path], loglevel="info")
+    proc = FFmpegProcess(media_input(path, formats) if formats else ["-i", path], loglevel="info")
     proc.wait(timeout=120)
     lines = list(proc.tail)
     text = "\n".join(lines)
+    if formats and "not on whitelist" in text:
+        raise _not_accepted(path, formats)
     fmt: dict = {}
     streams: list[dict] = []
     for line in lines:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import EngineError, Log, Progress, atomic_output
-from .ffmpeg import probe, run_ffmpeg
+from .ffmpeg import VIDEO_FORMATS, FormatNotAccepted, media_input, probe, run_ffmpeg
 
 WIDTH, HEIGHT = 1920, 1080
 STILL_FPS = 1
@@ -111,7 +111,11 @@ def probe_clip(path: Path | str, *, name: str | None = None, upload: bool = Fals
     if not path.is_file():
         raise EngineError(f"{name} is missing")
     try:
-        info = probe(path)
+        info = probe(path, VIDEO_FORMATS)  # only demuxers that hold one clip and open no other file
+    except FormatNotAccepted as exc:
+        if "point at other files" in str(exc):  # a playlist or list: say so
+            raise EngineError(str(exc).replace(path.name, name))
+        raise EngineError(f"{name} is not an mp4, mov, webm or mkv video")
     except EngineError:
         raise EngineError(f"{name} is not a video file ffmpeg can read")
     detected = str(info["format"].get("format_name") or "")
@@ -125,8 +129,8 @@ def probe_clip(path: Path | str, *, name: str | None = None, upload: bool = Fals
         raise EngineError(f"{name} has no known length")
     if upload:
         try:
-            run_ffmpeg(["-xerror", "-t", str(CLIP_DECODE_CHECK_S), "-i", path, "-map", "0:v:0", "-f", "null", "-"],
-                       timeout=120)
+            run_ffmpeg(["-xerror", "-t", str(CLIP_DECODE_CHECK_S), *media_input(path, VIDEO_FORMATS), "-map", "0:v:0",
+                        "-f", "null", "-"], timeout=120)
         except EngineError:
             raise EngineError(f"{name} could not be decoded")
     has_audio = any(s.get("codec_type") == "audio" for s in info["streams"])
@@ -141,7 +145,7 @@ def _clip(source: Path, video_out: Path, audio_out: Path, log: Log | None, final
     duration, has_audio = probe_clip(source)
     audio_in = [] if has_audio else ["-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo"]
     run_ffmpeg(
-        ["-i", source, *audio_in,
+        [*media_input(source, VIDEO_FORMATS), *audio_in,
          "-map", "0:v:0", "-vf", f"{FIT},fps={CLIP_FPS}", "-t", f"{duration:.3f}", "-g", str(2 * CLIP_FPS),
          *X264, "-an", "-y", video_out,
          "-map", "0:a:0" if has_audio else "1:a:0", "-af", "apad", "-t", f"{duration:.3f}",

@@ -59,7 +59,7 @@ def test_enrolment_shows_a_qr_code_and_the_secret_then_confirms_with_a_code(admi
     secret = re.search(r'<code id="otp-secret">([A-Z2-7 ]+)</code>', html).group(1)
 
     qr = client.get("/accounts/2fa/qr.svg")
-    assert qr["Content-Type"] == "image/svg+xml" and qr["Cache-Control"] == "no-store"
+    assert qr["Content-Type"] == "image/svg+xml" and "no-store" in qr["Cache-Control"]
     assert b"<svg" in qr.content and b"<script" not in qr.content
 
     wrong = client.post("/accounts/2fa/", {"code": wrong_code(secret)})
@@ -68,7 +68,7 @@ def test_enrolment_shows_a_qr_code_and_the_secret_then_confirms_with_a_code(admi
     assert not two_factor.has_device(admin_user)
 
     done = client.post("/accounts/2fa/", {"code": totp_code(secret)})
-    assert done.status_code == 200 and done["Cache-Control"] == "no-store"
+    assert done.status_code == 200 and "no-store" in done["Cache-Control"]
     codes = re.findall(r"<li><code>([a-z0-9]+)</code></li>", done.content.decode())
     assert len(codes) == 10
     assert two_factor.has_device(admin_user)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import EngineError, Log, Progress
-from ..ffmpeg import FFmpegProcess, probe, run_ffmpeg
+from ..ffmpeg import AUDIO_FORMATS, FFmpegProcess, FormatNotAccepted, media_input, probe, run_ffmpeg
 from .common import CHUNK, SR, MixResult, TrackInfo, _check_duration
 from .encode import _encode_split
 from .loudness import TARGET_LUFS
@@ -33,7 +33,9 @@ def validate_audio_file(path: Path | str) -> AudioInfo:
     """Check that `path` really is decodable audio; EngineError with a clear reason if not."""
     path = Path(path)
     try:
-        info = probe(path)
+        info = probe(path, AUDIO_FORMATS)
+    except FormatNotAccepted:
+        raise
     except EngineError:
         raise EngineError(f"{path.name} is not an audio file ffmpeg can read")
     audio = [s for s in info["streams"] if s.get("codec_type") == "audio"]
@@ -43,7 +45,9 @@ def validate_audio_file(path: Path | str) -> AudioInfo:
     if duration < 1:
         raise EngineError(f"{path.name} is too short to use ({duration:.1f} s)")
     try:  # decoding the start catches files whose header is fine but whose data is not
-        run_ffmpeg(["-xerror", "-t", "20", "-i", path, "-map", "0:a:0", "-f", "null", "-"], timeout=120)
+        demuxer = info["format"].get("format_name", "").split(",")[0]  # forced: the one the probe chose
+        source = ["-f", demuxer, "-i", path] if demuxer else media_input(path, AUDIO_FORMATS)
+        run_ffmpeg(["-xerror", "-t", "20", *source, "-map", "0:a:0", "-f", "null", "-"], timeout=120)
     except EngineError as exc:
         raise EngineError(f"{path.name} could not be decoded: {exc}")
     tags = {k.lower(): v for k, v in info["format"].get("tags", {}).items()}
@@ -69,7 +73,7 @@ _LOUDNESS_RE = re.compile(r"^\s*I:\s+(-?\d+(?:\.\d+)?) LUFS")
 def _measure_track(path: Path) -> tuple[int, float]:
     """Exact length in frames at 44.1 kHz and integrated loudness, from one decode."""
     lines = run_ffmpeg(
-        ["-nostats", "-i", path, "-map", "0:a:0", "-af",
+        ["-nostats", *media_input(path, AUDIO_FORMATS), "-map", "0:a:0", "-af",
          f"{_LIBRARY_FILTER},ebur128=framelog=verbose,astats=measure_perchannel=none:measure_overall=Number_of_samples",
          "-f", "null", "-"],
         loglevel="info",
@@ -96,7 +100,7 @@ class _Decoder:
 
     def __init__(self, path: Path, skip: int):
         self.proc = FFmpegProcess(
-            ["-i", path, "-map", "0:a:0", "-af", _LIBRARY_FILTER, "-f", "f32le", "pipe:1"],
+            [*media_input(path, AUDIO_FORMATS), "-map", "0:a:0", "-af", _LIBRARY_FILTER, "-f", "f32le", "pipe:1"],
             stdout=True,
         )
         while skip > 0:
