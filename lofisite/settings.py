@@ -422,6 +422,9 @@ UPLOAD_ENDPOINTS = {
     "api:pipeline-track-list": ("PIPELINE_TRACK_MAX_MB", 1, "pipeline.Track"),
     "pipeline:run-create": ("PIPELINE_CLIP_MAX_MB", 2, "pipeline.Run"),  # intro and outro clips
     "api:pipeline-run-list": ("PIPELINE_CLIP_MAX_MB", 2, "pipeline.Run"),
+    # A run's own artwork (the run page's forms); who may change that run is checked in the view.
+    "pipeline:run-thumbnail-upload": ("PIPELINE_IMAGE_MAX_MB", 1, "pipeline.Video"),
+    "pipeline:run-cover-upload": ("PIPELINE_IMAGE_MAX_MB", 1, "pipeline.Video"),
 }
 PIPELINE_IMAGE_MAX_MB = env.int("PIPELINE_IMAGE_MAX_MB", default=10)
 # Days a library-only video keeps its files (0 = forever); the run and its metadata stay.
