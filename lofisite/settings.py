@@ -428,6 +428,9 @@ UPLOAD_ENDPOINTS = {
     # A person's own cover art or thumbnail.
     "api:pipeline-video-thumbnail": ("PIPELINE_IMAGE_MAX_MB", 1, "pipeline.Video"),
     "api:pipeline-video-cover": ("PIPELINE_IMAGE_MAX_MB", 1, "pipeline.Video"),
+    # A run's own artwork (the run page's forms); who may change that run is checked in the view.
+    "pipeline:run-thumbnail-upload": ("PIPELINE_IMAGE_MAX_MB", 1, "pipeline.Video"),
+    "pipeline:run-cover-upload": ("PIPELINE_IMAGE_MAX_MB", 1, "pipeline.Video"),
 }
 PIPELINE_IMAGE_MAX_MB = env.int("PIPELINE_IMAGE_MAX_MB", default=10)
 # Days a library-only video keeps its files (0 = forever); the run and its metadata stay.

@@ -36,7 +36,9 @@ class MonitoringView(RoleRequiredMixin, TemplateView):
         filterset = EventFilterSet(self.request.GET, queryset=events)
         sources = events.order_by("source").values_list("source", flat=True).distinct()
         filterset.form.fields["source"].widget = forms.Select(choices=[("", "Any source")] + [(s, s) for s in sources])
-        page = Paginator(filterset.qs, self.events_per_page).get_page(self.request.GET.get("page"))
+        # Each row links to its target (a generic relation): one query per target type, not per row.
+        page = Paginator(filterset.qs.prefetch_related("target"), self.events_per_page).get_page(
+            self.request.GET.get("page"))
         return super().get_context_data(
             **live_status(user),
             filterset=filterset,

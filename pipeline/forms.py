@@ -134,10 +134,16 @@ class RunForm(DurationFieldsMixin, forms.Form):
     field_order = ["preset", "duration", "custom_duration", "bpm", "musical_key", "seed", "audio_source", "motion",
                    "intro", "outro", "publish_target", "privacy", "publish_at"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, previous_seed=None, **kwargs):
         super().__init__(*args, **kwargs)
         self._add_duration_fields()
-        self.order_fields(self.field_order)
+        self.previous_seed = previous_seed
+        if previous_seed is not None:
+            # "Run again": a new seed unless the person asks for the same audio and art.
+            self.fields["keep_seed"] = forms.BooleanField(
+                label=f"Keep seed {previous_seed} (identical audio and art)", required=False,
+                help_text="Unticked: a new seed, so a new mix and new cover with the same settings.")
+        self.order_fields(self.field_order[:6] + ["keep_seed"] + self.field_order[6:])
         self.channel_connected = services.channel_connected()
         if not self.channel_connected:
             # Offer only what can work; a posted 'youtube' still gets a clear message in clean_publish_target.
@@ -169,6 +175,8 @@ class RunForm(DurationFieldsMixin, forms.Form):
     def clean(self):
         cleaned = super().clean()
         self._clean_duration(cleaned)
+        if cleaned.get("keep_seed") and cleaned.get("seed") is None:
+            cleaned["seed"] = self.previous_seed
         if "publish_target" in cleaned:
             add_publish_errors(self, cleaned, cleaned["publish_target"])
         return cleaned
@@ -326,6 +334,43 @@ class ChannelForm(forms.Form):
                                     help_text="From <code>manage.py youtube_connect</code> or Google's OAuth "
                                               "playground, with the youtube.upload scope.",
                                     widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
+
+    def service_field(self, name):
+        return name if name in self.fields else None
+
+
+class ImageUploadForm(forms.Form):
+    """One image for a run's artwork; the service types it from its bytes and bounds it."""
+
+    field_name = ""
+    label = ""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[self.field_name] = forms.FileField(
+            label=self.label, widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+            help_text=f"JPEG, PNG or WebP, at least {services.IMAGE_MIN_SIZE[0]}x{services.IMAGE_MIN_SIZE[1]} "
+                      f"pixels, at most {settings.PIPELINE_IMAGE_MAX_MB} MB. {self.help_text}")
+
+    def service_field(self, name):
+        return name if name in self.fields else None
+
+
+class ThumbnailUploadForm(ImageUploadForm):
+    field_name, label = "thumbnail", "Your own thumbnail"
+    help_text = "Fitted to YouTube's 1280x720."
+
+
+class CoverUploadForm(ImageUploadForm):
+    field_name, label = "cover", "Your own cover art"
+    help_text = "The video is rendered again with it, and the thumbnail redrawn."
+
+
+class ChannelOAuthForm(forms.Form):
+    """"Connect with Google": the OAuth client; the refresh token comes from Google's consent."""
+
+    client_id = ChannelForm.base_fields["client_id"]
+    client_secret = ChannelForm.base_fields["client_secret"]
 
     def service_field(self, name):
         return name if name in self.fields else None

@@ -95,6 +95,8 @@ class FakeYouTube(FakeService):
         self.lock_private = False  # answer privacyStatus "private" like an unverified API project
         self.insert_error: str | None = None  # a key of INSERT_ERRORS, answered on every insert
         self.deny_consent = False  # the user clicks "Cancel" on the consent page: redirect with access_denied
+        # A "Web application" client's authorized redirect URIs (installed apps may use any loopback port).
+        self.redirect_uris: set[str] = set()
         self.token_error_status: int | None = None  # every token request is answered this (503: OAuth outage)
         # What arrived, for assertions.
         self.uploads: dict[str, FakeUpload] = {}
@@ -286,7 +288,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(
                 401, {"error": "invalid_client", "error_description": "The OAuth client was not found."}
             )
-        if not re.fullmatch(r"http://(127\.0\.0\.1|localhost):\d+/?", redirect_uri):
+        loopback = re.fullmatch(r"http://(127\.0\.0\.1|localhost):\d+/?", redirect_uri)
+        if not loopback and redirect_uri not in self.fake.redirect_uris:
             return self._send_json(
                 400, {"error": "redirect_uri_mismatch", "error_description": "Installed apps redirect to loopback."}
             )

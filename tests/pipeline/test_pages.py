@@ -419,7 +419,10 @@ def test_run_again_prefills_the_form(client, operator, make_run):
     client.force_login(operator)
     html = client.get(f"/pipeline/runs/new/?from={run.pk}").content.decode()
     assert 'value="1:35"' in field_block(html, "custom_duration")
-    assert 'value="4242"' in field_block(html, "seed")
+    assert 'value="70"' in field_block(html, "bpm")
+    # A new seed by default (issue 7, item 20); the same one only when asked for (test_pages_run_actions).
+    assert 'value="4242"' not in field_block(html, "seed")
+    assert "Keep seed 4242" in field_block(html, "keep_seed")
 
 
 # --- run list ---------------------------------------------------------------------------------

@@ -1,14 +1,4 @@
-"""HTML pages of the pipeline.
-
-Thin: they read through `restrict()`, call `pipeline.services` for every
-change, and put a service's ValidationError back on the form so the error
-shows next to its field and what the user typed stays.
-
-Permissions (NetBox style) come from the base views in `accounts.mixins`, which
-apply each model's queryset rule once per request: an object the user may not see
-is a 404; an object the user sees but may not change is a 403; anonymous visitors
-are sent to the sign-in page. State changes are POST-only and CSRF-protected.
-"""
+"""Pipeline pages: runs (list, start, page, live progress, actions), their video forms and media."""
 
 from functools import cached_property
 from pathlib import Path
@@ -18,74 +8,44 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views import View
-from django.views.generic import DetailView, FormView, TemplateView
+from django.views.generic import DetailView, FormView
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.mixins import ObjectActionView, ObjectListView, ObjectPermissionMixin, RestrictedViewMixin
 from accounts.roles import Action
 from lofisite.media import serve_media_file
 
-from . import services
-from .choices import PublishTarget, RunStatus
-from .durations import format_duration
-from .filtersets import RunFilterSet
-from .forms import (
+from .. import services
+from ..choices import AudioSource, PublishTarget, RunStatus
+from ..durations import format_duration
+from ..filtersets import RunFilterSet
+from ..forms import (
     DURATION_CHOICES,
-    ChannelForm,
+    CoverUploadForm,
     MetadataForm,
     PublishForm,
     RunForm,
-    ScheduleForm,
-    TrackUploadForm,
+    ThumbnailUploadForm,
     apply_service_errors,
 )
-from .models import Run, Schedule, Track, Video, YouTubeChannel
-from .timezones import timezone_names
-
-MEDIA_KINDS = ("audio", "video", "cover", "thumbnail")
-
-
-class PipelinePageMixin:
-    """`tab` marks the pipeline section in the sub-navigation."""
-
-    tab = "runs"
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(tab=self.tab, **kwargs)
-
-
-class FormStatusMixin:
-    """Invalid forms answer 400 (bad input is a 4xx), with the errors next to the fields."""
-
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        response.status_code = 400
-        return response
+from ..models import Run, Video
+from .base import MEDIA_KINDS, FormStatusMixin, PipelinePageMixin
 
 
 # --- runs --------------------------------------------------------------------------------------
-RUN_COLUMNS = [
-    # (label, ordering key or None when not sortable)
-    ("#", "id"),
-    ("Preset", "preset"),
-    ("Duration", "duration"),
-    ("Status", "status"),
-    ("Progress", "progress"),
-    ("Started by", "started_by"),
-    ("Created", "created"),
-    ("Elapsed", None),
-]
-
-
 class RunListView(PipelinePageMixin, ObjectListView):
-    queryset = Run.objects.select_related("created_by", "schedule")
+    queryset = Run.objects.select_related("created_by", "schedule", "video")
     filterset_class = RunFilterSet
-    columns = RUN_COLUMNS
     template_name = "pipeline/run_list.html"
     context_object_name = "runs"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(storage=services.storage_used(),
+                                        deletable=self.ids_permitting(Action.DELETE), **kwargs)
 
 
 class RunCreateView(FormStatusMixin, PipelinePageMixin, RestrictedViewMixin, FormView):
@@ -94,19 +54,25 @@ class RunCreateView(FormStatusMixin, PipelinePageMixin, RestrictedViewMixin, For
     template_name = "pipeline/run_form.html"
     form_class = RunForm
 
-    def get_initial(self):
-        """`?from=<run id>`: start from the parameters of an earlier run ("run again")."""
+    @cached_property
+    def source(self):
+        """`?from=<run id>`: the earlier run whose settings this form starts from ("run again")."""
         source_id = self.request.GET.get("from", "")
-        if not source_id.isdigit():
-            return super().get_initial()
-        source = self.get_queryset().filter(pk=source_id).first()
+        return self.get_queryset().filter(pk=source_id).first() if source_id.isdigit() else None
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "previous_seed": self.source.seed if self.source else None}
+
+    def get_initial(self):
+        source = self.source
         if source is None:
             return super().get_initial()
         listed = source.duration_s in dict(DURATION_CHOICES)
+        # The seed field stays blank (a new mix); "keep seed" on the form reuses it.
         return {
             "preset": source.preset, "duration": source.duration_s if listed else None,
             "custom_duration": "" if listed else format_duration(source.duration_s),
-            "bpm": source.bpm, "musical_key": source.musical_key, "seed": source.seed,
+            "bpm": source.bpm, "musical_key": source.musical_key,
             "audio_source": source.audio_source, "motion": source.motion, "privacy": source.privacy,
             "publish_target": PublishTarget.LIBRARY,
         }
@@ -144,7 +110,8 @@ def live_state(run, video, can_change) -> dict:
     }
 
 
-def run_context(request, run, *, metadata_form=None, publish_form=None) -> dict:
+def run_context(request, run, *, metadata_form=None, publish_form=None, thumbnail_form=None,
+                cover_form=None) -> dict:
     """Everything the run page and its live partial show."""
     user = request.user
     video = _video_of(run)
@@ -161,27 +128,49 @@ def run_context(request, run, *, metadata_form=None, publish_form=None) -> dict:
     can_publish = can_change and connected and video is not None and not video.publish_blocker(run)
     if can_publish and publish_form is None:
         publish_form = PublishForm(initial={"privacy": run.privacy})
+    # Own artwork: once the run has stopped, and while the video is not on YouTube.
+    can_change_artwork = (can_change and video is not None and not run.is_active and bool(video.cover)
+                          and video.metadata_editable)
     return {
         "run": run, "video": video, "stages": run.ordered_stages(), "tab": "runs",
         "can_change": can_change, "can_add": Run.objects.can_add(user), "channel_connected": connected,
         "media": media,
         "metadata_form": metadata_form if can_edit_metadata else None,
         "publish_form": publish_form if can_publish else None,
+        "can_change_artwork": can_change_artwork,
+        "thumbnail_form": (thumbnail_form or ThumbnailUploadForm()) if can_change_artwork else None,
+        "cover_form": (cover_form or CoverUploadForm()) if can_change_artwork else None,
+        "can_delete": Run.objects.permits(user, run, Action.DELETE) and not run.is_active,
         "live_state": state,
         "poll_url": f"{reverse('pipeline:run-progress', args=[run.pk])}?{urlencode(state)}",
-        "params": run_parameters(run),
+        "params": run_parameters(run, video),
     }
 
 
-def run_parameters(run):
+def _composed(values, unit=""):
+    """The distinct values of a tracklist, in order: '72 BPM' or '70, 74 BPM'; '' when none."""
+    seen = list(dict.fromkeys(value for value in values if value))
+    return f"{', '.join(str(value) for value in seen)}{unit}" if seen else ""
+
+
+def run_parameters(run, video=None):
+    """What the run was asked for, and (once composed) the tempo and key that were made."""
     from .engines.presets import PRESETS
 
     preset = PRESETS.get(run.preset)
     rows = [
         ("Preset", preset.label if preset else run.preset),
         ("Duration", format_duration(run.duration_s)),
-        ("Tempo", f"{run.bpm} BPM" if run.bpm else "preset default"),
-        ("Key", run.musical_key or "preset default"),
+    ]
+    if run.audio_source != AudioSource.LIBRARY:  # a mix of uploaded tracks has neither
+        entries = video.tracklist if video is not None else []
+        bpm = _composed((entry.get("bpm") for entry in entries), " BPM")
+        key = _composed(entry.get("key") for entry in entries)
+        rows += [
+            ("Tempo", bpm or (f"{run.bpm} BPM" if run.bpm else "chosen by the preset")),
+            ("Key", key or run.musical_key or "chosen by the preset"),
+        ]
+    rows += [
         ("Seed", str(run.seed)),
         ("Audio", run.get_audio_source_display()),
         ("Picture", "gentle motion" if run.motion else "still image"),
@@ -257,12 +246,50 @@ class RunRetryView(RunActionView):
         return f"{run} queued again; it resumes from the stage that did not finish."
 
 
+class RunDeleteView(RunActionView):
+    """Delete a run, its video and its files; not while it runs or uploads (the message says why)."""
+
+    permission_action = Action.DELETE
+    permission_denied_message = "Only the run's owner or an admin may delete it."
+
+    def post(self, request, *args, **kwargs):
+        self.deleted = False
+        return super().post(request, *args, **kwargs)
+
+    def act(self, run, user):
+        label = str(run)
+        freed = services.delete_run(run, user)
+        self.deleted = True
+        return f"{label} deleted with its video and files ({filesizeformat(freed)} freed)."
+
+    def get_success_url(self, run):
+        if not self.deleted:
+            return run.get_absolute_url()
+        return reverse("pipeline:run-list")
+
+
+class RunThumbnailRegenerateView(ObjectActionView):
+    """Draw the thumbnail again from the cover and the current title."""
+
+    queryset = Video.objects.select_related("run")
+    lookup_field = "run_id"
+    permission_denied_message = "Only the run's owner or an admin may change its artwork."
+
+    def act(self, video, user):
+        services.regenerate_thumbnail(video, user)
+        return "Thumbnail redrawn with the current title."
+
+    def get_success_url(self, video):
+        return video.run.get_absolute_url()
+
+
 class VideoFormActionView(ObjectPermissionMixin, View):
-    """POST a form about a run's video to a service; on errors, show the run page with the form."""
+    """POST a form about a run's video to a service; on errors, show the run page with the form
+    (400). A GET of the form's address (a reload after an error) goes back to the run page."""
 
     queryset = Video.objects.select_related("run", "run__created_by", "run__schedule")
     lookup_field = "run_id"
-    http_method_names = ["post"]
+    http_method_names = ["get", "post"]
     form_class = None
     form_name = ""  # the run page's context name for the bound form
 
@@ -272,9 +299,12 @@ class VideoFormActionView(ObjectPermissionMixin, View):
     def on_invalid(self, request, form):
         pass
 
+    def get(self, request, pk):
+        return redirect("pipeline:run-detail", pk=pk)
+
     def post(self, request, pk):
         video = self.get_object()
-        form = self.form_class(request.POST)
+        form = self.form_class(request.POST, request.FILES)
         if form.is_valid():
             try:
                 message = self.act(video, request.user, form.cleaned_data)
@@ -312,6 +342,26 @@ class VideoPublishView(VideoFormActionView):
         messages.error(request, "The video was not published: see the errors in the publish form.")
 
 
+class ThumbnailUploadView(VideoFormActionView):
+    form_class = ThumbnailUploadForm
+    form_name = "thumbnail_form"
+    permission_denied_message = "Only the run's owner or an admin may change its artwork."
+
+    def act(self, video, user, data):
+        services.replace_thumbnail(video, user, data["thumbnail"])
+        return "Your thumbnail is saved (fitted to 1280x720)."
+
+
+class CoverUploadView(VideoFormActionView):
+    form_class = CoverUploadForm
+    form_name = "cover_form"
+    permission_denied_message = "Only the run's owner or an admin may change its artwork."
+
+    def act(self, video, user, data):
+        run = services.replace_cover(video, user, data["cover"])
+        return f"Your cover art is saved; {run} renders the video and the thumbnail again with it."
+
+
 class RunMediaView(ObjectPermissionMixin, View):
     """A run's audio, video, cover or thumbnail for everyone who may see the run; seekable (Range)."""
 
@@ -334,174 +384,5 @@ class VideoListView(PipelinePageMixin, ObjectListView):
     context_object_name = "videos"
     paginate_by = 24
 
-
-# --- schedules ---------------------------------------------------------------------------------
-class ScheduleListView(PipelinePageMixin, ObjectListView):
-    queryset = Schedule.objects.select_related("created_by")
-    tab = "schedules"
-    template_name = "pipeline/schedule_list.html"
-    context_object_name = "schedules"
-
     def get_context_data(self, **kwargs):
-        return super().get_context_data(changeable=self.ids_permitting(Action.CHANGE), **kwargs)
-
-
-class ScheduleFormMixin(FormStatusMixin, PipelinePageMixin):
-    queryset = Schedule.objects.all()
-    tab = "schedules"
-    template_name = "pipeline/schedule_form.html"
-    form_class = ScheduleForm
-    schedule = None
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "instance": self.schedule}
-
-    def form_valid(self, form):
-        schedule = form.apply_to(self.schedule or Schedule())
-        try:
-            schedule = services.save_schedule(self.request.user, schedule)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-            return self.form_invalid(form)
-        when = "disabled" if not schedule.enabled else (
-            f"next run {schedule.next_run_at.astimezone(_zone(schedule.timezone)):%Y-%m-%d %H:%M} "
-            f"({schedule.timezone})")
-        messages.success(self.request, f"Schedule “{schedule}” saved; {when}.")
-        return redirect("pipeline:schedule-list")
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(schedule=self.schedule, timezone_names=timezone_names(), **kwargs)
-
-
-def _zone(name):
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
-
-
-class ScheduleCreateView(ScheduleFormMixin, RestrictedViewMixin, FormView):
-    permission_action = Action.ADD
-
-
-class ScheduleUpdateView(ScheduleFormMixin, ObjectPermissionMixin, FormView):
-    permission_action = Action.CHANGE  # the edit page too: 403 for a schedule that is not yours
-    permission_denied_message = "Only its owner or an admin may change this schedule."
-
-    @cached_property
-    def schedule(self):
-        return self.get_object()
-
-
-class ScheduleActionView(ObjectActionView):
-    queryset = Schedule.objects.all()
-
-    def get_success_url(self, obj):
-        return reverse("pipeline:schedule-list")
-
-
-class ScheduleToggleView(ScheduleActionView):
-    def act(self, schedule, user):
-        schedule.enabled = not schedule.enabled
-        services.save_schedule(user, schedule)
-        return f"Schedule “{schedule}” {'enabled' if schedule.enabled else 'disabled'}."
-
-
-class ScheduleDeleteView(ScheduleActionView):
-    permission_action = Action.DELETE
-
-    def act(self, schedule, user):
-        services.delete_schedule(schedule, user)
-        return f"Schedule “{schedule}” deleted."
-
-
-# --- tracks ------------------------------------------------------------------------------------
-class TrackListView(PipelinePageMixin, ObjectListView):
-    """The track library; operators and admins upload here (POST: add)."""
-
-    queryset = Track.objects.select_related("uploaded_by")
-    permission_denied_message = "Your role cannot upload tracks."
-    tab = "tracks"
-    template_name = "pipeline/track_list.html"
-    context_object_name = "tracks"
-    paginate_by = 50
-    form = None
-
-    def get_context_data(self, **kwargs):
-        can_add = self.queryset.can_add(self.request.user)
-        return super().get_context_data(
-            form=(self.form or TrackUploadForm()) if can_add else None, can_add=can_add,
-            deletable=self.ids_permitting(Action.DELETE), **kwargs)
-
-    def post(self, request, *args, **kwargs):
-        self.form = TrackUploadForm(request.POST, request.FILES)
-        if self.form.is_valid():
-            try:
-                track = services.add_track(request.user, self.form.cleaned_data["file"],
-                                           self.form.cleaned_data.get("title", ""))
-            except ValidationError as exc:
-                apply_service_errors(self.form, exc)
-            else:
-                messages.success(request, f"Track “{track}” added ({format_duration(track.duration_s)}).")
-                return redirect("pipeline:track-list")
-        self.object_list = self.get_queryset()
-        return self.render_to_response(self.get_context_data(), status=400)
-
-
-class TrackDeleteView(ObjectActionView):
-    queryset = Track.objects.all()
-    permission_action = Action.DELETE
-
-    def act(self, track, user):
-        services.delete_track(track, user)
-        return f"Track “{track}” deleted."
-
-    def get_success_url(self, obj):
-        return reverse("pipeline:track-list")
-
-
-class TrackAudioView(ObjectPermissionMixin, View):
-    queryset = Track.objects.all()
-
-    def get(self, request, pk):
-        return serve_media_file(request, self.get_object().file, f"track-{pk}")
-
-
-# --- YouTube channel ---------------------------------------------------------------------------
-class ChannelView(PipelinePageMixin, RestrictedViewMixin, TemplateView):
-    """Everyone sees whether a channel is connected; admins connect (POST: add) and disconnect it."""
-
-    queryset = YouTubeChannel.objects.select_related("connected_by")
-    write_action = Action.ADD
-    permission_denied_message = "Only admins connect the YouTube channel."
-    tab = "youtube"
-    template_name = "pipeline/channel.html"
-
-    def get_context_data(self, form=None, **kwargs):
-        can_connect = self.queryset.can_add(self.request.user)
-        return super().get_context_data(
-            channel=self.get_queryset().first(),
-            can_connect=can_connect, form=(form or ChannelForm()) if can_connect else None,
-            quota=services.quota_summary(), quota_day=services.quota_day(), **kwargs)
-
-    def post(self, request, *args, **kwargs):
-        form = ChannelForm(request.POST)
-        if form.is_valid():
-            try:
-                services.connect_channel(request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            else:
-                messages.success(request, "YouTube channel connected. New runs can upload to it.")
-                return redirect("pipeline:channel")
-        return self.render_to_response(self.get_context_data(form=form), status=400)
-
-
-class ChannelDisconnectView(RestrictedViewMixin, View):
-    queryset = YouTubeChannel.objects.all()
-    permission_action = Action.DELETE
-    http_method_names = ["post"]
-
-    def post(self, request):
-        services.disconnect_channel(request.user)
-        messages.success(request, "YouTube channel disconnected; its credentials were deleted.")
-        return redirect("pipeline:channel")
+        return super().get_context_data(storage=services.storage_used(), **kwargs)
