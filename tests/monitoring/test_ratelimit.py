@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 
 from lofisite import cache as counters
 from monitoring import ratelimit
@@ -97,8 +97,9 @@ def test_incr_is_atomic_between_threads():
 def pass_time(wall_clock, key, seconds):
     """`seconds` of the counter's life go by. The file cache reads the wall clock of this process,
     which the test moves; Redis keeps time on its server, so its countdown is moved instead."""
-    if counters._native(cache):
-        cache.expire(key, cache.ttl(key) - seconds)  # django-redis: <= 0 expires the key now
+    redis = caches["default"]
+    if hasattr(redis, "ttl"):  # django-redis
+        redis.expire(key, redis.ttl(key) - seconds)  # <= 0 expires the key now
     else:
         wall_clock.shift(seconds)
 
