@@ -1,4 +1,4 @@
-"""Helpers for API tests: the error envelope, throttle rates, a private cache."""
+"""Helpers for API tests: the error envelope and throttle rates (the private cache is tests/conftest.py)."""
 
 import json
 
@@ -47,13 +47,3 @@ def set_throttle_rates(monkeypatch, **rates):
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES",
                         {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates})
 
-
-def use_private_file_cache(settings, tmp_path):
-    """Throttle counters in a cache directory of this test's own (see tests/monitoring/conftest.py).
-
-    The embedded file cache lives in var/cache, which any other test run on the
-    machine clears at will; a shared Redis (REDIS_URL) is left as configured.
-    """
-    default = settings.CACHES["default"]
-    if default["BACKEND"].endswith("FileBasedCache"):
-        settings.CACHES = {**settings.CACHES, "default": {**default, "LOCATION": str(tmp_path / "cache")}}

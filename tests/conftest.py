@@ -1,25 +1,49 @@
-"""Fixed personas and clients shared by the whole suite.
+"""Fixtures shared by the whole suite (every app's tests use these; none is copied per app).
 
-admin, operator, other_operator and viewer have accepted the current legal
-documents; `newcomer` has not (for the first-login gate).
+- Fixed personas: admin, operator, other_operator and viewer have accepted the current legal
+  documents; `newcomer` has not (for the first-login gate).
+- Clients: `api` (anonymous), `api_as(user)` (JWT), `token_as(user)` (personal API token),
+  `api_with` (the same test once with each); page clients are `tests.helpers.client_for`.
+- A private, clean cache for every test (`_private_cache`), a private MEDIA_ROOT.
+- `fake_openai`: the local OpenAI-compatible server with the settings pointing at it
+  (`fake_youtube` is in tests/pipeline/conftest.py, the only app that talks to YouTube).
+- `wall_clock`: the time of day, stopped and moved by hand (time-machine); see tests/clocks.py.
 """
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.roles import Role
-from tests.factories import UserFactory, accept_all_documents
-
-PASSWORD = "correct-horse-battery-staple-42"
+from tests.factories import PASSWORD, UserFactory, accept_all_documents
 
 
 @pytest.fixture(autouse=True)
-def _clean_cache():
-    # Throttle counters and breaker state live in the cache; start each test clean.
+def _private_cache(settings, tmp_path):
+    """A cache of this test's own, empty at the start.
+
+    Throttle, lockout and rate-limit counters and breaker state live in the cache. The
+    embedded file cache (the SQLite default) moves to a folder of this test's own, since
+    var/cache is shared with any other test run or server on this machine, which clears it
+    at will; a Redis cache (REDIS_URL) stays as configured (its own db index per run) and is
+    cleared here. Nothing is cleared afterwards: a test may leave a cache that cannot be
+    reached (a stopped Redis, an unwritable folder), and the next test starts clean anyway.
+    """
+    default = settings.CACHES["default"]
+    if default["BACKEND"].endswith("FileBasedCache"):
+        settings.CACHES = {**settings.CACHES, "default": {**default, "LOCATION": str(tmp_path / "cache")}}
     cache.clear()
-    yield
-    cache.clear()
+
+
+@pytest.fixture
+def wall_clock():
+    """The wall clock (time.time, datetime.now, so django.utils.timezone.now) stopped at the
+    present; `wall_clock.shift(seconds)` moves it on. Monotonic clocks: tests/clocks.py."""
+    with time_machine.travel(datetime.now(UTC), tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture(autouse=True)
@@ -27,30 +51,22 @@ def _media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def _persona(role, username):
-    user = UserFactory(username=username, role=role)
-    accept_all_documents(user)
-    return user
+def _persona(name, role, username):
+    """A fixture `name`: a user with this role and username who accepted the current documents."""
+
+    @pytest.fixture(name=name)
+    def persona(db):
+        user = UserFactory(username=username, role=role)
+        accept_all_documents(user)
+        return user
+
+    return persona
 
 
-@pytest.fixture
-def admin_user(db):
-    return _persona(Role.ADMIN, "ada")
-
-
-@pytest.fixture
-def operator(db):
-    return _persona(Role.OPERATOR, "otto")
-
-
-@pytest.fixture
-def other_operator(db):
-    return _persona(Role.OPERATOR, "oona")
-
-
-@pytest.fixture
-def viewer(db):
-    return _persona(Role.VIEWER, "vera")
+admin_user = _persona("admin_user", Role.ADMIN, "ada")
+operator = _persona("operator", Role.OPERATOR, "otto")
+other_operator = _persona("other_operator", Role.OPERATOR, "oona")
+viewer = _persona("viewer", Role.VIEWER, "vera")
 
 
 @pytest.fixture
@@ -86,3 +102,45 @@ def api_as():
         return client
 
     return make
+
+
+@pytest.fixture
+def api_for(api, api_as, personas):
+    """api_for(persona, using=api_as) -> the APIClient of a persona name ("anonymous": no credentials)."""
+
+    def make(persona, using=None):
+        return api if persona == "anonymous" else (using or api_as)(personas[persona])
+
+    return make
+
+
+@pytest.fixture
+def token_as():
+    """token_as(user, write=True, **options) -> an APIClient sending a personal API token of that user."""
+    from accounts.tokens import create_token
+
+    def make(user, write=True, **options):
+        issued = create_token(user, "pytest", write=write, **options)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {issued.plaintext}")
+        client.issued = issued
+        return client
+
+    return make
+
+
+@pytest.fixture(params=["jwt", "token"])
+def api_with(request, api_as, token_as):
+    """The API client of a user, once with a JWT and once with a (write-enabled) personal API token."""
+    return api_as if request.param == "jwt" else token_as
+
+
+@pytest.fixture
+def fake_openai(settings):
+    """The AI gateway pointed at a local OpenAI-compatible server (tests/fakes/openai_server.py)."""
+    from tests.fakes.openai_server import FakeOpenAI
+
+    with FakeOpenAI() as fake:
+        settings.OPENAI_API_KEY = "sk-test-0123456789"
+        settings.OPENAI_BASE_URL = fake.base_url + "/v1"
+        yield fake

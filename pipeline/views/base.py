@@ -1,10 +1,5 @@
 """What every pipeline page shares: the section mixin, 400 for invalid forms, media kinds."""
 
-
-
-
-
-
 MEDIA_KINDS = ("audio", "video", "cover", "thumbnail")
 
 

@@ -12,14 +12,14 @@ from accounts.api.permissions import HasRoleScope, request_action, request_scope
 from accounts.models import LoginEvent, User
 from monitoring.models import CircuitBreaker
 from pipeline.models import Schedule, YouTubeChannel
+from tests.factories import ScheduleFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def schedule(operator):
-    return Schedule.objects.create(name="Nightly", cron="0 18 * * *", preset="chillhop", duration_s=60,
-                                   created_by=operator)
+    return ScheduleFactory(created_by=operator, name="Nightly")
 
 
 def test_owned_rows_everyone_sees_only_the_owner_and_admins_change(schedule, personas):

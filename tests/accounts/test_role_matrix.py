@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from tests.helpers import assert_login_redirect, client_for
+
 ANON_PAGE = "login"  # anonymous users are sent to the sign-in page
 
 PAGES = [
@@ -40,13 +42,10 @@ PERSONAS = ["anonymous", "viewer", "operator", "admin"]
 @pytest.mark.parametrize("persona_index", range(4), ids=PERSONAS)
 def test_pages(client, personas, url, expected, persona_index):
     persona = PERSONAS[persona_index]
-    if persona != "anonymous":
-        client.force_login(personas[persona])
-    response = client.get(url)
+    response = client_for(client, personas, persona).get(url)
     want = expected[persona_index]
     if want == ANON_PAGE:
-        assert response.status_code == 302
-        assert response["Location"].startswith("/accounts/login/")
+        assert_login_redirect(response)
     elif want == "admin-login":
         assert response.status_code == 302
         assert response["Location"].startswith("/admin/login/")
@@ -56,10 +55,10 @@ def test_pages(client, personas, url, expected, persona_index):
 
 @pytest.mark.parametrize("method,url,expected", API)
 @pytest.mark.parametrize("persona_index", range(4), ids=PERSONAS)
-def test_api(api, api_with, personas, method, url, expected, persona_index):
-    """With a JWT and with a personal API token (tests/accounts/conftest.py `api_with`): the same answers."""
+def test_api(api_for, api_with, method, url, expected, persona_index):
+    """With a JWT and with a personal API token (tests/conftest.py `api_with`): the same answers."""
     persona = PERSONAS[persona_index]
-    client = api if persona == "anonymous" else api_with(personas[persona])
+    client = api_for(persona, using=api_with)
     response = getattr(client, method)(url, {}, format="json") if method != "get" else client.get(url)
     want = expected[persona_index]
     assert response.status_code == want, (url, persona, response.content[:300])

@@ -11,10 +11,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from monitoring.models import AIUsage, Event, JobRun, JobStat
+from monitoring.models import Event, JobRun, JobStat
 from pipeline import services
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.helpers import has_horizontal_scroll, sign_in, visit
+from tests.factories import AIUsageFactory
 
 pytestmark = pytest.mark.browser
 
@@ -52,8 +53,8 @@ def fill_operations_data(admin_user, operator):
     JobStat.objects.create(name="pipeline.execute_stage", runs=1234, failures=56, consecutive_failures=3,
                            total_duration_seconds=98765.4, last_status="failed", last_error=LONG_ERROR,
                            last_run_at=now, last_failure_at=now)
-    AIUsage.objects.create(user=operator, model="gpt-4o-mini", request_type="pipeline.metadata.description",
-                           prompt_tokens=123456, completion_tokens=65432, cost_usd=Decimal("12.345678"))
+    AIUsageFactory(user=operator, request_type="pipeline.metadata.description", prompt_tokens=123456,
+                   completion_tokens=65432, cost_usd=Decimal("12.345678"))
     for i in range(3):
         Event.objects.create(source="pipeline", kind="run.failed", status="failed", user=operator,
                              message=f"Run #{run.pk} failed: {LONG_ERROR} ({i})",

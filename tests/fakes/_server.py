@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -61,3 +63,20 @@ class FakeService:
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    @classmethod
+    def run_demo(cls, argv: list[str] | None, *, description: str, port: int,
+                 describe: Callable[[Self], Iterable[str]]) -> None:
+        """The command line of a fake, for manual demos: serve on --host/--port until Ctrl-C, after
+        printing the lines `describe(fake)` gives (where it listens, the settings that point at it)."""
+        parser = argparse.ArgumentParser(description=description)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=port)
+        args = parser.parse_args(argv)
+        with cls(host=args.host, port=args.port) as fake:
+            for line in describe(fake):
+                print(line, flush=True)
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                pass

@@ -20,7 +20,6 @@ Standalone for manual demos: ``python -m tests.fakes.openai_server --port 8766``
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import io
@@ -377,19 +376,9 @@ def _b64_image(prompt: str, width: int, height: int, pil_format: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the fake OpenAI API for manual demos.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8766)
-    args = parser.parse_args(argv)
-    with FakeOpenAI(host=args.host, port=args.port) as fake:
-        print(
-            f"Fake OpenAI listening on {fake.base_url}; set OPENAI_BASE_URL={fake.base_url}/v1 (Ctrl-C to stop)",
-            flush=True,
-        )
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+    FakeOpenAI.run_demo(
+        argv, description="Run the fake OpenAI API for manual demos.", port=8766, describe=lambda fake: [
+            f"Fake OpenAI listening on {fake.base_url}; set OPENAI_BASE_URL={fake.base_url}/v1 (Ctrl-C to stop)"])
 
 
 FakeOpenAI.handler_class = _Handler

@@ -20,7 +20,6 @@ Standalone for manual demos: ``python -m tests.fakes.youtube_server --port 8765`
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import json
@@ -531,18 +530,12 @@ def _select_parts(video: dict[str, Any], parts: list[str]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the fake YouTube API for manual demos.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
-    args = parser.parse_args(argv)
-    with FakeYouTube(host=args.host, port=args.port) as fake:
-        print(f"Fake YouTube listening on {fake.base_url} (Ctrl-C to stop)", flush=True)
+    def describe(fake):
+        yield f"Fake YouTube listening on {fake.base_url} (Ctrl-C to stop)"
         for name, value in fake.client_settings().items():
-            print(f"  {name} = {value}", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+            yield f"  {name} = {value}"
+
+    FakeYouTube.run_demo(argv, description="Run the fake YouTube API for manual demos.", port=8765, describe=describe)
 
 
 FakeYouTube.handler_class = _Handler

@@ -19,24 +19,12 @@ from django.core.cache import cache
 from lofisite import cache as shared_cache
 from monitoring.ratelimit import RateLimited, RateLimitUnavailable, check_rate
 from monitoring.scheduler import LAST_TICK_CACHE_KEY, Scheduler
+from tests.clocks import ManualClock
 from tests.conftest import PASSWORD
 from tests.lofisite.redis_process import free_port, redis_process  # noqa: F401  (fixture)
 from tests.processes import process, wait_for
 
 PREFIX = "outage-test"
-
-
-class Clock:
-    """A monotonic clock the test moves by hand (the cache's back-off reads it)."""
-
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
@@ -46,7 +34,7 @@ def redis_cache(settings, redis_process):  # noqa: F811
         "BACKEND": "lofisite.cache.FailSoftRedisCache", "LOCATION": redis_process.url, "KEY_PREFIX": PREFIX,
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5, "OUTAGE_RETRY_SECONDS": 1.0},
     }}
-    clock = Clock()
+    clock = ManualClock(1000.0)  # the cache's back-off reads this monotonic clock
     cache.outage.clock = clock
     yield redis_process, clock
     cache.outage.clock = shared_cache.Outage.clock

@@ -1,19 +1,5 @@
 import pytest
 
-from tests.fakes.openai_server import FakeOpenAI
-
-
-@pytest.fixture(autouse=True)
-def _own_file_cache(settings, tmp_path):
-    """Counters under test in a cache directory of their own.
-
-    The default file cache lives in var/cache, which any other test run on this
-    machine clears at will; a shared Redis (REDIS_URL) is left as configured.
-    """
-    default = settings.CACHES["default"]
-    if default["BACKEND"].endswith("FileBasedCache"):
-        settings.CACHES = {**settings.CACHES, "default": {**default, "LOCATION": str(tmp_path / "cache")}}
-
 
 @pytest.fixture
 def breaker_settings(settings):
@@ -27,9 +13,7 @@ def breaker_settings(settings):
 
 
 @pytest.fixture
-def fake_openai(breaker_settings):
-    """The gateway pointed at a local OpenAI-compatible server."""
-    with FakeOpenAI() as fake:
-        breaker_settings.OPENAI_API_KEY = "sk-test-0123456789"
-        breaker_settings.OPENAI_BASE_URL = fake.base_url + "/v1"
-        yield fake
+def fake_openai(breaker_settings, fake_openai):
+    """The shared fake OpenAI (tests/conftest.py), with the breakers above: here the "openai"
+    breaker opens after 2 failures."""
+    return fake_openai

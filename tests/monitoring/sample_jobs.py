@@ -1,8 +1,8 @@
 """Jobs used by the monitoring tests (module level, as @job requires)."""
 
-import time
 from collections import Counter
 
+from monitoring import jobs
 from monitoring.breakers import breaker
 from monitoring.jobs import TransientError, heartbeat, job
 from monitoring.models import JobRun
@@ -34,11 +34,12 @@ def broken():
 
 
 @job("tests.slow", time_limit=0.2)
-def slow():
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+def slow(steps: int = 50):
+    """Works in 0.15 s steps with a heartbeat before each, `steps` times: only its time limit stops
+    it early. It waits on the job wrapper's clock, which a test may replace with a ManualClock."""
+    for _ in range(steps):
         heartbeat()
-        time.sleep(0.01)
+        jobs.time.sleep(0.15)
     return "finished"
 
 

@@ -14,7 +14,9 @@ from monitoring import ai
 from monitoring.ai import AIError, AITransientError, AIUnavailable, BudgetExceeded
 from monitoring.jobs import TransientError
 from monitoring.models import AIUsage, CircuitBreaker, Event
+from tests.factories import AIUsageFactory
 from tests.fakes.openai_server import IMAGE_OUTPUT_TOKENS, estimate_prompt_tokens
+from tests.helpers import PERSONAS
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +36,7 @@ def prices(settings):
 
 
 def spend(user, amount, when=None):
-    row = AIUsage.objects.create(user=user, model="chat-test", request_type="seed", cost_usd=Decimal(amount))
-    if when:
-        AIUsage.objects.filter(pk=row.pk).update(created_at=when)
-    return row
+    return AIUsageFactory(user=user, model="chat-test", request_type="seed", cost_usd=Decimal(amount), created_at=when)
 
 
 def test_chat_json_returns_the_json_and_records_tokens_and_cost(fake_openai, prices, operator):
@@ -243,14 +242,11 @@ def test_month_spend_and_summaries(prices, operator, other_operator, admin_user)
         Decimal("2.00"), Decimal("20.0"), Decimal("18.00"))
 
 
-PERSONAS = ["anonymous", "viewer", "operator", "other_operator", "admin"]
-
-
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_usage_api_shows_own_usage_and_admins_all(api, api_as, personas, persona, prices):
+def test_usage_api_shows_own_usage_and_admins_all(api_for, personas, persona, prices):
     spend(personas["operator"], "1.00")
     spend(personas["other_operator"], "2.00")
-    client = api if persona == "anonymous" else api_as(personas[persona])
+    client = api_for(persona)
     response = client.get("/api/v1/ai/usage/")
     if persona == "anonymous":
         assert response.status_code == 401
@@ -268,7 +264,7 @@ def test_usage_api_shows_own_usage_and_admins_all(api, api_as, personas, persona
 
 def test_usage_api_filters(api_as, admin_user, operator, prices):
     spend(operator, "1.00")
-    AIUsage.objects.create(user=operator, model="chat-test", request_type="vinted.draft", success=False)
+    AIUsageFactory(user=operator, model="chat-test", request_type="vinted.draft", success=False)
     client = api_as(admin_user)
     rows = client.get("/api/v1/ai/usage/?request_type=vinted.draft").json()["results"]
     assert [row["request_type"] for row in rows] == ["vinted.draft"]

@@ -12,6 +12,7 @@ from monitoring import breakers
 from monitoring.breakers import Breaker, BreakerOpen, breaker
 from monitoring.jobs import TransientError
 from monitoring.models import CircuitBreaker, Event
+from tests.helpers import PERSONAS, assert_answer, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -250,13 +251,12 @@ def test_breakers_command_lists_and_resets(breaker_settings, capsys):
 
 # --- reset through the API and the page, per persona -------------------------------------------------
 
-PERSONAS = ["anonymous", "viewer", "operator", "other_operator", "admin"]
 
 
 @pytest.mark.parametrize("persona,expected", list(zip(PERSONAS, [401, 403, 403, 403, 200], strict=True)))
-def test_api_reset_role_matrix(breaker_settings, api, api_as, personas, persona, expected):
+def test_api_reset_role_matrix(breaker_settings, api_for, persona, expected):
     trip()
-    client = api if persona == "anonymous" else api_as(personas[persona])
+    client = api_for(persona)
     response = client.post("/api/v1/breakers/test/reset/")
     assert response.status_code == expected, response.content
     if expected == 200:
@@ -268,9 +268,9 @@ def test_api_reset_role_matrix(breaker_settings, api, api_as, personas, persona,
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_api_list_breakers(breaker_settings, api, api_as, personas, persona):
+def test_api_list_breakers(breaker_settings, api_for, persona):
     trip()
-    client = api if persona == "anonymous" else api_as(personas[persona])
+    client = api_for(persona)
     response = client.get("/api/v1/breakers/")
     if persona == "anonymous":
         assert response.status_code == 401
@@ -291,13 +291,8 @@ def test_api_reset_unknown_breaker_is_404(breaker_settings, api_as, admin_user):
 @pytest.mark.parametrize("persona,expected", list(zip(PERSONAS, ["login", 403, 403, 403, 302], strict=True)))
 def test_page_reset_role_matrix(breaker_settings, client, personas, persona, expected):
     trip()
-    if persona != "anonymous":
-        client.force_login(personas[persona])
-    response = client.post("/monitoring/breakers/test/reset/")
-    if expected == "login":
-        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
-    else:
-        assert response.status_code == expected
+    response = client_for(client, personas, persona).post("/monitoring/breakers/test/reset/")
+    assert_answer(response, expected)
     if expected == 302:
         assert response["Location"] == "/monitoring/"
         assert row().state == "closed"

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from monitoring.events import record_event
 from monitoring.models import Event
+from tests.helpers import PERSONAS
 
 
 @pytest.mark.django_db
@@ -97,14 +98,11 @@ def test_api_retrieve(api_as, operator):
     assert response.status_code == 200 and response.json()["kind"] == "job.failed"
 
 
-PERSONAS = ["anonymous", "viewer", "operator", "other_operator", "admin"]
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_api_role_matrix(api, api_as, personas, persona):
+def test_api_role_matrix(api_for, persona):
     make_events()
-    client = api if persona == "anonymous" else api_as(personas[persona])
+    client = api_for(persona)
     response = client.get("/api/v1/events/")
     if persona == "anonymous":
         assert response.status_code == 401

@@ -12,6 +12,7 @@ from django_tasks_db.models import DBTaskResult
 from monitoring import jobs
 from monitoring.jobs import JobLost, JobTimeout, TransientError, heartbeat, recover_stale_jobs
 from monitoring.models import Event, JobRun, JobStat
+from tests.clocks import ManualClock
 from tests.monitoring import sample_jobs
 from tests.monitoring.worker import make_due, run_worker
 
@@ -154,13 +155,23 @@ def test_call_raises_the_final_error():
     assert run.status == "failed" and run.attempt == 3
 
 
-def test_time_limit_raises_job_timeout_and_fails_the_run():
+@pytest.fixture
+def job_clock(monkeypatch):
+    """The job wrapper's monotonic clock (time limits, durations), moved only by the job's own sleeps."""
+    clock = ManualClock(0.0)
+    monkeypatch.setattr(jobs, "time", clock)
+    return clock
+
+
+def test_time_limit_raises_job_timeout_and_fails_the_run(job_clock):
     run = sample_jobs.slow.enqueue()
     run_worker()
     run.refresh_from_db()
     assert run.status == "failed" and run.error.startswith("JobTimeout: Time limit of 0.2 s")
     assert DBTaskResult.objects.get(id=run.task_result_id).exception_class_path == "monitoring.jobs.JobTimeout"
-    assert run.duration_seconds < 4  # stopped by the limit, not by the loop's own 5 s end
+    # Stopped at the first heartbeat past 0.2 s (after two steps), not by the end of its 50 steps.
+    assert job_clock.sleeps == [0.15, 0.15]
+    assert JobStat.objects.get(name="tests.slow").total_duration_seconds == pytest.approx(0.3)  # as measured
 
 
 def test_time_limit_in_synchronous_call():

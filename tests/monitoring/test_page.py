@@ -6,12 +6,13 @@ import pytest
 from pytest_django.asserts import assertContains, assertNotContains
 
 from monitoring.breakers import breaker
-from monitoring.models import AIUsage, Event
+from monitoring.models import Event
+from tests.factories import AIUsageFactory
+from tests.helpers import PERSONAS, assert_login_redirect, client_for
 from tests.monitoring import sample_jobs
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = ["anonymous", "viewer", "operator", "other_operator", "admin"]
 RESET_FORM = 'action="/monitoring/breakers/test/reset/"'
 
 
@@ -30,11 +31,9 @@ def _down():
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_role_matrix(breaker_settings, client, personas, persona, url):
     open_breaker()
-    if persona != "anonymous":
-        client.force_login(personas[persona])
-    response = client.get(url)
+    response = client_for(client, personas, persona).get(url)
     if persona == "anonymous":
-        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+        assert_login_redirect(response)
         return
     assertContains(response, "badge-failed")  # the open breaker, for every role
     assertContains(response, "Open")
@@ -125,10 +124,8 @@ def test_payload_details_are_hidden_from_viewers(client, viewer, operator):
 
 
 def test_ai_spend_follows_the_usage_rule(client, operator, other_operator, admin_user):
-    AIUsage.objects.create(user=operator, model="gpt-4o-mini", request_type="pipeline.metadata",
-                           cost_usd=Decimal("1.25"))
-    AIUsage.objects.create(user=other_operator, model="gpt-4o-mini", request_type="vinted.draft",
-                           cost_usd=Decimal("3.50"))
+    AIUsageFactory(user=operator, request_type="pipeline.metadata", cost_usd=Decimal("1.25"))
+    AIUsageFactory(user=other_operator, request_type="vinted.draft", cost_usd=Decimal("3.50"))
     client.force_login(operator)
     response = client.get("/monitoring/")
     assert [row["username"] for row in response.context["ai_by_user"]] == ["otto"]

@@ -1,9 +1,11 @@
-"""Shared pipeline test data: runs in a given state (made through services.start_run, then
-moved to the state a worker would leave them in), rendered videos with real small files
-under MEDIA_ROOT (a tmp dir, see tests/conftest.py), a connected channel, tracks.
+"""Shared pipeline test data and workers: runs in a given state (tests.factories.RunFactory: made
+through services.start_run, then moved to the state a worker would leave them in), rendered videos
+with real small files under MEDIA_ROOT (a tmp dir, see tests/conftest.py), a connected channel, tracks.
 
 Fixtures are factories: `make_run(user, status)`, `finished_run(user, **video_fields)`,
-`make_track(user)`, plus `channel` (connected by an admin) and `preset` (a valid name).
+`make_track(user)`, plus `channel` (a channel row, nothing called), `preset` (a valid name),
+`fake_youtube` (the fake Google/YouTube with the settings pointing at it), `youtube` (the same,
+with the channel connected through it), `worker` (the real task worker, in this process).
 """
 
 import io
@@ -11,28 +13,28 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
 from pipeline import services
-from pipeline.choices import RunStatus, StageName, StageStatus
-from pipeline.models import Run, Stage, Track, Video, YouTubeChannel
+from pipeline.choices import RunStatus
+from pipeline.models import Run, Video, YouTubeChannel
+from tests.factories import (
+    AUDIO_BYTES,
+    RunFactory,
+    TrackFactory,
+    default_preset,
+    move_run_to,  # noqa: F401  (imported from here by page tests)
+)
+from tests.monitoring.worker import make_due, run_worker
 
 # Bytes of the fake MP4: every offset has a known value, so range tests can check the bytes.
 VIDEO_BYTES = bytes(range(256)) * 40
-AUDIO_BYTES = b"\x00\x01\x02\x03audio" * 500
-
-
-def _preset():
-    from pipeline.engines.presets import PRESETS
-
-    return "study" if "study" in PRESETS else next(iter(PRESETS))
 
 
 @pytest.fixture
 def preset():
-    return _preset()
+    return default_preset()
 
 
 def _image_bytes(size, fmt, colour=(40, 30, 80)):
@@ -41,44 +43,12 @@ def _image_bytes(size, fmt, colour=(40, 30, 80)):
     return buffer.getvalue()
 
 
-def move_run_to(run: Run, status: str, *, error: str = "") -> Run:
-    """Put a run (and its stages) in the state a worker would leave it in."""
-    now = timezone.now()
-    stages = Stage.objects.filter(run=run)
-    if status == RunStatus.RUNNING:
-        stages.filter(name=StageName.COMPOSE).update(status=StageStatus.SUCCEEDED, attempts=1, started_at=now,
-                                                     finished_at=now, progress=1, log="[12:00:00] Composed.\n")
-        stages.filter(name=StageName.ARTWORK).update(status=StageStatus.RUNNING, attempts=1, started_at=now,
-                                                     progress=0.5, log="[12:00:01] Drawing the cover.\n")
-        Run.objects.filter(pk=run.pk).update(status=status, started_at=now, progress=0.38)
-    elif status == RunStatus.FAILED:
-        stages.filter(name=StageName.COMPOSE).update(status=StageStatus.SUCCEEDED, attempts=1, started_at=now,
-                                                     finished_at=now, progress=1)
-        stages.filter(name=StageName.ARTWORK).update(
-            status=StageStatus.FAILED, attempts=3, started_at=now, finished_at=now,
-            error=error or "No space left on device", log="[12:00:00] Attempt 3 started.\n[12:00:01] disk full\n")
-        Run.objects.filter(pk=run.pk).update(status=status, started_at=now, finished_at=now, progress=0.35,
-                                             error=error or "Artwork failed: No space left on device")
-    elif status in (RunStatus.SUCCEEDED, RunStatus.CANCELLED):
-        stage_status = StageStatus.SUCCEEDED if status == RunStatus.SUCCEEDED else StageStatus.CANCELLED
-        stages.update(status=stage_status, attempts=1, started_at=now, finished_at=now,
-                      progress=1 if status == RunStatus.SUCCEEDED else 0, log="[12:00:00] Done.\n")
-        if status == RunStatus.SUCCEEDED and run.publish_target == "library":
-            stages.filter(name=StageName.PUBLISH).update(status=StageStatus.SKIPPED)
-        Run.objects.filter(pk=run.pk).update(status=status, started_at=now, finished_at=now, error=error,
-                                             progress=1.0 if status == RunStatus.SUCCEEDED else 0.1)
-    run.refresh_from_db()
-    return run
-
-
 @pytest.fixture
 def make_run(db):
-    """make_run(user, status="queued", **start_run_params) -> Run."""
+    """make_run(user, status="queued", **start_run_params) -> Run (tests.factories.RunFactory)."""
 
-    def make(user, status=RunStatus.QUEUED, *, error="", **params):
-        params = {"preset": _preset(), "duration_s": 60, **params}
-        run = services.start_run(user, **params)
-        return move_run_to(run, status, error=error) if status != RunStatus.QUEUED else run
+    def make(user, status=RunStatus.QUEUED, **params):
+        return RunFactory(created_by=user, status=status, **params)
 
     return make
 
@@ -137,14 +107,56 @@ def fake_youtube(settings):
 
 
 @pytest.fixture
+def youtube(fake_youtube, settings, admin_user):
+    """`fake_youtube` with the channel connected with its credentials (services.connect_channel), in
+    chunks small enough that a 30 s video takes several; its record starts after connecting."""
+    settings.YOUTUBE_CHUNK_SIZE = 256 * 1024
+    services.connect_channel(admin_user, client_id=fake_youtube.client_id, client_secret=fake_youtube.client_secret,
+                             refresh_token=fake_youtube.refresh_token)
+    # Connecting verified the credentials; tests watch what publishing sends.
+    fake_youtube.requests.clear()
+    fake_youtube.token_requests = 0
+    return fake_youtube
+
+
+@pytest.fixture
+def worker(django_capture_on_commit_callbacks):
+    """The real worker, in this process.
+
+    worker.start(user, **params): services.start_run with its queueing committed.
+    worker.step(): one pass: every queued run advances by one stage.
+    worker.drain(): passes until nothing is queued, making backoff waits due at once.
+    worker.commit(fn, *args): call a service and run its on_commit callbacks (queueing, events).
+    """
+
+    class Worker:
+        def commit(self, fn, *args, **kwargs):
+            with django_capture_on_commit_callbacks(execute=True):
+                return fn(*args, **kwargs)
+
+        def start(self, user, **params):
+            return self.commit(services.start_run, user, **{"preset": "study", "duration_s": 30, **params})
+
+        def step(self):
+            self.commit(run_worker)
+
+        def drain(self, rounds=40):
+            for _ in range(rounds):
+                self.step()
+                if not DBTaskResult.objects.filter(status="READY").exists():
+                    return
+                make_due()
+            raise AssertionError(f"tasks still queued after {rounds} worker passes")
+
+    return Worker()
+
+
+@pytest.fixture
 def make_track(db):
     """make_track(user, title) -> a Track row with a small file on disk (no decoding)."""
 
     def make(user, title="Rain on the window"):
-        track = Track(title=title, uploaded_by=user, duration_s=95.5, size_bytes=len(AUDIO_BYTES))
-        track.file.save("rain.m4a", ContentFile(AUDIO_BYTES), save=False)
-        track.save()
-        return track
+        return TrackFactory(uploaded_by=user, title=title)
 
     return make
 

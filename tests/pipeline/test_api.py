@@ -11,15 +11,15 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from pipeline import services
 from pipeline.choices import RunStatus
 from pipeline.models import Run, Schedule, Stage, Track, Video
 from tests.api_helpers import assert_error, assert_matrix_answer, field_errors
+from tests.factories import ScheduleFactory
+from tests.helpers import PERSONAS
 from tests.pipeline.api_fixtures import mark_uploaded, wav_bytes
 
 API = "/api/v1/pipeline"
 PRESET = "study"
-PERSONAS = ["anonymous", "viewer", "operator", "other_operator", "admin"]
 RUN_BODY = {"preset": PRESET, "duration_s": 30}
 SCHEDULE_BODY = {"name": "Evening mix", "cron": "0 18 * * *", "timezone": "Europe/Paris", "preset": PRESET,
                  "duration_s": 600}
@@ -32,14 +32,9 @@ def world(personas, operator, channel, make_run, finished_run, make_track):
         queued=make_run(operator),
         failed=make_run(operator, RunStatus.FAILED),
         video=finished_run(operator).video,
-        schedule=services.save_schedule(operator, Schedule(name="Daily", cron="0 18 * * *", preset=PRESET,
-                                                           duration_s=60)),
+        schedule=ScheduleFactory(created_by=operator, name="Daily", preset=PRESET),
         track=make_track(operator),
     )
-
-
-def _client(persona, api, api_as, personas):
-    return api if persona == "anonymous" else api_as(personas[persona])
 
 
 def _snapshot():
@@ -84,8 +79,8 @@ MATRIX = [
 
 @pytest.mark.parametrize("name,method,url,body,expected", MATRIX, ids=[case[0] for case in MATRIX])
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_role_matrix(api, api_as, personas, world, persona, name, method, url, body, expected):
-    client = _client(persona, api, api_as, personas)
+def test_role_matrix(api_for, world, persona, name, method, url, body, expected):
+    client = api_for(persona)
     url = API + url.format(queued=world.queued.pk, failed=world.failed.pk, video=world.video.pk,
                            schedule=world.schedule.pk, track=world.track.pk)
     before = _snapshot()
@@ -124,8 +119,7 @@ def test_unknown_run_is_404_envelope(api_as, operator):
 def test_run_list_filters(api_as, operator, other_operator, make_run):
     failed = make_run(operator, RunStatus.FAILED)
     queued = make_run(other_operator, preset="sleep")
-    old = make_run(operator, RunStatus.SUCCEEDED)
-    Run.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=10))
+    old = make_run(operator, RunStatus.SUCCEEDED, created_at=timezone.now() - timedelta(days=10))
     client = api_as(operator)
 
     def ids(query):

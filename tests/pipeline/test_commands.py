@@ -17,7 +17,6 @@ from monitoring.models import Event, JobRun
 from pipeline.choices import RunStatus
 from pipeline.management.commands.pipeline import ProgressDisplay
 from pipeline.models import Run, Video, YouTubeChannel
-from tests.fakes.youtube_server import FakeYouTube
 from tests.pipeline.api_fixtures import mark_uploaded
 
 
@@ -240,25 +239,24 @@ def _follow(url):
     return httpx.get(url, follow_redirects=True, timeout=10)
 
 
-def _connect_with_browser(fake, settings, visit=None, *extra):
-    settings.YOUTUBE_AUTH_URL = fake.auth_url
-    settings.YOUTUBE_TOKEN_URL = fake.token_url
-    settings.YOUTUBE_API_BASE = fake.api_base
+def _connect_with_browser(fake, visit=None, *extra, secret=None):
+    """`manage.py youtube_connect` against the fake Google (the `fake_youtube` fixture), with a browser;
+    the client secret typed is the fake's own unless `secret` is given."""
     out = io.StringIO()
     browser = Browser(out, visit)
     browser.start()
     try:
         call_command("youtube_connect", "--client-id", fake.client_id, "--client-secret-stdin", "--port", "0",
-                     "--timeout", "10", *extra, stdin=io.StringIO(f"{fake.client_secret}\n"), stdout=out,
+                     "--timeout", "10", *extra, stdin=io.StringIO(f"{secret or fake.client_secret}\n"), stdout=out,
                      stderr=io.StringIO())
     finally:
         browser.join(timeout=10)
     return out.getvalue(), browser
 
 
-def test_youtube_connect_loopback_flow_against_fake_google(admin_user, settings):
-    with FakeYouTube() as fake:
-        out, browser = _connect_with_browser(fake, settings)
+def test_youtube_connect_loopback_flow_against_fake_google(admin_user, fake_youtube):
+    fake = fake_youtube
+    out, browser = _connect_with_browser(fake)
     assert browser.error is None and browser.response.status_code == 200
     assert "You can close this tab" in browser.response.text
     consent = fake.consents[0]
@@ -278,38 +276,29 @@ def test_youtube_connect_loopback_flow_against_fake_google(admin_user, settings)
     assert "YouTube channel connected" in out
 
 
-def test_youtube_connect_rejects_a_redirect_with_another_state(admin_user, settings):
+def test_youtube_connect_rejects_a_redirect_with_another_state(admin_user, fake_youtube):
     def forged(url):
         redirect_uri = re.search(r"redirect_uri=([^&]+)", url).group(1)
         from urllib.parse import unquote
 
         return httpx.get(unquote(redirect_uri) + "?code=stolen&state=not-ours", timeout=10)
 
-    with FakeYouTube() as fake:
-        with pytest.raises(CommandError, match="state did not match"):
-            _connect_with_browser(fake, settings, forged)
-        assert fake.token_requests == 0
+    with pytest.raises(CommandError, match="state did not match"):
+        _connect_with_browser(fake_youtube, forged)
+    assert fake_youtube.token_requests == 0
     assert not YouTubeChannel.objects.exists()
 
 
-def test_youtube_connect_consent_refused(admin_user, settings):
-    with FakeYouTube() as fake:
-        fake.deny_consent = True
-        with pytest.raises(CommandError, match="'access_denied': the consent was not given"):
-            _connect_with_browser(fake, settings)
+def test_youtube_connect_consent_refused(admin_user, fake_youtube):
+    fake_youtube.deny_consent = True
+    with pytest.raises(CommandError, match="'access_denied': the consent was not given"):
+        _connect_with_browser(fake_youtube)
     assert not YouTubeChannel.objects.exists()
 
 
-def test_youtube_connect_wrong_client_secret(admin_user, settings):
-    with FakeYouTube(client_secret="the-real-one") as fake:
-        settings.YOUTUBE_AUTH_URL, settings.YOUTUBE_TOKEN_URL = fake.auth_url, fake.token_url
-        out = io.StringIO()
-        browser = Browser(out)
-        browser.start()
-        with pytest.raises(CommandError, match=r"refused the authorization \(401: The OAuth client was not found.\)"):
-            call_command("youtube_connect", "--client-id", fake.client_id, "--client-secret-stdin", "--port", "0",
-                         "--timeout", "10", stdin=io.StringIO("a-wrong-secret\n"), stdout=out)
-        browser.join(timeout=10)
+def test_youtube_connect_wrong_client_secret(admin_user, fake_youtube):
+    with pytest.raises(CommandError, match=r"refused the authorization \(401: The OAuth client was not found.\)"):
+        _connect_with_browser(fake_youtube, secret="a-wrong-secret")
     assert not YouTubeChannel.objects.exists()
 
 

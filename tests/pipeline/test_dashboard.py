@@ -2,8 +2,8 @@
 
 from decimal import Decimal
 
-from monitoring.models import AIUsage
 from pipeline.choices import RunStatus
+from tests.factories import AIUsageFactory
 
 
 def test_empty_dashboard_says_what_to_do(client, operator):
@@ -18,8 +18,7 @@ def test_cards_count_runs_success_rate_and_show_latest_video(client, operator, v
     finished_run(operator, title="Night shift beats")
     make_run(operator, RunStatus.FAILED, error="Render failed: disk full")
     make_run(operator)  # queued: counts today, not in the success rate
-    AIUsage.objects.create(user=viewer, model="gpt-4o-mini", request_type="pipeline.metadata", prompt_tokens=10,
-                           completion_tokens=10, cost_usd=Decimal("0.42"), latency_ms=5, success=True)
+    AIUsageFactory(user=viewer, prompt_tokens=10, completion_tokens=10, cost_usd=Decimal("0.42"), latency_ms=5)
     client.force_login(viewer)
     page = client.get("/").content.decode()
     assert '<span class="stat-number">3</span><span class="stat-label">Runs started today' in page

@@ -66,11 +66,11 @@ def test_a_video_being_uploaded_is_not_deleted(operator, finished_run):
 def test_retention_deletes_old_library_media_but_keeps_runs_and_youtube_videos(
         settings, operator, finished_run, django_capture_on_commit_callbacks):
     settings.PIPELINE_LIBRARY_RETENTION_DAYS = 30
-    old = finished_run(operator)
+    month_ago = {"finished_at": timezone.now() - timedelta(days=31)}
+    old = finished_run(operator, run_params=month_ago)
     recent = finished_run(operator)
-    on_youtube = finished_run(operator, upload_status=UploadStatus.UPLOADED, youtube_id="abc")
-    Run.objects.filter(pk__in=[old.pk, on_youtube.pk]).update(finished_at=timezone.now() - timedelta(days=31))
-    Run.objects.filter(pk=on_youtube.pk).update(publish_target="youtube")
+    on_youtube = finished_run(operator, run_params=month_ago, upload_status=UploadStatus.UPLOADED, youtube_id="abc")
+    Run.objects.filter(pk=on_youtube.pk).update(publish_target="youtube")  # published after it was made
     with django_capture_on_commit_callbacks(execute=True):
         assert services.purge_library_media() == 1
         assert services.purge_library_media() == 0  # already done
@@ -83,7 +83,6 @@ def test_retention_deletes_old_library_media_but_keeps_runs_and_youtube_videos(
 
 
 def test_retention_off_by_default_keeps_everything(operator, finished_run):
-    old = finished_run(operator)
-    Run.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=3650))
+    old = finished_run(operator, run_params={"finished_at": timezone.now() - timedelta(days=3650)})
     assert services.purge_library_media() == 0
     assert folder_of(old).is_dir()

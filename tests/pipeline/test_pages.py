@@ -12,23 +12,11 @@ from django.utils import timezone
 from pipeline import services
 from pipeline.choices import RunStatus, UploadStatus
 from pipeline.models import QuotaUsage, Run, Schedule, Track, Video, YouTubeChannel
+from tests.factories import ScheduleFactory
+from tests.helpers import PERSONAS, assert_answer, assert_login_redirect, client_for
 from tests.pipeline.conftest import VIDEO_BYTES
 
 pytestmark = pytest.mark.django_db
-
-PERSONAS = ["anonymous", "viewer", "operator", "other_operator", "admin"]
-
-
-def client_for(client, personas, persona):
-    if persona != "anonymous":
-        client.force_login(personas[persona])
-    return client
-
-
-def assert_login_redirect(response):
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("accounts:login"))
-
 
 FIELD_START = re.compile(r'class="field[ "]')
 
@@ -51,8 +39,7 @@ def world(personas, make_run, finished_run, make_track, preset):
     """One of everything, owned by `operator`."""
     operator = personas["operator"]
     done = finished_run(operator)
-    schedule = services.save_schedule(operator, Schedule(name="Evening", cron="0 18 * * *", timezone="UTC",
-                                                         preset=preset, duration_s=600))
+    schedule = ScheduleFactory(created_by=operator, name="Evening", preset=preset, duration_s=600)
     return {"run": done, "active": make_run(operator, RunStatus.RUNNING), "failed": make_run(operator, "failed"),
             "schedule": schedule, "track": make_track(operator)}
 
@@ -87,20 +74,14 @@ def test_everyone_with_a_role_reads_every_page(client, personas, world, url, per
 @pytest.mark.parametrize("url", ["/pipeline/runs/new/", "/pipeline/schedules/new/"])
 def test_create_pages_need_an_acting_role(client, personas, url, persona, expected):
     response = client_for(client, personas, persona).get(url)
-    if expected == "login":
-        assert_login_redirect(response)
-    else:
-        assert response.status_code == expected
+    assert_answer(response, expected)
 
 
 @pytest.mark.parametrize("persona,expected", [("anonymous", "login"), ("viewer", 403), ("operator", 200),
                                               ("other_operator", 403), ("admin", 200)])
 def test_schedule_edit_page_is_for_its_owner_and_admins(client, personas, world, persona, expected):
     response = client_for(client, personas, persona).get(f"/pipeline/schedules/{world['schedule'].pk}/edit/")
-    if expected == "login":
-        assert_login_redirect(response)
-    else:
-        assert response.status_code == expected
+    assert_answer(response, expected)
 
 
 def test_unknown_objects_are_404(client, admin_user):
@@ -139,10 +120,7 @@ def test_cancel_run(client, personas, world, persona, expected):
     run = world["active"]
     response = client_for(client, personas, persona).post(f"/pipeline/runs/{run.pk}/cancel/", follow=False)
     run.refresh_from_db()
-    if expected == "login":
-        assert_login_redirect(response)
-    else:
-        assert response.status_code == expected
+    assert_answer(response, expected)
     assert run.cancel_requested is (expected == 302)
     if expected == 302:
         assert response["Location"] == run.get_absolute_url()
@@ -155,10 +133,7 @@ def test_retry_run(client, personas, world, persona, expected):
     run = world["failed"]
     response = client_for(client, personas, persona).post(f"/pipeline/runs/{run.pk}/retry/")
     run.refresh_from_db()
-    if expected == "login":
-        assert_login_redirect(response)
-    else:
-        assert response.status_code == expected
+    assert_answer(response, expected)
     assert run.status == (RunStatus.QUEUED if expected == 302 else RunStatus.FAILED)
 
 
@@ -175,10 +150,7 @@ def test_edit_metadata(client, personas, world, persona, expected):
     data = {"title": "Midnight rain", "description": "New words", "tags": "lofi, rain , ,night"}
     response = client_for(client, personas, persona).post(f"/pipeline/runs/{run.pk}/metadata/", data)
     video = Video.objects.get(run=run)
-    if expected == "login":
-        assert_login_redirect(response)
-    else:
-        assert response.status_code == expected
+    assert_answer(response, expected)
     if expected == 302:
         assert (video.title, video.tags, video.metadata_edited) == ("Midnight rain", ["lofi", "rain", "night"], True)
     else:
@@ -191,10 +163,7 @@ def test_publish_to_youtube(client, personas, world, channel, persona, expected)
     response = client_for(client, personas, persona).post(f"/pipeline/runs/{run.pk}/publish/",
                                                           {"privacy": "unlisted"})
     run.refresh_from_db()
-    if expected == "login":
-        assert_login_redirect(response)
-    else:
-        assert response.status_code == expected
+    assert_answer(response, expected)
     if expected == 302:
         assert (run.status, run.publish_target, run.privacy) == (RunStatus.QUEUED, "youtube", "unlisted")
     else:
@@ -206,10 +175,7 @@ def test_toggle_schedule(client, personas, world, persona, expected):
     schedule = world["schedule"]
     response = client_for(client, personas, persona).post(f"/pipeline/schedules/{schedule.pk}/toggle/")
     schedule.refresh_from_db()
-    if expected == "login":
-        assert_login_redirect(response)
-    else:
-        assert response.status_code == expected
+    assert_answer(response, expected)
     assert schedule.enabled is (expected != 302)
     assert (schedule.next_run_at is None) is (expected == 302)
 
@@ -218,10 +184,7 @@ def test_toggle_schedule(client, personas, world, persona, expected):
 def test_delete_schedule(client, personas, world, persona, expected):
     schedule = world["schedule"]
     response = client_for(client, personas, persona).post(f"/pipeline/schedules/{schedule.pk}/delete/")
-    if expected == "login":
-        assert_login_redirect(response)
-    else:
-        assert response.status_code == expected
+    assert_answer(response, expected)
     assert Schedule.objects.filter(pk=schedule.pk).exists() is (expected != 302)
 
 
@@ -233,10 +196,7 @@ def test_edit_schedule(client, personas, world, persona, expected, preset):
             "privacy": "private", "enabled": "on"}
     response = client_for(client, personas, persona).post(f"/pipeline/schedules/{schedule.pk}/edit/", data)
     schedule.refresh_from_db()
-    if expected == "login":
-        assert_login_redirect(response)
-    else:
-        assert response.status_code == expected
+    assert_answer(response, expected)
     assert (schedule.name == "Morning") is (expected == 302)
 
 
@@ -245,10 +205,7 @@ def test_delete_track(client, personas, world, persona, expected):
     track = world["track"]
     path = track.file.path
     response = client_for(client, personas, persona).post(f"/pipeline/tracks/{track.pk}/delete/")
-    if expected == "login":
-        assert_login_redirect(response)
-    else:
-        assert response.status_code == expected
+    assert_answer(response, expected)
     assert Track.objects.filter(pk=track.pk).exists() is (expected != 302)
     import os
 

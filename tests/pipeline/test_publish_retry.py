@@ -19,7 +19,7 @@ from monitoring.breakers import breaker
 from monitoring.models import Event, JobRun
 from pipeline import services
 from pipeline.choices import RunStatus, StageStatus
-from tests.pipeline.test_runs import fresh, stages_of, worker, youtube  # noqa: F401  (fixtures)
+from tests.pipeline.test_runs import fresh, stages_of
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +36,7 @@ def sleeps(monkeypatch):
     return recorded
 
 
-def publish(worker, finished_run, user):  # noqa: F811
+def publish(worker, finished_run, user):
     video = finished_run(user).video
     return worker.commit(services.publish_video, video, user, privacy="public")
 
@@ -46,7 +46,7 @@ def publish_job(run) -> JobRun:
 
 
 def test_a_failing_token_refresh_ends_the_attempt_at_once_and_is_requeued_with_backoff(
-        operator, worker, youtube, finished_run, sleeps):  # noqa: F811
+        operator, worker, youtube, finished_run, sleeps):
     youtube.token_error_status = 503
     run = publish(worker, finished_run, operator)
     other = worker.start(operator)  # a library run queued behind the failing publish
@@ -100,7 +100,7 @@ def dropping_server():
 
 
 def test_with_the_network_dropping_requests_the_attempt_returns_at_once_and_waits_in_the_queue(
-        operator, worker, youtube, finished_run, sleeps, dropping_server, settings):  # noqa: F811
+        operator, worker, youtube, finished_run, sleeps, dropping_server, settings):
     run = publish(worker, finished_run, operator)
     settings.YOUTUBE_TOKEN_URL = dropping_server.url
 
@@ -117,7 +117,7 @@ def test_with_the_network_dropping_requests_the_attempt_returns_at_once_and_wait
 
 
 def test_the_youtube_breaker_opens_after_its_threshold_and_then_nothing_is_sent(
-        operator, worker, youtube, finished_run, sleeps):  # noqa: F811
+        operator, worker, youtube, finished_run, sleeps):
     youtube.token_error_status = 503
     run = publish(worker, finished_run, operator)
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import time_machine
 from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
@@ -45,9 +46,8 @@ from pipeline import services
 from pipeline.choices import RunStatus, StageStatus, UploadStatus
 from pipeline.engines import artwork, compose, render, thumbnail
 from pipeline.engines.ffmpeg import ffmpeg_exe, probe
-from pipeline.models import QuotaUsage, RenderSlot, Run, Schedule, Stage, Video, YouTubeChannel
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.youtube_server import FakeYouTube
+from pipeline.models import QuotaUsage, RenderSlot, Run, Stage, Video, YouTubeChannel
+from tests.factories import AIUsageFactory, ScheduleFactory
 from tests.monitoring.worker import make_due, run_worker
 from tests.processes import process, wait_for
 
@@ -60,47 +60,6 @@ EARLY_STAGES = ("compose", "artwork", "metadata")
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
-@pytest.fixture(autouse=True)
-def _own_file_cache(settings, tmp_path):
-    """The file cache (the SQLite default) in a folder of its own: other test runs on this machine clear
-    var/cache at will, which would reset the AI gateway's once-a-month budget event mid-test."""
-    default = settings.CACHES["default"]
-    if default["BACKEND"].endswith("FileBasedCache"):
-        settings.CACHES = {**settings.CACHES, "default": {**default, "LOCATION": str(tmp_path / "cache")}}
-
-
-@pytest.fixture
-def worker(django_capture_on_commit_callbacks):
-    """The real worker, in this process.
-
-    worker.start(user, **params): services.start_run with its queueing committed.
-    worker.step(): one pass: every queued run advances by one stage.
-    worker.drain(): passes until nothing is queued, making backoff waits due at once.
-    worker.commit(fn, *args): call a service and run its on_commit callbacks (queueing, events).
-    """
-
-    class Worker:
-        def commit(self, fn, *args, **kwargs):
-            with django_capture_on_commit_callbacks(execute=True):
-                return fn(*args, **kwargs)
-
-        def start(self, user, **params):
-            return self.commit(services.start_run, user, **{"preset": "study", "duration_s": 30, **params})
-
-        def step(self):
-            self.commit(run_worker)
-
-        def drain(self, rounds=40):
-            for _ in range(rounds):
-                self.step()
-                if not DBTaskResult.objects.filter(status="READY").exists():
-                    return
-                make_due()
-            raise AssertionError(f"tasks still queued after {rounds} worker passes")
-
-    return Worker()
-
-
 def fresh(run) -> Run:
     return Run.objects.select_related("video").get(pk=run.pk)
 
@@ -354,22 +313,6 @@ def test_disk_full_during_render_fails_readably_leaves_nothing_and_retry_succeed
 
 
 # --- YouTube ------------------------------------------------------------------------------------------------
-@pytest.fixture
-def youtube(settings, admin_user):
-    """The fake YouTube, the settings pointing at it, and the channel connected with its credentials."""
-    with FakeYouTube() as fake:
-        settings.YOUTUBE_TOKEN_URL = fake.token_url
-        settings.YOUTUBE_API_BASE = fake.api_base
-        settings.YOUTUBE_UPLOAD_BASE = fake.upload_base
-        settings.YOUTUBE_CHUNK_SIZE = 256 * 1024  # several chunks for a 30 s video
-        services.connect_channel(admin_user, client_id=fake.client_id, client_secret=fake.client_secret,
-                                 refresh_token=fake.refresh_token)
-        # Connecting verified the credentials; tests watch what publishing sends.
-        fake.requests.clear()
-        fake.token_requests = 0
-        yield fake
-
-
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     """Real media of a 30 s video, made once by the engines for the publish tests."""
@@ -563,21 +506,13 @@ def test_thumbnail_refused_by_the_quota_then_retry_sets_it_without_uploading_aga
     assert QuotaUsage.objects.filter(operation="videos.insert").count() == 1
 
 
-# --- AI -----------------------------------------------------------------------------------------------------
-@pytest.fixture
-def openai_fake(settings):
-    with FakeOpenAI() as fake:
-        settings.OPENAI_API_KEY = "sk-test-pipeline-0123456789"
-        settings.OPENAI_BASE_URL = fake.base_url + "/v1"
-        yield fake
-
-
+# --- AI (the shared `fake_openai` of tests/conftest.py) -----------------------------------------------------
 AI_METADATA = {"title": "Midnight Rain - lofi beats to study to", "description": "Soft rain and warm keys.",
                "tags": ["lofi", "study", "rain"]}
 
 
-def test_ai_writes_artwork_and_metadata_and_every_call_is_costed(operator, worker, openai_fake):
-    openai_fake.chat_handler = lambda request: AI_METADATA
+def test_ai_writes_artwork_and_metadata_and_every_call_is_costed(operator, worker, fake_openai):
+    fake_openai.chat_handler = lambda request: AI_METADATA
     run = worker.start(operator)
     for _ in EARLY_STAGES:
         worker.step()
@@ -592,7 +527,7 @@ def test_ai_writes_artwork_and_metadata_and_every_call_is_costed(operator, worke
 
     with Image.open(Path(django_settings.MEDIA_ROOT) / video.cover.name) as cover:
         assert cover.size == (1920, 1080)
-    assert [r.path for r in openai_fake.requests] == ["/v1/images/generations", "/v1/chat/completions"]
+    assert [r.path for r in fake_openai.requests] == ["/v1/images/generations", "/v1/chat/completions"]
     usage = {row.request_type: row for row in AIUsage.objects.all()}
     assert set(usage) == {"pipeline.artwork", "pipeline.metadata"}
     for row in usage.values():
@@ -601,16 +536,16 @@ def test_ai_writes_artwork_and_metadata_and_every_call_is_costed(operator, worke
     assert usage["pipeline.artwork"].images == 1
 
 
-def test_ai_budget_exceeded_sends_nothing_and_the_run_succeeds_offline(operator, worker, openai_fake):
+def test_ai_budget_exceeded_sends_nothing_and_the_run_succeeds_offline(operator, worker, fake_openai):
     operator.ai_monthly_budget_usd = Decimal("1.00")
     operator.save(update_fields=["ai_monthly_budget_usd"])
-    AIUsage.objects.create(user=operator, request_type="vinted.draft", model="gpt-4o-mini", cost_usd=Decimal("1.00"))
+    AIUsageFactory(user=operator, request_type="vinted.draft", cost_usd=Decimal("1.00"))
     run = worker.start(operator)
     worker.drain()
 
     run = fresh(run)
     assert run.status == RunStatus.SUCCEEDED, run.error
-    assert openai_fake.requests == []
+    assert fake_openai.requests == []
     stages = stages_of(run)
     assert stages["artwork"].outputs == {"source": "procedural"}
     assert stages["metadata"].outputs["source"] == "template"
@@ -620,14 +555,12 @@ def test_ai_budget_exceeded_sends_nothing_and_the_run_succeeds_offline(operator,
     assert Event.objects.filter(source="ai", kind="budget.exceeded", user=operator).count() == 1
 
 
-def test_without_a_key_nothing_is_sent_or_recorded(operator, worker, settings):
-    with FakeOpenAI() as fake:
-        settings.OPENAI_API_KEY = ""
-        settings.OPENAI_BASE_URL = fake.base_url + "/v1"
-        run = worker.start(operator)
-        for _ in EARLY_STAGES:
-            worker.step()
-        assert fake.requests == []
+def test_without_a_key_nothing_is_sent_or_recorded(operator, worker, settings, fake_openai):
+    settings.OPENAI_API_KEY = ""  # the fake is running, but no key is configured
+    run = worker.start(operator)
+    for _ in EARLY_STAGES:
+        worker.step()
+    assert fake_openai.requests == []
     stages = stages_of(run)
     assert stages["artwork"].outputs == {"source": "procedural"} and "Cover art: procedural" in stages["artwork"].log
     assert stages["metadata"].outputs["source"] == "template"
@@ -650,8 +583,8 @@ def test_worker_killed_mid_compose_is_recovered_and_the_run_resumes(operator, se
     assert fresh(run).status == RunStatus.RUNNING
     assert stages_of(run)["compose"].status == StageStatus.RUNNING
     dead = JobRun.objects.get(status="running")
-    time.sleep(1.5)  # its heartbeat goes stale
-    assert recover_stale_jobs() == 1
+    with time_machine.travel(timedelta(seconds=5), tick=False):  # the scheduler's next look: heartbeat stale
+        assert recover_stale_jobs() == 1
 
     compose_stage = stages_of(run)["compose"]
     assert compose_stage.status == StageStatus.QUEUED
@@ -874,17 +807,15 @@ def test_two_workers_never_render_at_once(operator, settings, tmp_path, monkeypa
 
 # --- schedules ----------------------------------------------------------------------------------------------
 def make_schedule(user, **fields):
-    fields = {"name": "Evening mix", "cron": "0 18 * * *", "timezone": "Europe/Paris", "preset": "sleep",
-              "duration_s": 30, "publish_target": "youtube", **fields}
-    return services.save_schedule(user, Schedule(**fields))
+    return ScheduleFactory(created_by=user, **{"name": "Evening mix", "timezone": "Europe/Paris", "preset": "sleep",
+                                               "duration_s": 30, "publish_target": "youtube", **fields})
 
 
 def test_a_due_schedule_starts_one_run_even_when_fired_twice(operator, worker):
-    schedule = make_schedule(operator)
     # 17:30 UTC on 28 March 2026 is 18:30 in Paris: today's 18:00 has passed, and the clocks move to
     # summer time that night, so the next 18:00 in Paris is 16:00 UTC.
     now = datetime(2026, 3, 28, 17, 30, tzinfo=UTC)
-    Schedule.objects.filter(pk=schedule.pk).update(next_run_at=now - timedelta(minutes=30))
+    schedule = make_schedule(operator, next_run_at=now - timedelta(minutes=30))
 
     assert worker.commit(services.fire_due_schedules, now) == 1
     assert worker.commit(services.fire_due_schedules, now) == 0  # a second scheduler tick, same moment
@@ -906,9 +837,9 @@ def test_a_due_schedule_starts_one_run_even_when_fired_twice(operator, worker):
 
 def test_a_schedule_publishes_to_youtube_when_the_channel_is_connected(operator, admin_user, worker):
     YouTubeChannel.objects.create(client_id="id", client_secret="secret", refresh_token="token")
-    schedule = make_schedule(operator, timezone="America/New_York", cron="30 7 * * 1-5")
     now = datetime(2026, 7, 3, 11, 31, tzinfo=UTC)  # Friday 07:31 in New York
-    Schedule.objects.filter(pk=schedule.pk).update(next_run_at=now - timedelta(minutes=1))
+    schedule = make_schedule(operator, timezone="America/New_York", cron="30 7 * * 1-5",
+                             next_run_at=now - timedelta(minutes=1))
 
     assert worker.commit(services.fire_due_schedules, now) == 1
     assert Run.objects.get().publish_target == "youtube"
@@ -918,9 +849,7 @@ def test_a_schedule_publishes_to_youtube_when_the_channel_is_connected(operator,
 
 def test_disabled_and_future_schedules_do_not_fire(operator, worker):
     now = timezone.now()
-    disabled = make_schedule(operator, name="off", enabled=False)
-    future = make_schedule(operator, name="later")
-    Schedule.objects.filter(pk=disabled.pk).update(next_run_at=now - timedelta(hours=1))
-    Schedule.objects.filter(pk=future.pk).update(next_run_at=now + timedelta(hours=1))
+    make_schedule(operator, name="off", enabled=False, next_run_at=now - timedelta(hours=1))
+    make_schedule(operator, name="later", next_run_at=now + timedelta(hours=1))
     assert worker.commit(services.fire_due_schedules, now) == 0
     assert not Run.objects.exists()

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from pipeline import services
 from pipeline.models import Schedule
 from tests.api_helpers import field_errors
+from tests.factories import ScheduleFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -97,8 +98,7 @@ def test_a_saved_schedule_that_never_fires_does_not_stop_the_scheduler(operator,
     # Saved around the services (the admin, an older release), then due.
     broken = Schedule.objects.create(name="Leap", cron="0 0 30 2 *", timezone="UTC", preset=preset, duration_s=60,
                                      enabled=True, next_run_at=timezone.now(), created_by=operator)
-    good = services.save_schedule(operator, Schedule(name="Daily", cron="0 18 * * *", preset=preset, duration_s=60))
-    Schedule.objects.filter(pk=good.pk).update(next_run_at=timezone.now())
+    ScheduleFactory(created_by=operator, name="Daily", preset=preset, next_run_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         assert services.fire_due_schedules() == 1
     broken.refresh_from_db()
@@ -125,8 +125,7 @@ def test_run_now_starts_one_run_with_the_schedules_settings_and_keeps_its_next_f
         operator, other_operator, preset):
     from django.core.exceptions import PermissionDenied
 
-    schedule = services.save_schedule(operator, Schedule(name="Daily", cron="0 18 * * *", preset=preset,
-                                                         duration_s=90))
+    schedule = ScheduleFactory(created_by=operator, name="Daily", preset=preset, duration_s=90)
     next_run_at = schedule.next_run_at
     run = services.run_schedule_now(operator, schedule)
     assert (run.schedule, run.duration_s, run.preset, run.created_by) == (schedule, 90, preset, operator)

@@ -10,9 +10,10 @@ from django.conf import settings
 from django.template import Context, Template
 
 from monitoring.events import record_event
-from monitoring.models import AIUsage, Event, JobRun
+from monitoring.models import Event, JobRun
 from pipeline.choices import RunStatus
 from pipeline.models import Video
+from tests.factories import AIUsageFactory
 from tests.monitoring import sample_jobs
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +71,7 @@ def test_monitoring_tables_stack_with_a_label_on_every_cell(client, admin_user, 
     sample_jobs.quick_flaky.call("ui-test", 1)
     sample_jobs.plain.enqueue(1)
     JobRun.objects.filter(name="tests.plain").update(progress=0.5)
-    AIUsage.objects.create(user=operator, model="gpt-4o-mini", request_type="pipeline.metadata")
+    AIUsageFactory(user=operator)
     Event.objects.create(source="pipeline", kind="run.succeeded", status="succeeded", message="x" * 300,
                          payload={"elapsed_s": 4500})
     client.force_login(admin_user)

@@ -1,0 +1,27 @@
+"""Helpers for page (HTML) tests of every app; the fixtures they take are in tests/conftest.py."""
+
+from django.urls import reverse
+
+PERSONAS = ["anonymous", "viewer", "operator", "other_operator", "admin"]
+
+
+def client_for(client, personas, persona):
+    """The Django test `client` signed in as `persona`: a name in the `personas` fixture, or
+    "anonymous" (left signed out), or a User."""
+    if persona != "anonymous":
+        client.force_login(personas[persona] if isinstance(persona, str) else persona)
+    return client
+
+
+def assert_login_redirect(response):
+    """The answer to a signed-out browser: a redirect to the sign-in page."""
+    assert response.status_code == 302, response.status_code
+    assert response["Location"].startswith(reverse("accounts:login")), response["Location"]
+
+
+def assert_answer(response, expected):
+    """`expected` is "login" (a signed-out browser is sent to sign in) or the status code."""
+    if expected == "login":
+        assert_login_redirect(response)
+    else:
+        assert response.status_code == expected, (response.status_code, expected)
