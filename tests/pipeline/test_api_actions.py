@@ -16,11 +16,9 @@ from PIL import Image
 from pipeline import services
 from pipeline.choices import RunStatus, StageName, StageStatus, UploadStatus
 from pipeline.models import Run, Schedule, Stage, Video
-from tests.accounts import conftest as accounts_fixtures
 from tests.api_helpers import assert_error, assert_matrix_answer, field_errors
 
 # The JWT / personal-token clients of tests/accounts (fixtures).
-api_with, token_as = accounts_fixtures.api_with, accounts_fixtures.token_as
 API = "/api/v1/pipeline"
 PERSONAS = ["anonymous", "viewer", "operator", "other_operator", "admin"]
 

@@ -12,12 +12,10 @@ import pytest
 from django.conf import settings
 
 from pipeline.choices import RunStatus
-from tests.accounts import conftest as accounts_fixtures
 from tests.api_helpers import assert_error
 from tests.pipeline.conftest import AUDIO_BYTES, VIDEO_BYTES
 
 # The JWT / personal-token clients of tests/accounts (fixtures).
-api_with, token_as = accounts_fixtures.api_with, accounts_fixtures.token_as
 API = "/api/v1/pipeline"
 TYPES = {"audio": "audio/mp4", "video": "video/mp4", "cover": "image/png", "thumbnail": "image/jpeg"}
 
