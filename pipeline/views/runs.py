@@ -155,7 +155,7 @@ def _composed(values, unit=""):
 
 def run_parameters(run, video=None):
     """What the run was asked for, and (once composed) the tempo and key that were made."""
-    from .engines.presets import PRESETS
+    from ..engines.presets import PRESETS
 
     preset = PRESETS.get(run.preset)
     rows = [
