@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from . import views
+from .health import HealthView
 from .openapi import SchemaView
 
 handler400 = "lofisite.errors.bad_request"
@@ -12,6 +13,7 @@ handler500 = "lofisite.errors.server_error"
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("favicon.ico", views.FaviconView.as_view()),
+    path("health/", HealthView.as_view(), name="health"),
     path("accounts/", include("accounts.urls")),
     path("legal/", include("legal.urls")),
     path("monitoring/", include("monitoring.urls")),

@@ -1,0 +1,71 @@
+"""`/health/` says healthy, or degraded (still 200) while Redis is down, and caching comes back."""
+
+import pytest
+
+from lofisite import cache as shared_cache
+from tests.clocks import ManualClock
+from tests.lofisite.redis_process import free_port, redis_process  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+def health(client):
+    response = client.get("/health/?format=json")
+    return response.status_code, response.json()
+
+
+def test_health_is_healthy_on_the_embedded_defaults(client):
+    status, body = health(client)
+    assert (status, body["status"]) == (200, "healthy")
+    assert set(body["checks"].values()) == {"OK"}
+
+
+def test_health_says_degraded_while_redis_is_down_and_healthy_when_it_is_back(client, settings,
+                                                                              redis_process):  # noqa: F811
+    settings.CACHES = {"default": {
+        "BACKEND": "lofisite.cache.FailSoftRedisCache", "LOCATION": redis_process.url, "KEY_PREFIX": "health-test",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5, "OUTAGE_RETRY_SECONDS": 1.0},
+    }}
+    from django.core.cache import cache
+
+    clock = ManualClock(1000.0)
+    cache.outage.clock = clock
+    try:
+        assert health(client)[1]["status"] == "healthy"
+        redis_process.kill()
+        status, body = health(client)
+        assert (status, body["status"]) == (200, "degraded")  # still serving: a load balancer keeps it
+        assert any("cache unreachable" in text for text in body["checks"].values())
+        redis_process.start()
+        clock.advance(2)  # past the back-off
+        assert health(client)[1]["status"] == "healthy"
+    finally:
+        cache.outage.clock = shared_cache.Outage.clock
+
+
+def test_health_is_unhealthy_with_503_when_a_check_fails(rf):
+    import dataclasses
+
+    from asgiref.sync import async_to_sync
+    from health_check.base import HealthCheck, HealthCheckResult
+    from health_check.exceptions import ServiceUnavailable, ServiceWarning
+
+    from lofisite.health import overall
+
+    ok = HealthCheckResult(check=None, error=None, time_taken=0)
+    warn = HealthCheckResult(check=None, error=ServiceWarning("slow"), time_taken=0)
+    down = HealthCheckResult(check=None, error=ServiceUnavailable("no database"), time_taken=0)
+    assert overall([ok, ok]) == "healthy"
+    assert overall([ok, warn]) == "degraded"
+    assert overall([warn, down]) == "unhealthy"
+
+    @dataclasses.dataclass
+    class DatabaseGone(HealthCheck):
+        async def run(self):
+            raise ServiceUnavailable("the database does not answer")
+
+    from lofisite.health import CacheCheck, HealthView
+
+    view = HealthView.as_view(checks=(CacheCheck, DatabaseGone))
+    response = async_to_sync(view)(rf.get("/health/?format=json"))
+    assert response.status_code == 503 and response["X-Health-Status"] == "unhealthy"
