@@ -69,3 +69,10 @@ def test_health_is_unhealthy_with_503_when_a_check_fails(rf):
     view = HealthView.as_view(checks=(CacheCheck, DatabaseGone))
     response = async_to_sync(view)(rf.get("/health/?format=json"))
     assert response.status_code == 503 and response["X-Health-Status"] == "unhealthy"
+
+
+def test_the_health_page_is_our_own_page_without_inline_style(client):
+    response = client.get("/health/", HTTP_ACCEPT="text/html")
+    html = response.content.decode()
+    assert response.status_code == 200 and "System status" in html
+    assert "<style" not in html and 'class="table-stack"' in html
