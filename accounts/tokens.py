@@ -94,6 +94,11 @@ def revoke(tokens, reason: str, now=None) -> int:
     return tokens.filter(revoked_at__isnull=True).update(revoked_at=now or timezone.now(), revoke_reason=reason)
 
 
+def revoke_reason(token: APIToken, by: User) -> str:
+    """Why `by` revoking `token` is recorded: by its owner, or by an admin (anyone else's)."""
+    return APIToken.RevokeReason.USER if token.user_id == by.pk else APIToken.RevokeReason.ADMIN
+
+
 @transaction.atomic
 def revoke_credentials(user: User, reason: str) -> dict:
     """Blacklist every outstanding refresh token of `user` and revoke their personal API tokens."""

@@ -140,13 +140,19 @@ class APITokenCreateView(RoleRequiredMixin, FormView):
         response["Cache-Control"] = "no-store"  # the secret is on this page, once
         return response
 
+    def form_invalid(self, form):
+        """Bad input: the form again with the errors at the fields, as 400 (like every other form)."""
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
 
 class APITokenRevokeView(RoleRequiredMixin, View):
+    """Revoke a token: its owner (any role), or an admin (anyone's). To anyone else it is a 404."""
+
     http_method_names = ["post"]
 
     def post(self, request, pk):
         token = get_object_or_404(APIToken.objects.restrict(request.user, Action.DELETE), pk=pk)
-        tokens.revoke(APIToken.objects.filter(pk=token.pk), APIToken.RevokeReason.USER)
+        tokens.revoke(APIToken.objects.filter(pk=token.pk), tokens.revoke_reason(token, request.user))
         messages.success(request, f"The token “{token.name}” was revoked.")
         return redirect("accounts:profile")
 

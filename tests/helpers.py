@@ -4,6 +4,12 @@ from django.urls import reverse
 
 PERSONAS = ["anonymous", "viewer", "operator", "other_operator", "admin"]
 
+# For API role matrices: `@pytest.mark.parametrize("persona,api_with", API_PERSONAS, indirect=["api_with"])`
+# then `api_for(persona, using=api_with)`: every signed-in persona once with a JWT and once with a
+# write-enabled personal API token (the same answers are expected), anonymous once.
+API_PERSONAS = [("anonymous", "jwt")] + [(persona, credential) for persona in PERSONAS[1:]
+                                         for credential in ("jwt", "token")]
+
 
 def client_for(client, personas, persona):
     """The Django test `client` signed in as `persona`: a name in the `personas` fixture, or

@@ -3,7 +3,9 @@
 `HasRoleScope` (the name the settings list) decides every API request:
 
 1. the token's scopes are a ceiling on the role: reads need `read`, writes need `write`
-   (`request_scopes`: a JWT's `scope` claim, or a token object's `scopes` set);
+   (`request_scopes`: a JWT's `scope` claim, or a token object's `scopes` set); the one
+   exception is a view's `owner_scope`: the scope that suffices for acting on one's own
+   object (revoking one's own API token needs only `read`, so every role may do it);
 2. the view's queryset rule for the request's action: `model_permits()` / `can_add()`
    for the request, `permits()` for the one object it acts on.
 
@@ -60,14 +62,25 @@ def _rule(view):
     return queryset if hasattr(queryset, "model_permits") else None
 
 
+def _needed_scope(request) -> str:
+    return "read" if request.method in permissions.SAFE_METHODS else "write"
+
+
+def _owner_exception(request, view, scopes) -> bool:
+    """The view's `owner_scope` is enough for a request on one object; that it is the user's own
+    is checked in `has_object_permission` (the object's `user`)."""
+    owner_scope = getattr(view, "owner_scope", None)
+    return owner_scope is not None and owner_scope in scopes and bool(getattr(view, "detail", False))
+
+
 class HasRoleScope(permissions.BasePermission):
     message = "Your role does not allow this action."
 
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):
             return False
-        needed = "read" if request.method in permissions.SAFE_METHODS else "write"
-        if needed not in request_scopes(request):
+        scopes = request_scopes(request)
+        if _needed_scope(request) not in scopes and not _owner_exception(request, view, scopes):
             return False
         if not hasattr(view, request.method.lower()):
             return True  # a method the view does not offer: DRF answers 405
@@ -75,6 +88,8 @@ class HasRoleScope(permissions.BasePermission):
         return rule is None or rule.model_permits(request.user, request_action(request, view))
 
     def has_object_permission(self, request, view, obj):
+        if _needed_scope(request) not in request_scopes(request) and getattr(obj, "user_id", None) != request.user.pk:
+            return False  # came in on the owner exception, but the object is not theirs
         action = request_action(request, view)
         if action == Action.VIEW:
             return True  # the queryset was restricted for viewing already

@@ -36,6 +36,9 @@ class APITokenViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     """Your personal API tokens (admins: everyone's). DELETE revokes a token; it stays listed as revoked."""
 
     serializer_class = APITokenSerializer
+    # Revoking one's own credential is safe, so a read-only role (whose JWT has only the `read`
+    # scope) may do it too; someone else's token still needs `write` (accounts.api.permissions).
+    owner_scope = "read"
 
     def get_queryset(self):
         action = Action.DELETE if self.request.method == "DELETE" else Action.VIEW
@@ -49,6 +52,5 @@ class APITokenViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses={204: None})
     def destroy(self, request, *args, **kwargs):
         token = self.get_object()
-        reason = APIToken.RevokeReason.USER if token.user_id == request.user.pk else APIToken.RevokeReason.ADMIN
-        tokens.revoke(APIToken.objects.filter(pk=token.pk), reason)
+        tokens.revoke(APIToken.objects.filter(pk=token.pk), tokens.revoke_reason(token, request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -71,7 +71,7 @@ def test_token_made_on_the_profile_page_is_shown_once_and_stored_hashed(operator
 ])
 def test_token_form_bad_input_is_a_field_error_and_creates_nothing(operator, data, field, message):
     response = signed_in(operator).post("/accounts/tokens/new/", data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in response.context["form"].errors[field][0]
     assert not APIToken.objects.exists()
 

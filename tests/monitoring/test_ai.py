@@ -16,7 +16,7 @@ from monitoring.jobs import TransientError
 from monitoring.models import AIUsage, CircuitBreaker, Event
 from tests.factories import AIUsageFactory
 from tests.fakes.openai_server import IMAGE_OUTPUT_TOKENS, estimate_prompt_tokens
-from tests.helpers import PERSONAS
+from tests.helpers import API_PERSONAS
 
 pytestmark = pytest.mark.django_db
 
@@ -242,11 +242,11 @@ def test_month_spend_and_summaries(prices, operator, other_operator, admin_user)
         Decimal("2.00"), Decimal("20.0"), Decimal("18.00"))
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_usage_api_shows_own_usage_and_admins_all(api_for, personas, persona, prices):
+@pytest.mark.parametrize("persona,api_with", API_PERSONAS, indirect=["api_with"])
+def test_usage_api_shows_own_usage_and_admins_all(api_for, api_with, personas, persona, prices):
     spend(personas["operator"], "1.00")
     spend(personas["other_operator"], "2.00")
-    client = api_for(persona)
+    client = api_for(persona, using=api_with)
     response = client.get("/api/v1/ai/usage/")
     if persona == "anonymous":
         assert response.status_code == 401

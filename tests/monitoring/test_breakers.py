@@ -12,7 +12,7 @@ from monitoring import breakers
 from monitoring.breakers import Breaker, BreakerOpen, breaker
 from monitoring.jobs import TransientError
 from monitoring.models import CircuitBreaker, Event
-from tests.helpers import PERSONAS, assert_answer, client_for
+from tests.helpers import API_PERSONAS, PERSONAS, assert_answer, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -253,10 +253,14 @@ def test_breakers_command_lists_and_resets(breaker_settings, capsys):
 
 
 
-@pytest.mark.parametrize("persona,expected", list(zip(PERSONAS, [401, 403, 403, 403, 200], strict=True)))
-def test_api_reset_role_matrix(breaker_settings, api_for, persona, expected):
+RESET = dict(zip(PERSONAS, [401, 403, 403, 403, 200], strict=True))
+
+
+@pytest.mark.parametrize("persona,api_with", API_PERSONAS, indirect=["api_with"])
+def test_api_reset_role_matrix(breaker_settings, api_for, api_with, persona):
+    expected = RESET[persona]
     trip()
-    client = api_for(persona)
+    client = api_for(persona, using=api_with)
     response = client.post("/api/v1/breakers/test/reset/")
     assert response.status_code == expected, response.content
     if expected == 200:
@@ -267,10 +271,10 @@ def test_api_reset_role_matrix(breaker_settings, api_for, persona, expected):
         assert row().state == "open"
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_api_list_breakers(breaker_settings, api_for, persona):
+@pytest.mark.parametrize("persona,api_with", API_PERSONAS, indirect=["api_with"])
+def test_api_list_breakers(breaker_settings, api_for, api_with, persona):
     trip()
-    client = api_for(persona)
+    client = api_for(persona, using=api_with)
     response = client.get("/api/v1/breakers/")
     if persona == "anonymous":
         assert response.status_code == 401

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from monitoring.events import record_event
 from monitoring.models import Event
-from tests.helpers import PERSONAS
+from tests.helpers import API_PERSONAS
 
 
 @pytest.mark.django_db
@@ -99,10 +99,10 @@ def test_api_retrieve(api_as, operator):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_api_role_matrix(api_for, persona):
+@pytest.mark.parametrize("persona,api_with", API_PERSONAS, indirect=["api_with"])
+def test_api_role_matrix(api_for, api_with, persona):
     make_events()
-    client = api_for(persona)
+    client = api_for(persona, using=api_with)
     response = client.get("/api/v1/events/")
     if persona == "anonymous":
         assert response.status_code == 401

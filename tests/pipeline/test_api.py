@@ -15,7 +15,7 @@ from pipeline.choices import RunStatus
 from pipeline.models import Run, Schedule, Stage, Track, Video
 from tests.api_helpers import assert_error, assert_matrix_answer, field_errors
 from tests.factories import ScheduleFactory
-from tests.helpers import PERSONAS
+from tests.helpers import API_PERSONAS, PERSONAS
 from tests.pipeline.api_fixtures import mark_uploaded, wav_bytes
 
 API = "/api/v1/pipeline"
@@ -78,9 +78,9 @@ MATRIX = [
 
 
 @pytest.mark.parametrize("name,method,url,body,expected", MATRIX, ids=[case[0] for case in MATRIX])
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_role_matrix(api_for, world, persona, name, method, url, body, expected):
-    client = api_for(persona)
+@pytest.mark.parametrize("persona,api_with", API_PERSONAS, indirect=["api_with"])
+def test_role_matrix(api_for, api_with, world, persona, name, method, url, body, expected):
+    client = api_for(persona, using=api_with)
     url = API + url.format(queued=world.queued.pk, failed=world.failed.pk, video=world.video.pk,
                            schedule=world.schedule.pk, track=world.track.pk)
     before = _snapshot()

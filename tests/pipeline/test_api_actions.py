@@ -17,10 +17,10 @@ from pipeline import services
 from pipeline.choices import RunStatus, StageName, StageStatus, UploadStatus
 from pipeline.models import Run, Schedule, Stage, Video
 from tests.api_helpers import assert_error, assert_matrix_answer, field_errors
+from tests.helpers import API_PERSONAS, PERSONAS
 
 # The JWT / personal-token clients of tests/accounts (fixtures).
 API = "/api/v1/pipeline"
-PERSONAS = ["anonymous", "viewer", "operator", "other_operator", "admin"]
 
 
 def image(size=(1280, 720), fmt="PNG", name="art.png", colour=(30, 140, 90)):
@@ -74,10 +74,10 @@ MATRIX = [
 
 
 @pytest.mark.parametrize("name,method,url,body,fmt,expected", MATRIX, ids=[case[0] for case in MATRIX])
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_role_matrix(api, api_as, personas, world, persona, name, method, url, body, fmt, expected,
+@pytest.mark.parametrize("persona,api_with", API_PERSONAS, indirect=["api_with"])
+def test_role_matrix(api_for, api_with, world, persona, name, method, url, body, fmt, expected,
                      django_capture_on_commit_callbacks):
-    client = api if persona == "anonymous" else api_as(personas[persona])
+    client = api_for(persona, using=api_with)
     url = API + url.format(run=world.run.pk, video=world.video.pk, schedule=world.schedule.pk)
     before, files = snapshot(), media_files()
     with django_capture_on_commit_callbacks(execute=True):

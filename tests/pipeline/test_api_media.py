@@ -13,6 +13,7 @@ from django.conf import settings
 
 from pipeline.choices import RunStatus
 from tests.api_helpers import assert_error
+from tests.helpers import API_PERSONAS
 from tests.pipeline.conftest import AUDIO_BYTES, VIDEO_BYTES
 
 # The JWT / personal-token clients of tests/accounts (fixtures).
@@ -125,11 +126,11 @@ def test_unknown_kind_or_video_is_the_404_envelope(api_as, operator, video):
     assert_error(client.get(f"{API}/videos/{video.pk + 1000}/media/video/"), 404, "NOT_FOUND")
 
 
-@pytest.mark.parametrize("persona,expected", [("anonymous", 401), ("viewer", 200), ("operator", 200),
-                                              ("other_operator", 200), ("admin", 200)])
-def test_media_role_matrix(api, api_as, personas, video, make_track, persona, expected):
+@pytest.mark.parametrize("persona,api_with", API_PERSONAS, indirect=["api_with"])
+def test_media_role_matrix(api_for, api_with, personas, video, make_track, persona):
     """Every role sees every run (as on the pages), so every role may download its files."""
-    client = api if persona == "anonymous" else api_as(personas[persona])
+    expected = 401 if persona == "anonymous" else 200
+    client = api_for(persona, using=api_with)
     track = make_track(personas["operator"])
     for url in (media_url(video, "video"), f"{API}/tracks/{track.pk}/audio/"):
         response = client.get(url)
