@@ -9,9 +9,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from lofisite.formatting import format_duration
+
 from . import services
 from .choices import AudioSource, Privacy, PublishTarget
-from .durations import format_duration, parse_duration
+from .durations import parse_duration
 from .engines.compose.keys import MAJOR_KEYS, MINOR_KEYS
 from .engines.metadata import DESCRIPTION_MAX_BYTES, TAGS_MAX_CHARS, TITLE_MAX_CHARS
 from .models import MAX_DURATION_S, MIN_DURATION_S

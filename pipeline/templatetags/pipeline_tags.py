@@ -1,8 +1,12 @@
-"""Small display helpers for the pipeline templates."""
+"""Small display helpers for the pipeline templates.
+
+The number formats are `lofisite.formatting`'s (the same as the `ui` library's
+`duration`, `short_duration` and `percent` filters); only the names differ.
+"""
 
 from django import template
 
-from pipeline.durations import format_duration
+from lofisite.formatting import format_duration, format_percent, format_short_duration
 
 register = template.Library()
 
@@ -35,10 +39,7 @@ def hms(seconds):
 @register.filter
 def seconds(value):
     """A short duration: '0.4 s', '12.3 s', then m:ss / h:mm:ss."""
-    if value is None:
-        return ""
-    value = float(value)
-    return f"{value:.1f} s" if value < 60 else format_duration(value)
+    return format_short_duration(value)
 
 
 @register.filter
@@ -58,7 +59,5 @@ def badge(status):
 
 @register.filter
 def percent(fraction):
-    try:
-        return f"{float(fraction) * 100:.0f}%"
-    except (TypeError, ValueError):
-        return ""
+    """A 0..1 fraction as a whole percentage: 0.5025 -> '50%'."""
+    return format_percent(fraction)

@@ -18,12 +18,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from lofisite.commands import BaseCommand
+from lofisite.formatting import format_bytes
+from lofisite.formatting import format_compact_duration as format_seconds
 from monitoring.jobs import TransientError
 from pipeline import services
 from pipeline.choices import Privacy, PublishTarget, RunStatus, StageStatus
 from pipeline.models import MAX_DURATION_S, MIN_DURATION_S, Run
 
-from ._shared import error_text, format_bytes, format_seconds, resolve_user, table
+from ._shared import error_text, resolve_user, table
 
 OPTION_NAMES = {
     "preset": "--preset", "duration_s": "--duration", "seed": "--seed", "bpm": "--bpm", "musical_key": "--key",
