@@ -1,6 +1,7 @@
 """How numbers read across the product (pages, admin, commands); imports no app.
 
-The `ui` template library (lofisite/templatetags/ui.py) exposes these as filters.
+The `ui` template library (lofisite/templatetags/ui.py) and the pipeline's template
+tags expose these as filters; the management commands print with the compact forms.
 """
 
 
@@ -31,3 +32,26 @@ def format_percent(fraction) -> str:
         return f"{float(fraction) * 100:.0f}%"
     except (TypeError, ValueError):
         return ""
+
+
+def format_compact_duration(seconds) -> str:
+    """The terminal's duration: 30 -> '30s', 605 -> '10m05s', 3720 -> '1h02m'; '-' when unknown."""
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def format_bytes(size) -> str:
+    """The terminal's file size in powers of ten: 512 -> '512 B', 1_500_000 -> '1.5 MB'; '-' when unknown."""
+    if size is None:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return "-"

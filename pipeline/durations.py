@@ -1,20 +1,11 @@
 """Durations as people write and read them: "1:30", "1:00:00", "45m", "1h 30m".
 
-Shared by the forms, the template tags and the management commands; no Django here.
+Parsing lives here (the forms and the commands read what people type); reading them
+back is `lofisite.formatting.format_duration`, the product's one duration format.
+No Django here.
 """
 
 import re
-
-
-def format_duration(seconds) -> str:
-    """90 -> '1:30', 3600 -> '1:00:00'."""
-    if seconds is None:
-        return ""
-    seconds = int(round(float(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
 
 _UNIT_RE = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$", re.IGNORECASE)
 

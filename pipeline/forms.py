@@ -9,10 +9,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from lofisite.formatting import format_duration
+
 from . import services
 from .choices import AudioSource, Privacy, PublishTarget
-from .durations import format_duration, parse_duration
+from .durations import parse_duration
 from .engines.compose.keys import MAJOR_KEYS, MINOR_KEYS
+from .engines.limits import MAX_BPM, MIN_BPM
 from .engines.metadata import DESCRIPTION_MAX_BYTES, TAGS_MAX_CHARS, TITLE_MAX_CHARS
 from .models import MAX_DURATION_S, MIN_DURATION_S
 from .timezones import canonical_timezone, unknown_timezone_message
@@ -112,8 +115,8 @@ def add_publish_errors(form, cleaned, publish_target) -> None:
 
 class RunForm(DurationFieldsMixin, forms.Form):
     preset = forms.ChoiceField(label="Preset (mood)", choices=preset_choices)
-    bpm = forms.IntegerField(label="Tempo (BPM)", required=False, min_value=50, max_value=110,
-                             help_text="Optional, 50-110. Blank: the preset picks a tempo.",
+    bpm = forms.IntegerField(label="Tempo (BPM)", required=False, min_value=MIN_BPM, max_value=MAX_BPM,
+                             help_text=f"Optional, {MIN_BPM}-{MAX_BPM}. Blank: the preset picks a tempo.",
                              widget=forms.NumberInput(attrs={"placeholder": "preset default"}))
     musical_key = forms.ChoiceField(label="Musical key", required=False, choices=KEY_CHOICES)
     seed = forms.IntegerField(label="Seed", required=False, min_value=0, max_value=2**63 - 1,

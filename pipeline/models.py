@@ -17,7 +17,7 @@ from .choices import (
     StageStatus,
     UploadStatus,
 )
-from .engines.limits import MAX_DURATION_S, MIN_DURATION_S
+from .engines.limits import MAX_BPM, MAX_DURATION_S, MIN_BPM, MIN_DURATION_S
 from .querysets import ChannelQuerySet, RunQuerySet, ScheduleQuerySet, StageQuerySet, TrackQuerySet, VideoQuerySet
 
 
@@ -42,7 +42,7 @@ class Run(models.Model):
     duration_s = models.PositiveIntegerField(
         "duration (seconds)", validators=[MinValueValidator(MIN_DURATION_S), MaxValueValidator(MAX_DURATION_S)])
     bpm = models.PositiveSmallIntegerField("BPM", null=True, blank=True,
-                                           validators=[MinValueValidator(50), MaxValueValidator(110)])
+                                           validators=[MinValueValidator(MIN_BPM), MaxValueValidator(MAX_BPM)])
     musical_key = models.CharField("key", max_length=4, blank=True)
     seed = models.PositiveBigIntegerField()
     audio_source = models.CharField(max_length=16, choices=AudioSource.choices, default=AudioSource.PROCEDURAL)

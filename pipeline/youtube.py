@@ -37,13 +37,13 @@ from typing import Any, Self
 
 import httpx
 
+from .engines.limits import MAX_THUMBNAIL_BYTES
 from .engines.metadata import validate_metadata
 
 logger = logging.getLogger(__name__)
 
 # Non-final chunks of a resumable upload must be multiples of 256 KiB.
 UPLOAD_CHUNK_ALIGNMENT = 256 * 1024
-MAX_THUMBNAIL_BYTES = 2 * 1024 * 1024
 
 QUOTA_BUCKET_UPLOADS = "videos.insert"
 QUOTA_BUCKET_DEFAULT = "default"

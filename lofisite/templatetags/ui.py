@@ -14,6 +14,7 @@ from django import template
 from django.utils.html import format_html
 
 from lofisite.formatting import format_duration, format_percent, format_short_duration
+from lofisite.sorting import sort_link
 
 register = template.Library()
 
@@ -61,15 +62,5 @@ def sort_header(context, label, key, default="-created"):
     Clicking toggles ascending/descending, keeps the other query parameters
     and goes back to page 1; `aria-sort` on the header says the current state.
     """
-    request = context["request"]
-    current = request.GET.get("ordering") or default
-    if current == key:
-        state, next_order = "ascending", f"-{key}"
-    elif current == f"-{key}":
-        state, next_order = "descending", key
-    else:
-        state, next_order = "none", key
-    query = request.GET.copy()
-    query["ordering"] = next_order
-    query.pop("page", None)
-    return format_html('<th scope="col" aria-sort="{}"><a href="?{}">{}</a></th>', state, query.urlencode(), label)
+    state, url = sort_link(context["request"], key, default)
+    return format_html('<th scope="col" aria-sort="{}"><a href="{}">{}</a></th>', state, url, label)

@@ -13,6 +13,7 @@ from lofisite.fields import StrictCharField, StringOnlyModelSerializer
 from .. import services
 from ..choices import AudioSource, Privacy, PublishTarget
 from ..cron import describe_cron, upcoming_fire_times
+from ..engines.limits import MAX_BPM, MIN_BPM
 from ..engines.presets import PRESETS
 from ..models import MAX_DURATION_S, MIN_DURATION_S, Run, Schedule, Stage, Track, Video
 from .media import MEDIA_KINDS
@@ -113,7 +114,7 @@ class RunCreateSerializer(serializers.Serializer):
                                                     f"{MAX_DURATION_S}).")
     seed = serializers.IntegerField(min_value=0, max_value=2**63 - 1, required=False, allow_null=True,
                                     help_text="Same seed, same music. Random when left out.")
-    bpm = serializers.IntegerField(min_value=50, max_value=110, required=False, allow_null=True)
+    bpm = serializers.IntegerField(min_value=MIN_BPM, max_value=MAX_BPM, required=False, allow_null=True)
     musical_key = StrictCharField(max_length=4, required=False, allow_blank=True, default="",
                                         help_text="e.g. C, F#m, Bbm. The preset's key when left out.")
     audio_source = serializers.ChoiceField(choices=AudioSource.choices, default=AudioSource.PROCEDURAL)

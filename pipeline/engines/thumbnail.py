@@ -19,9 +19,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from . import EngineError, atomic_output
+from .limits import MAX_THUMBNAIL_BYTES
 
 WIDTH, HEIGHT = 1280, 720
-MAX_BYTES = 2 * 1024 * 1024
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
@@ -157,7 +157,7 @@ def _save(base: Image.Image, out: Path, font_name) -> ThumbnailResult:
     for quality in range(92, 29, -6):
         buffer = io.BytesIO()
         base.save(buffer, format="JPEG", quality=quality, optimize=True, progressive=True)
-        if buffer.tell() <= MAX_BYTES:
+        if buffer.tell() <= MAX_THUMBNAIL_BYTES:
             break
     else:
         raise EngineError("the thumbnail does not fit in 2 MB even at low quality")

@@ -1,10 +1,21 @@
-"""Small display helpers for the pipeline templates."""
+"""Small display helpers for the pipeline templates.
+
+The number formats are `lofisite.formatting`'s (the same as the `ui` library's
+`duration`, `short_duration` and `percent` filters), registered under the names
+the pipeline templates use.
+"""
 
 from django import template
 
-from pipeline.durations import format_duration
+from lofisite.formatting import format_duration, format_percent, format_short_duration
 
 register = template.Library()
+
+# The pipeline templates' names for lofisite's formats, registered as they are:
+# hms 4500 -> '1:15:00', seconds 0.42 -> '0.4 s', percent 0.5025 -> '50%'.
+register.filter("hms", format_duration)
+register.filter("seconds", format_short_duration)
+register.filter("percent", format_percent)
 
 # One colour per status across the product (see static/css/app.css .badge-*).
 _BADGE = {
@@ -27,21 +38,6 @@ _BADGE = {
 
 
 @register.filter
-def hms(seconds):
-    """Seconds as h:mm:ss (or m:ss under an hour); an empty string for None."""
-    return format_duration(seconds)
-
-
-@register.filter
-def seconds(value):
-    """A short duration: '0.4 s', '12.3 s', then m:ss / h:mm:ss."""
-    if value is None:
-        return ""
-    value = float(value)
-    return f"{value:.1f} s" if value < 60 else format_duration(value)
-
-
-@register.filter
 def preset_label(name):
     """'rainy-night' -> 'Rainy night' (the name itself when the preset is gone)."""
     from pipeline.engines.presets import PRESETS
@@ -54,11 +50,3 @@ def preset_label(name):
 def badge(status):
     """The CSS class for a status: `badge badge-<colour>`."""
     return f"badge badge-{_BADGE.get(str(status), 'queued')}"
-
-
-@register.filter
-def percent(fraction):
-    try:
-        return f"{float(fraction) * 100:.0f}%"
-    except (TypeError, ValueError):
-        return ""

@@ -17,11 +17,11 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.mixins import ObjectActionView, ObjectListView, ObjectPermissionMixin, RestrictedViewMixin
 from accounts.roles import Action
+from lofisite.formatting import format_duration
 from lofisite.media import serve_media_file
 
 from .. import services
 from ..choices import AudioSource, PublishTarget, RunStatus
-from ..durations import format_duration
 from ..filtersets import RunFilterSet
 from ..forms import (
     DURATION_CHOICES,

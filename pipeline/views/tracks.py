@@ -9,10 +9,10 @@ from django.views import View
 
 from accounts.mixins import ObjectActionView, ObjectListView, ObjectPermissionMixin
 from accounts.roles import Action
+from lofisite.formatting import format_duration
 from lofisite.media import serve_media_file
 
 from .. import services
-from ..durations import format_duration
 from ..forms import (
     TrackUploadForm,
     apply_service_errors,

@@ -175,3 +175,17 @@ def test_run_list_sorts_by_its_headers_without_a_sort_menu(client, viewer, opera
     assert '<input type="hidden" name="ordering" value="-created">' in html
     assert '<th scope="col" aria-sort="descending"><a href="?ordering=created&amp;status=queued">Created</a></th>' \
         in html
+
+
+def test_sort_headers_and_the_sort_header_tag_toggle_the_same_way(rf):
+    from lofisite.sorting import sort_headers
+
+    request = rf.get("/pipeline/", {"ordering": "preset", "status": "queued", "page": "3"})
+    headers = sort_headers(request, [("Run", "id"), ("Preset", "preset"), ("Notes", None)])
+    assert headers == [
+        {"label": "Run", "url": "?ordering=id&status=queued", "sort": "none"},
+        {"label": "Preset", "url": "?ordering=-preset&status=queued", "sort": "ascending"},
+        {"label": "Notes"},
+    ]
+    tag = Template('{% load ui %}{% sort_header "Preset" "preset" %}').render(Context({"request": request}))
+    assert tag == '<th scope="col" aria-sort="ascending"><a href="?ordering=-preset&amp;status=queued">Preset</a></th>'

@@ -18,12 +18,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from lofisite.commands import BaseCommand
+from lofisite.formatting import format_bytes
+from lofisite.formatting import format_compact_duration as format_seconds
 from monitoring.jobs import TransientError
 from pipeline import services
 from pipeline.choices import Privacy, PublishTarget, RunStatus, StageStatus
+from pipeline.engines.limits import MAX_BPM, MIN_BPM
 from pipeline.models import MAX_DURATION_S, MIN_DURATION_S, Run
 
-from ._shared import error_text, format_bytes, format_seconds, resolve_user, table
+from ._shared import error_text, resolve_user, table
 
 OPTION_NAMES = {
     "preset": "--preset", "duration_s": "--duration", "seed": "--seed", "bpm": "--bpm", "musical_key": "--key",
@@ -134,7 +137,7 @@ class Command(BaseCommand):
         run.add_argument("--preset", default=None, help="Mood preset (default: the first one; see --help-presets).")
         run.add_argument("--help-presets", action="store_true", help="List the presets and exit.")
         run.add_argument("--seed", type=int, help="Same seed and settings give the same mix (default: random).")
-        run.add_argument("--bpm", type=int, help="Tempo 50-110 (default: the preset's).")
+        run.add_argument("--bpm", type=int, help=f"Tempo {MIN_BPM}-{MAX_BPM} (default: the preset's).")
         run.add_argument("--key", default="", help="Musical key, e.g. C, F#m, Bbm (default: the preset's).")
         run.add_argument("--library", action="store_true",
                          help="Mix uploaded library tracks instead of generating music.")
