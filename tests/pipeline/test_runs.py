@@ -616,8 +616,13 @@ def test_a_slow_worker_wrongly_declared_dead_does_not_fail_the_run(operator, set
         wait_for(lambda: fresh(run).status in services.TERMINAL_RUN_STATUSES, proc=proc, what="the run to finish")
     run = fresh(run)
     assert run.status == RunStatus.SUCCEEDED, run.error
-    assert stages_of(run)["compose"].attempts == 2
-    assert Event.objects.filter(kind="job.lost").exists()
+    # Two orders are both right, and which one happens depends on the machine's load: the
+    # worker notices at a heartbeat that its job was handed on and drops the stage (a second
+    # attempt runs it, "job.lost" is logged), or its compose ends before that heartbeat and
+    # the re-queued job finds the stage done. Never a failed run, never a third attempt.
+    attempts = stages_of(run)["compose"].attempts
+    assert attempts in (1, 2)
+    assert Event.objects.filter(kind="job.lost").exists() is (attempts == 2)
 
 
 @sqlite_only
