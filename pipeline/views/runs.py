@@ -97,8 +97,10 @@ def live_state(run, video, can_change) -> dict:
     """What the sections around the live timeline show; the poller sends it back, and a
     section is re-sent (htmx out-of-band swap) only when it changed, so a player that is
     playing or a form being typed in is not replaced needlessly."""
+    # Parameters: the tempo and key made appear with the audio; times and "Delete" with the status.
+    params = f"{run.status}.{int(bool(video and video.audio))}"
     if video is None:
-        return {"audio": "0", "visuals": "000", "meta": "0", "publish": run.status}
+        return {"audio": "0", "visuals": "000", "meta": "0", "publish": run.status, "params": params}
     editable = can_change and bool(video.title) and video.metadata_editable
     return {
         "audio": "1" if video.audio else "0",
@@ -107,6 +109,7 @@ def live_state(run, video, can_change) -> dict:
         + ("a" if run.is_active else ""),
         "meta": f"{int(bool(video.title))}{int(editable)}",
         "publish": f"{run.status}.{run.publish_target}.{video.upload_status}.{int(bool(video.youtube_id))}",
+        "params": params,
     }
 
 

@@ -194,3 +194,24 @@ def test_runs_list_queries_do_not_grow_with_the_rows(client, operator, finished_
     many, html = count()
     assert html.count("Rainy study session</a>") == 6  # each row links by its video's title
     assert many == one
+
+
+def test_the_parameters_follow_the_run_live_tempo_key_and_delete_appear_without_a_reload(client, operator,
+                                                                                      make_run):
+    from pipeline.models import Video
+    from tests.factories import move_run_to
+    from tests.pipeline.conftest import write_media
+
+    run = make_run(operator, RunStatus.RUNNING)
+    client.force_login(operator)
+    page = client.get(run.get_absolute_url()).content.decode()
+    assert "chosen by the preset" in page and "Delete run and video" not in page
+    poll = re.search(r'hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+    write_media(run)
+    Video.objects.filter(run=run).update(tracklist=[{"start_s": 0, "title": "Night", "bpm": 77, "key": "Dm"}])
+    move_run_to(run, RunStatus.SUCCEEDED)
+    live = client.get(poll, headers={"HX-Request": "true"}).content.decode()
+    params = live[live.index('<section id="run-params"'):]
+    params = params[:params.index("</section>")]
+    assert 'hx-swap-oob="true"' in params
+    assert "77 BPM" in params and "Dm" in params and "Delete run and video" in params
