@@ -8,12 +8,12 @@ from PIL import Image
 from accounts.roles import Action
 from monitoring.events import record_event
 
-from ..choices import RunStatus, StageName, StageStatus
+from ..choices import StageName
 from ..engines import atomic_output, thumbnail
 from ..engines.presets import PRESETS
 from ..models import Run, Video, run_dir
 from .base import media_path, require
-from .execution import enqueue_run
+from .execution import requeue_run
 
 IMAGE_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
 IMAGE_MIN_SIZE = (640, 360)
@@ -100,11 +100,7 @@ def replace_cover(video: Video, user, uploaded_file) -> Run:
         image.convert("RGB").save(tmp, format="PNG")
     Video.objects.filter(pk=video.pk).update(cover=name)
     run = Run.objects.select_for_update().get(pk=video.run_id)
-    run.stages.filter(name__in=[StageName.RENDER, StageName.THUMBNAIL, StageName.PUBLISH]).update(
-        status=StageStatus.PENDING, error="", progress=0, attempts=0)
-    run.status, run.error, run.finished_at = RunStatus.QUEUED, "", None
-    run.save(update_fields=["status", "error", "finished_at"])
+    requeue_run(run, run.stages.filter(name__in=[StageName.RENDER, StageName.THUMBNAIL, StageName.PUBLISH]))
     record_event("pipeline", "video.cover", "info", f"Own cover art of {run} uploaded by {user}; rendering again",
                  {"run": run.pk}, user=user, target=run)
-    enqueue_run(run)
     return run

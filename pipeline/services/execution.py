@@ -59,6 +59,17 @@ def enqueue_run(run, delay=None):
     transaction.on_commit(lambda: tasks.execute_stage.enqueue_in(delay, run.pk))
 
 
+def requeue_run(run, stages, extra_fields=()) -> None:
+    """Put a stopped run back in the queue: `stages` (a queryset of its stages) start afresh,
+    the run forgets its end (error, finish time, a cancel) and its next stage is queued.
+    Retry, publish-later and a new cover all resume a run this one way."""
+    stages.update(status=StageStatus.PENDING, error="", progress=0, attempts=0)
+    run.status, run.error, run.finished_at, run.cancel_requested, run.cancelled_by = (
+        RunStatus.QUEUED, "", None, False, None)
+    run.save(update_fields=["status", "error", "finished_at", "cancel_requested", "cancelled_by", *extra_fields])
+    enqueue_run(run)
+
+
 def execute_next_stage(run_id: int) -> None:
     """Run the next unfinished stage of a run (called by the task)."""
     run = Run.objects.select_related("created_by").get(pk=run_id)

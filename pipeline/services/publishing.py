@@ -6,12 +6,12 @@ from django.db import transaction
 from accounts.roles import Action
 from monitoring.events import record_event
 
-from ..choices import PublishTarget, RunStatus, StageName, StageStatus
+from ..choices import PublishTarget, StageName
 from ..engines.metadata import unique_tags, validate_metadata
 from ..models import Run, Video
 from .artwork import redraw_thumbnail
 from .base import require
-from .execution import enqueue_run
+from .execution import requeue_run
 from .runs import publish_errors
 
 
@@ -47,10 +47,5 @@ def publish_video(video: Video, user, *, privacy="private", publish_at=None) -> 
     errors = publish_errors(publish_target=run.publish_target, privacy=privacy, publish_at=publish_at)
     if errors:
         raise ValidationError(errors)
-    run.status, run.error, run.finished_at, run.cancel_requested, run.cancelled_by = (
-        RunStatus.QUEUED, "", None, False, None)
-    run.save(update_fields=["publish_target", "privacy", "publish_at", "status", "error", "finished_at",
-                            "cancel_requested", "cancelled_by"])
-    run.stages.filter(name=StageName.PUBLISH).update(status=StageStatus.PENDING, attempts=0, error="", progress=0)
-    enqueue_run(run)
+    requeue_run(run, run.stages.filter(name=StageName.PUBLISH), ["publish_target", "privacy", "publish_at"])
     return run

@@ -21,7 +21,7 @@ from ..engines.presets import PRESETS
 from ..models import Run, Stage, Track, Video
 from .base import DONE_STAGE_STATUSES, TERMINAL_RUN_STATUSES, require
 from .channel import channel_connected
-from .execution import enqueue_run, finish_run
+from .execution import enqueue_run, finish_run, requeue_run
 
 
 def new_seed() -> int:
@@ -83,14 +83,9 @@ def retry_run(run: Run, user) -> Run:
     run = Run.objects.select_for_update().get(pk=run.pk)
     if not run.can_retry:
         raise ValidationError(f"Only failed or cancelled runs can be retried; {run} is {run.status}.")
-    run.stages.exclude(status__in=DONE_STAGE_STATUSES).update(status=StageStatus.PENDING, error="", progress=0,
-                                                                attempts=0)
-    run.status, run.error, run.cancel_requested, run.cancelled_by, run.finished_at = (
-        RunStatus.QUEUED, "", False, None, None)
-    run.save(update_fields=["status", "error", "cancel_requested", "cancelled_by", "finished_at"])
+    requeue_run(run, run.stages.exclude(status__in=DONE_STAGE_STATUSES))
     record_event("pipeline", "run.retry", "info", f"{run} retried by {user}", {"run": run.pk}, user=user,
                  target=run)
-    enqueue_run(run)
     return run
 
 
