@@ -77,6 +77,18 @@ class OwnedQuerySet(RestrictedQuerySet):
         return self.filter(**{self.owner_field: user})
 
 
+class PrivateOwnedQuerySet(RestrictedQuerySet):
+    """A person's own business rows (Vinted listings): whoever may change rows of this kind
+    (operators) sees and changes only their own; read-only roles (viewers) read all; admins all."""
+
+    owner_field = "owner"
+
+    def restrict_non_admin(self, user, action):
+        if action == Action.VIEW and not self.role_permits(user, Action.CHANGE):
+            return self
+        return self.filter(**{self.owner_field: user})
+
+
 class AdminManagedQuerySet(RestrictedQuerySet):
     """Every role reads these rows; only admins add, change or delete them."""
 

@@ -448,3 +448,12 @@ YOUTUBE_DAILY_QUOTA = {
     "videos.insert": env.int("YOUTUBE_DAILY_UPLOADS", default=100),
     "default": env.int("YOUTUBE_DAILY_QUOTA_UNITS", default=10000),
 }
+
+# --- Vinted desk ---------------------------------------------------------------------------
+VINTED_TITLE_MAX_CHARS = env.int("VINTED_TITLE_MAX_CHARS", default=100)
+VINTED_DESCRIPTION_MAX_CHARS = env.int("VINTED_DESCRIPTION_MAX_CHARS", default=2000)
+VINTED_PHOTOS_MIN = env.int("VINTED_PHOTOS_MIN", default=1)
+VINTED_PHOTOS_MAX = env.int("VINTED_PHOTOS_MAX", default=20)
+VINTED_PRICE_MIN = env.str("VINTED_PRICE_MIN", default="1.00")  # a Decimal string
+VINTED_HASHTAGS_MAX = env.int("VINTED_HASHTAGS_MAX", default=5)
+VINTED_PHOTO_MAX_MB = env.int("VINTED_PHOTO_MAX_MB", default=15)

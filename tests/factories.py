@@ -160,3 +160,64 @@ class AIUsageFactory(_Factory):
     user = factory.SubFactory(UserFactory, role=Role.OPERATOR)
     model = "gpt-4o-mini"
     request_type = "pipeline.metadata"
+
+
+# --- Vinted ----------------------------------------------------------------------------------
+class ListingFactory(_Factory):
+    """A Listing row as a seller leaves it (`created_at`, `ready_at`, `listed_at`, `sold_at`: when).
+    ListingFactory(complete=True) fills every field "ready" needs from the shipped catalogue (no photo:
+    add PhotoFactory(listing=...))."""
+
+    _afterwards = ("created_at", "ready_at", "listed_at", "sold_at")
+
+    class Meta:
+        model = "vinted.Listing"
+        skip_postgeneration_save = True
+
+    owner = factory.SubFactory(UserFactory, role=Role.OPERATOR)
+    title = factory.Sequence(lambda n: f"Blue denim jacket {n}")
+
+    @classmethod
+    def _make(cls, model_class, *, complete=False, colours=(), **fields):
+        from vinted.models import Brand, Category, Colour, Size
+
+        if complete:
+            jeans = Category.objects.get(vinted_id=1187)
+            fields = {"description": "Classic straight-leg jeans, barely worn, no marks.", "category": jeans,
+                      "brand": Brand.objects.get(vinted_id=53), "size": Size.objects.filter(group=jeans.size_group)[0],
+                      "condition": 2, "price": "25.00", "package_size": 2, **fields}
+            colours = colours or [Colour.objects.get(name="Blue")]
+        listing = super()._make(model_class, **fields)
+        if colours:
+            listing.colours.set(colours)
+        return listing
+
+
+def image_bytes(width=64, height=48, colour=(30, 99, 199), fmt="JPEG", **save) -> bytes:
+    """An encoded picture of one colour (JPEG, PNG, WEBP; HEIF with pillow-heif registered)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(buffer, fmt, **save)
+    return buffer.getvalue()
+
+
+class PhotoFactory(factory.django.DjangoModelFactory):
+    """A processed Photo (files written directly, no processing: vinted.photos is for upload tests)."""
+
+    class Meta:
+        model = "vinted.Photo"
+
+    listing = factory.SubFactory(ListingFactory)
+    owner = factory.LazyAttribute(lambda p: p.listing.owner)
+    position = factory.Sequence(lambda n: n)
+    status = "ready"
+    original = factory.django.FileField(filename="photo.jpg", data=factory.LazyFunction(image_bytes))
+    display = factory.django.FileField(filename="photo-display.jpg", data=factory.LazyFunction(image_bytes))
+    thumbnail = factory.django.FileField(filename="photo-thumb.jpg",
+                                         data=factory.LazyFunction(lambda: image_bytes(16, 12)))
+    content_type = "image/jpeg"
+    width = 64
+    height = 48

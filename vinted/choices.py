@@ -1,0 +1,64 @@
+"""Statuses and Vinted's own identifiers for the fixed lists (condition, package size)."""
+
+from django.db import models
+
+
+class ListingStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    READY = "ready", "Ready"
+    # Part 2 (publishing by browser automation) moves a listing through these.
+    PREPARING = "preparing", "Preparing"
+    PREPARED = "prepared", "Prepared"
+    PUBLISHING = "publishing", "Publishing"
+    PUBLISHED = "published", "Published"
+    FAILED = "failed", "Failed"
+    SOLD = "sold", "Sold"
+    ARCHIVED = "archived", "Archived"
+
+
+# Statuses in which a listing's content may still be edited by its owner.
+EDITABLE_STATUSES = frozenset({ListingStatus.DRAFT, ListingStatus.READY, ListingStatus.FAILED})
+# Statuses that count as "in stock" for the inventory (bought, not yet sold or archived).
+STOCK_STATUSES = frozenset(set(ListingStatus) - {ListingStatus.SOLD, ListingStatus.ARCHIVED})
+
+
+class Condition(models.IntegerChoices):
+    """The value is Vinted's `status_id`."""
+
+    NEW_WITH_TAGS = 6, "New with tags"
+    NEW_WITHOUT_TAGS = 1, "New without tags"
+    VERY_GOOD = 2, "Very good"
+    GOOD = 3, "Good"
+    SATISFACTORY = 4, "Satisfactory"
+
+
+class PackageSize(models.IntegerChoices):
+    """The value is Vinted's `package_size_id`."""
+
+    SMALL = 1, "Small"
+    MEDIUM = 2, "Medium"
+    LARGE = 3, "Large"
+    EXTRA_LARGE = 5, "Extra large"
+
+
+class Currency(models.TextChoices):
+    EUR = "EUR", "EUR"
+    GBP = "GBP", "GBP"
+    PLN = "PLN", "PLN"
+    CZK = "CZK", "CZK"
+    SEK = "SEK", "SEK"
+    USD = "USD", "USD"
+
+
+class PhotoStatus(models.TextChoices):
+    PROCESSING = "processing", "Processing"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class BatchStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Partly failed"
+    FAILED = "failed", "Failed"

@@ -1,0 +1,233 @@
+"""Vinted desk: the catalogue (Vinted's ids), listings with their inventory and sale, photos,
+bulk draft batches and the phrases Vinted's rules forbid."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from .choices import BatchStatus, Condition, Currency, ListingStatus, PackageSize, PhotoStatus
+from .querysets import CatalogueQuerySet, DraftBatchQuerySet, ListingQuerySet, PhotoQuerySet
+
+
+class CatalogueEntry(models.Model):
+    """One row of a small table of Vinted's own ids, editable in the admin."""
+
+    name = models.CharField(max_length=100)
+    vinted_id = models.PositiveIntegerField("Vinted id", unique=True)
+    is_active = models.BooleanField(default=True, help_text="Offered in forms and to the AI.")
+
+    objects = CatalogueQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Category(CatalogueEntry):
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    size_group = models.CharField(
+        max_length=32, blank=True,
+        help_text="Which sizes fit items of this category (a Size's group); empty = no size needed.")
+
+    class Meta(CatalogueEntry.Meta):
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.path
+
+    @property
+    def path(self) -> str:
+        names, node, seen = [], self, set()
+        while node is not None and node.pk not in seen:
+            seen.add(node.pk)
+            names.append(node.name)
+            node = node.parent
+        return " › ".join(reversed(names))
+
+    @property
+    def needs_size(self) -> bool:
+        return bool(self.size_group)
+
+
+class Brand(CatalogueEntry):
+    pass
+
+
+class Size(CatalogueEntry):
+    group = models.CharField(max_length=32, help_text="Sizes offered together, e.g. 'women-clothing', 'shoes-eu'.")
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta(CatalogueEntry.Meta):
+        ordering = ["group", "order", "name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.group})"
+
+
+class Colour(CatalogueEntry):
+    hex = models.CharField(max_length=7, help_text="A typical shade (#rrggbb), for naming colours from pixels.")
+
+    class Meta(CatalogueEntry.Meta):
+        pass
+
+
+class ForbiddenPhrase(models.Model):
+    """A phrase or pattern Vinted's rules forbid in a title or description (editable list)."""
+
+    class Kind(models.TextChoices):
+        PHRASE = "phrase", "Phrase (case-insensitive words)"
+        REGEX = "regex", "Regular expression"
+
+    pattern = models.CharField(max_length=200)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PHRASE)
+    reason = models.CharField(max_length=200, help_text="Shown to the seller next to the field.")
+    is_active = models.BooleanField(default=True)
+
+    objects = CatalogueQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pattern"]
+
+    def __str__(self):
+        return self.pattern
+
+
+class DraftBatch(models.Model):
+    """A bulk draft: many items drafted in one background job; failures are per item."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="vinted_batches")
+    status = models.CharField(max_length=16, choices=BatchStatus.choices, default=BatchStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    results = models.JSONField(default=dict, blank=True, help_text="Per listing id: 'ok' or the error.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DraftBatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "draft batches"
+
+    def __str__(self):
+        return f"Batch #{self.pk}"
+
+
+class Listing(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="vinted_listings")
+    status = models.CharField(max_length=16, choices=ListingStatus.choices, default=ListingStatus.DRAFT,
+                              db_index=True)
+    # Content. Lengths here are the columns' room; the limits are settings (vinted.validation).
+    title = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    no_brand = models.BooleanField("no brand", default=False, help_text="The item has no brand (Vinted's 'No brand').")
+    size = models.ForeignKey(Size, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    condition = models.PositiveSmallIntegerField(choices=Condition.choices, null=True, blank=True,
+                                                 help_text="Vinted's status_id.")
+    colours = models.ManyToManyField(Colour, blank=True, related_name="+", help_text="One or two.")
+    price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.EUR)
+    package_size = models.PositiveSmallIntegerField(choices=PackageSize.choices, null=True, blank=True,
+                                                    help_text="Vinted's package_size_id.")
+    hashtags = models.JSONField(default=list, blank=True)
+
+    # The AI's suggestion (vinted.drafting).
+    ai_price_min = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    ai_price_target = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    ai_price_max = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    ai_confidence = models.JSONField(default=dict, blank=True, help_text="Per field, 0 to 1.")
+    ai_model = models.CharField(max_length=100, blank=True)
+    ai_drafted_at = models.DateTimeField(null=True, blank=True)
+    ai_rejected = models.JSONField(default=dict, blank=True,
+                                   help_text="Fields the last draft could not fill, with the reason.")
+    edited_fields = models.JSONField(default=list, blank=True,
+                                     help_text="Fields the seller set by hand; a re-draft keeps them unless asked.")
+    batch = models.ForeignKey(DraftBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="listings")
+
+    # Vinted (part 2 fills these).
+    vinted_item_id = models.CharField("Vinted item id", max_length=32, blank=True)
+    vinted_url = models.URLField("Vinted URL", blank=True)
+
+    # Inventory.
+    purchase_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    purchase_date = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=200, blank=True, help_text="Where it was bought.")
+    sku = models.CharField("SKU", max_length=64, blank=True)
+    storage_location = models.CharField(max_length=100, blank=True)
+    # Sale (part 2, or by hand).
+    sale_price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    sale_fees = models.DecimalField("fees and shipping paid by the seller", max_digits=10, decimal_places=2,
+                                    null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    listed_at = models.DateTimeField(null=True, blank=True, help_text="First published on Vinted.")
+    sold_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = ListingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "status"])]
+
+    def __str__(self):
+        return self.title or f"Listing #{self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("vinted:listing-detail", args=[self.pk])
+
+    @property
+    def profit(self) -> Decimal | None:
+        if self.sale_price is None:
+            return None
+        return self.sale_price - (self.sale_fees or Decimal("0")) - (self.purchase_cost or Decimal("0"))
+
+    @property
+    def days_to_sell(self) -> int | None:
+        """From first listed (or created, if sold without a Vinted listing) to sold."""
+        if self.sold_at is None:
+            return None
+        start = self.listed_at or self.created_at
+        return max((self.sold_at - start).days, 0)
+
+
+def photo_upload_to(instance, filename):
+    # Names are generated by vinted.photos, never taken from the client.
+    return f"vinted/photos/{filename}"
+
+
+class Photo(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="vinted_photos")
+    listing = models.ForeignKey(Listing, null=True, blank=True, on_delete=models.CASCADE, related_name="photos")
+    batch = models.ForeignKey(DraftBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="photos",
+                              help_text="Uploaded in bulk, not yet grouped into an item.")
+    position = models.PositiveSmallIntegerField(default=0, help_text="0 is the cover photo.")
+    status = models.CharField(max_length=16, choices=PhotoStatus.choices, default=PhotoStatus.PROCESSING)
+    error = models.CharField(max_length=300, blank=True)
+    original = models.FileField(upload_to=photo_upload_to, blank=True, help_text="Oriented, metadata stripped.")
+    display = models.FileField(upload_to=photo_upload_to, blank=True)
+    thumbnail = models.FileField(upload_to=photo_upload_to, blank=True)
+    content_type = models.CharField(max_length=32, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    size_bytes = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PhotoQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["listing_id", "position", "id"]
+
+    def __str__(self):
+        return f"Photo #{self.pk}"
