@@ -18,6 +18,7 @@ urlpatterns = [
     path("legal/", include("legal.urls")),
     path("monitoring/", include("monitoring.urls")),
     path("pipeline/", include("pipeline.urls")),
+    path("vinted/", include("vinted.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("lofisite.api_urls", "api"), namespace="api")),
     path("api/schema/", SchemaView.as_view(), name="schema"),

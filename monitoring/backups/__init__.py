@@ -1,0 +1,1 @@
+"""Backups and disaster recovery: verified backups of database and media, restore, export."""

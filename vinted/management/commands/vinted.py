@@ -1,0 +1,24 @@
+"""`manage.py vinted draft|inventory`: the Vinted desk from a shell. Each subcommand lives in
+its own module under vinted/commands/ (add_arguments(parser), handle(command, **options))."""
+
+from importlib import import_module
+
+from lofisite.commands import BaseCommand
+
+SUBCOMMANDS = {
+    "draft": "vinted.commands.draft",
+    "inventory": "vinted.commands.inventory",
+}
+
+
+class Command(BaseCommand):
+    help = "The Vinted desk: draft a listing with AI, show the inventory summary."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="subcommand", required=True)
+        for name, module in SUBCOMMANDS.items():
+            mod = import_module(module)
+            mod.add_arguments(sub.add_parser(name, help=mod.HELP, description=mod.HELP))
+
+    def handle(self, *args, subcommand, **options):
+        return import_module(SUBCOMMANDS[subcommand]).handle(self, **options)

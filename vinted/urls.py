@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+app_name = "vinted"
+
+# One URL module per part of the desk, so each grows on its own.
+urlpatterns = [
+    path("", include("vinted.urls_listings")),
+    path("", include("vinted.urls_photos")),
+    path("", include("vinted.urls_drafts")),
+    path("", include("vinted.urls_inventory")),
+]
