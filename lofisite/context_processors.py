@@ -12,6 +12,7 @@ def navigation(request):
     # active on that view, or on every page of that namespace.
     items = [("Dashboard", reverse("home"), "home")]
     items.append(("Pipeline", reverse("pipeline:run-list"), "pipeline"))
+    items.append(("Vinted", reverse("vinted:listing-list"), "vinted"))
     items.append(("Monitoring", reverse("monitoring:index"), "monitoring"))
     items.append(("API docs", reverse("api-docs"), "api-docs"))
     if admin.site.has_permission(request):  # the admin site's own rule (accounts.admin_site)

@@ -281,6 +281,7 @@ DASHBOARD_CARDS = [
     "pipeline.dashboard.cards",
     "monitoring.dashboard.cards",
     "accounts.dashboard.cards",
+    "vinted.dashboard.cards",
     "legal.dashboard.cards",
 ]
 
