@@ -155,7 +155,7 @@ def update_listing(user, listing, **fields) -> Listing:
     return listing
 
 
-def _ready_queryset():
+def ready_queryset():
     return Listing.objects.select_related("category", "brand", "size").prefetch_related("colours", "photos")
 
 
@@ -167,7 +167,7 @@ def mark_ready(user, listing) -> validation.Report:
     listing = Listing.objects.select_for_update().get(pk=listing.pk)
     if listing.status not in (ListingStatus.DRAFT, ListingStatus.FAILED):
         raise ValidationError(f"Only a draft can be marked ready (this one is {listing.get_status_display()}).")
-    report = validation.check_ready(_ready_queryset().get(pk=listing.pk))
+    report = validation.check_ready(ready_queryset().get(pk=listing.pk))
     if not report.ok:
         raise ListingNotReady(report)
     Listing.objects.filter(pk=listing.pk).update(status=ListingStatus.READY, ready_at=timezone.now(),
