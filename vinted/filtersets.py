@@ -14,6 +14,14 @@ from .choices import ListingStatus
 from .models import Brand, Category, Listing
 
 
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Sorting by a column with ties (status, brand) still pages the same way: the id breaks ties."""
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        return qs.order_by(*qs.query.order_by, "-id") if value else qs
+
+
 class ListingFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search",
                                   help_text="Words in the title, description or SKU.")
@@ -31,7 +39,7 @@ class ListingFilterSet(django_filters.FilterSet):
                                             min_value=0, max_digits=10, decimal_places=2)
     price_max = django_filters.NumberFilter(field_name="price", lookup_expr="lte", label="Price up to",
                                             min_value=0, max_digits=10, decimal_places=2)
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=(
             ("created_at", "created"),
             ("updated_at", "updated"),

@@ -123,7 +123,7 @@ def create_listing(user, **fields) -> Listing:
     fields = _clean(fields)
     listing = Listing(owner=user)
     _check(listing, fields)
-    changed = [name for name, value in fields.items() if value not in (None, "", [], False)]
+    changed = _changed(listing, fields)  # against the defaults: an untouched currency is no edit
     _apply(listing, fields, changed)
     listing.save()
     if "colours" in fields:

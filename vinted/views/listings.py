@@ -40,8 +40,9 @@ class FormStatusMixin:
         return response
 
 
+# Explicitly ordered: Django drops Meta.ordering from a query with GROUP BY (the photo count).
 BOARD_QUERYSET = (Listing.objects.select_related("owner", "category", "brand", "size")
-                  .annotate(photo_count=Count("photos")))
+                  .annotate(photo_count=Count("photos")).order_by("-created_at", "-id"))
 
 
 class ListingListView(VintedPageMixin, ObjectListView):
