@@ -26,7 +26,8 @@ class ListingFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search",
                                   help_text="Words in the title, description or SKU.")
     status = django_filters.ChoiceFilter(choices=ListingStatus.choices, label="Status", empty_label="Any status")
-    category = django_filters.ModelChoiceFilter(queryset=Category.objects.all(), method="in_category",
+    category = django_filters.ModelChoiceFilter(queryset=Category.objects.select_related("parent", "parent__parent"),
+                                                method="in_category",
                                                 label="Category", empty_label="Any category")
     brand = django_filters.ModelChoiceFilter(queryset=Brand.objects.all(), label="Brand", empty_label="Any brand")
     created_after = django_filters.DateFilter(

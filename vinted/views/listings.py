@@ -4,7 +4,8 @@ call to vinted.services.listings; access is the listing queryset's rule (account
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
@@ -18,7 +19,7 @@ from .. import validation
 from ..choices import EDITABLE_STATUSES, ListingStatus
 from ..filtersets import ListingFilterSet
 from ..forms import BulkActionForm, ListingForm, MarkSoldForm, apply_service_errors
-from ..models import Listing
+from ..models import Listing, Photo
 from ..services import listings as services
 
 
@@ -40,9 +41,16 @@ class FormStatusMixin:
         return response
 
 
-# Explicitly ordered: Django drops Meta.ordering from a query with GROUP BY (the photo count).
+
+def photo_count():
+    """Photos per listing as a correlated subquery: computed for the page's rows only (a JOIN with
+    GROUP BY would count the photos of every listing before the page is cut)."""
+    photos = Photo.objects.filter(listing=OuterRef("pk")).order_by().values("listing").annotate(n=Count("pk"))
+    return Coalesce(Subquery(photos.values("n")), 0)
+
+
 BOARD_QUERYSET = (Listing.objects.select_related("owner", "category", "brand", "size")
-                  .annotate(photo_count=Count("photos")).order_by("-created_at", "-id"))
+                  .annotate(photo_count=photo_count()).order_by("-created_at", "-id"))
 
 
 class ListingListView(VintedPageMixin, ObjectListView):
