@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from .models import Brand, Category, Colour, Listing, Size
-from .services.listings import BULK_ACTIONS, EDITABLE_FIELDS
+from .services.listings import BULK_ACTIONS, CONTENT_FIELDS, EDITABLE_FIELDS
 
 
 def apply_service_errors(form, error: ValidationError) -> None:
@@ -39,7 +39,7 @@ class ListingForm(forms.ModelForm):
             "purchase_date": forms.DateInput(attrs={"type": "date"}),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, content_locked=False, **kwargs):
         super().__init__(*args, **kwargs)
         current = self.instance if self.instance.pk else None
         # Active catalogue rows, plus the listing's own even if an admin has since retired it.
@@ -56,6 +56,9 @@ class ListingForm(forms.ModelForm):
         self.fields["purchase_cost"].widget.attrs.update(step="0.01", inputmode="decimal")
         for name in ("title", "description"):
             self.fields[name].help_text = ""
+        if content_locked:  # past "ready" (publishing, published, sold, archived): only the inventory changes
+            for name in CONTENT_FIELDS:
+                self.fields[name].disabled = True
 
     def service_fields(self) -> dict:
         """The form's values as services.listings takes them (only fields the form shows)."""

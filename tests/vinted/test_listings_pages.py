@@ -179,3 +179,17 @@ def test_dashboard_card_counts_only_visible_rows(client, other_operator, listing
     client.force_login(other_operator)
     home = client.get(reverse("home")).content.decode()
     assert "No listings yet." in home
+
+
+def test_a_sold_listing_edits_only_its_inventory_on_the_form(client, operator):
+    sold = ListingFactory(owner=operator, status=ListingStatus.SOLD, title="Sold coat", sale_price="30")
+    client.force_login(operator)
+    url = reverse("vinted:listing-update", args=[sold.pk])
+    form = client.get(url).context["form"]
+    assert form.fields["title"].disabled and not form.fields["purchase_cost"].disabled
+    response = client.post(url, {"title": "Sneaky new title", "currency": "GBP", "purchase_cost": "12.00",
+                                 "sku": "C-7"})
+    assert response.status_code == 302
+    sold.refresh_from_db()
+    assert (sold.title, sold.currency, sold.purchase_cost, sold.sku) == ("Sold coat", "EUR", Decimal("12.00"), "C-7")
+    assert sold.status == ListingStatus.SOLD

@@ -100,7 +100,8 @@ def listing_context(request, listing, **extra) -> dict:
     context = {
         "listing": listing, "object": listing, "tab": "listings", "report": report,
         "can_change": can_change,
-        "can_edit": can_change and listing.status in EDITABLE_STATUSES,
+        # Past "ready" the form still edits the inventory fields (the content is locked there).
+        "can_edit": can_change and listing.status not in services.BUSY_STATUSES,
         "can_mark_ready": can_change and listing.status in (ListingStatus.DRAFT, ListingStatus.FAILED),
         "can_archive": can_change and listing.status in services.ARCHIVABLE,
         "can_unarchive": can_change and listing.status == ListingStatus.ARCHIVED,
@@ -134,14 +135,22 @@ class ListingUpdateView(FormStatusMixin, VintedPageMixin, ObjectPermissionMixin,
         self.listing = None
         return super().dispatch(request, *args, **kwargs)
 
-    def get_form_kwargs(self):
+    def get_listing(self):
         self.listing = self.listing or self.get_object()
-        return {**super().get_form_kwargs(), "instance": self.listing}
+        return self.listing
+
+    def get_form_kwargs(self):
+        listing = self.get_listing()
+        return {**super().get_form_kwargs(), "instance": listing,
+                "content_locked": listing.status not in EDITABLE_STATUSES}
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(listing=self.listing, **kwargs)
+        listing = self.get_listing()
+        return super().get_context_data(listing=listing, content_locked=listing.status not in EDITABLE_STATUSES,
+                                        **kwargs)
 
     def form_valid(self, form):
+        self.get_listing()
         was_ready = self.listing.status == ListingStatus.READY
         try:
             listing = services.update_listing(self.request.user, self.listing, **form.service_fields())
