@@ -126,7 +126,7 @@ def test_bulk_from_the_board_reports_each_listing(client, operator, stock):
     page = response.content.decode()
     assert response.redirect_chain[-1][0] == BOARD + "?status=draft"
     assert "1 listing archived." in page
-    assert f"Listing #{stock['sold'].pk}: A sold listing cannot be archived." in page
+    assert f"Listing #{stock['sold'].pk}: This listing is sold: it cannot be archived." in page
 
 
 def _make_rows(owner, count):

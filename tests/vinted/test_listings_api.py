@@ -178,3 +178,11 @@ def test_schema_documents_the_listing_endpoints(api_as, admin_user):
     ready = paths["/api/v1/vinted/listings/{id}/mark_ready/"]["post"]["responses"]
     assert {"200", "400", "401", "403", "404"} <= set(ready)
     assert "put" not in paths["/api/v1/vinted/listings/{id}/"]
+
+
+def test_amounts_are_strings_as_the_schema_says(api_as, operator):
+    client = api_as(operator)
+    assert field_errors(client.post(f"{API}/listings/", {"price": 25}, format="json")) == {
+        "price": ['Give the amount as a string, e.g. "25.00".']}
+    assert "price" in field_errors(client.post(f"{API}/listings/", {"price": "-3.00"}, format="json"))
+    assert client.post(f"{API}/listings/", {"price": "25.00"}, format="json").json()["price"] == "25.00"

@@ -5,6 +5,7 @@ the API and the pages give the same messages."""
 from decimal import Decimal
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from lofisite.fields import StrictCharField, StringOnlyModelSerializer
@@ -12,6 +13,8 @@ from lofisite.fields import StrictCharField, StringOnlyModelSerializer
 from ..choices import Condition, Currency, PackageSize
 from ..models import Brand, Category, Colour, Listing, Size
 from ..services.listings import BULK_ACTIONS
+
+MONEY_PATTERN = r"^\d{1,8}(\.\d{1,2})?$"
 
 
 class ListingSerializer(StringOnlyModelSerializer):
@@ -32,6 +35,7 @@ class ListingSerializer(StringOnlyModelSerializer):
     profit = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, allow_null=True,
                                       help_text="Sale price minus fees minus purchase cost; null until sold.")
     days_to_sell = serializers.IntegerField(read_only=True, allow_null=True)
+    vinted_url = serializers.CharField(read_only=True, help_text="The item on Vinted; empty until published.")
 
     class Meta:
         model = Listing
@@ -45,8 +49,24 @@ class ListingSerializer(StringOnlyModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field({"type": "string", "pattern": MONEY_PATTERN, "example": "25.00"})
+class MoneyField(serializers.DecimalField):
+    """An amount as a string ("25.00"), as answers give it: the schema says string, so a JSON number is
+    refused instead of being taken silently; no sign, at most 2 decimals."""
+
+    default_error_messages = {"not_a_string": 'Give the amount as a string, e.g. "25.00".'}
+
+    def __init__(self, **options):
+        super().__init__(max_digits=10, decimal_places=2, **options)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
 def _money(**options):
-    return serializers.DecimalField(max_digits=10, decimal_places=2, required=False, allow_null=True, **options)
+    return MoneyField(required=False, allow_null=True, **options)
 
 
 class ListingWriteSerializer(serializers.Serializer):
@@ -80,7 +100,7 @@ class ListingWriteSerializer(serializers.Serializer):
 
 
 class MarkSoldSerializer(serializers.Serializer):
-    sale_price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"))
+    sale_price = MoneyField(min_value=Decimal("0"))
     sale_fees = _money(min_value=Decimal("0"), help_text="Fees and shipping the seller paid.")
     sold_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Now when left out.")
 
@@ -132,6 +152,7 @@ class ColourSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "vinted_id", "hex", "is_active"]
 
 
+@extend_schema_serializer(many=False)  # the one answer of a `list` route, not a page of them
 class CatalogueSerializer(serializers.Serializer):
     categories = CategorySerializer(many=True)
     brands = BrandSerializer(many=True)

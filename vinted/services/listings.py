@@ -141,8 +141,8 @@ def update_listing(user, listing, **fields) -> Listing:
     changed = _changed(listing, fields)
     content = [name for name in changed if name in CONTENT_FIELDS]
     if content and listing.status not in EDITABLE_STATUSES:
-        raise ValidationError(f"A {listing.get_status_display().lower()} listing's content cannot be edited "
-                              "(only its inventory fields).")
+        raise ValidationError(f"This listing is {listing.get_status_display().lower()}: its content cannot be "
+                              "edited (only its inventory fields).")
     _check(listing, fields)
     if not changed:
         return listing
@@ -193,7 +193,7 @@ ARCHIVABLE = frozenset(ListingStatus) - {ListingStatus.SOLD, ListingStatus.ARCHI
 
 def archive_listing(user, listing) -> Listing:
     return _set_status(user, listing, ARCHIVABLE, ListingStatus.ARCHIVED,
-                       "A {status} listing cannot be archived.", ready_at=None)
+                       "This listing is {status}: it cannot be archived.", ready_at=None)
 
 
 def unarchive_listing(user, listing) -> Listing:
@@ -216,7 +216,8 @@ def mark_sold(user, listing, *, sale_price, sale_fees=None, sold_at=None) -> Lis
     if not report.ok:
         raise report.as_validation_error()
     allowed = frozenset(ListingStatus) - {ListingStatus.SOLD} - BUSY_STATUSES
-    return _set_status(user, listing, allowed, ListingStatus.SOLD, "A {status} listing cannot be marked sold.",
+    return _set_status(user, listing, allowed, ListingStatus.SOLD,
+                       "This listing is {status}: it cannot be marked sold.",
                        sale_price=Decimal(sale_price), sale_fees=None if sale_fees is None else Decimal(sale_fees),
                        sold_at=sold_at)
 
@@ -236,8 +237,9 @@ def delete_listing(user, listing) -> None:
     with transaction.atomic():
         locked = Listing.objects.select_for_update().get(pk=listing.pk)
         if locked.status not in DELETABLE_STATUSES or locked.vinted_item_id:
-            raise ValidationError(f"A {locked.get_status_display().lower()} listing cannot be deleted"
-                                  f"{' (it is on Vinted)' if locked.vinted_item_id else ''}; archive it instead.")
+            raise ValidationError(f"This listing is {locked.get_status_display().lower()}"
+                                  f"{' and on Vinted' if locked.vinted_item_id else ''}: it cannot be deleted; "
+                                  "archive it instead.")
         names = [name for photo in Photo.objects.filter(listing=locked)
                  for name in (photo.original.name, photo.display.name, photo.thumbnail.name) if name]
         locked.delete()
@@ -268,7 +270,8 @@ def bulk_action(user, action, ids) -> BulkResult:
         draftable = [listing for listing in listings.values() if listing.status in EDITABLE_STATUSES]
         for listing in listings.values():
             if listing.status not in EDITABLE_STATUSES:
-                result.failed[listing.pk] = f"A {listing.get_status_display().lower()} listing is not re-drafted."
+                result.failed[listing.pk] = (f"This listing is {listing.get_status_display().lower()}: "
+                                             "it is not re-drafted.")
         if draftable:
             result.batch = start_batch(user, draftable)
             result.succeeded = [listing.pk for listing in draftable]

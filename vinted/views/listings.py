@@ -96,7 +96,8 @@ PAGE_QUERYSET = Listing.objects.select_related("owner", "category__parent__paren
 def listing_context(request, listing, **extra) -> dict:
     user = request.user
     can_change = Listing.objects.permits(user, listing, Action.CHANGE)
-    report = validation.check_ready(listing)
+    # The validator's problems matter while the content can still change; after that they are history.
+    report = validation.check_ready(listing) if listing.status in EDITABLE_STATUSES else validation.Report()
     context = {
         "listing": listing, "object": listing, "tab": "listings", "report": report,
         "can_change": can_change,

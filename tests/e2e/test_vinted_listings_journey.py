@@ -1,0 +1,88 @@
+"""A seller's journey on the listings pages in a real browser: start a draft with just a title,
+try to mark it ready, read the validator's problems next to the fields, fix them in the form, mark
+it ready, find it on the board as ready; and the board at phone width without sideways scrolling.
+
+(The photos and AI-draft panels belong to their own journeys; the photo here is a stored row.)
+"""
+
+import importlib
+
+import pytest
+from django.apps import apps
+
+from tests.e2e.conftest import PHONE
+from tests.e2e.helpers import has_horizontal_scroll, overflowing_elements, sign_in, visit
+from tests.factories import ListingFactory, PhotoFactory
+from vinted.models import Category, Listing
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def catalogue(transactional_db):
+    """The live server's flushed database: put the shipped catalogue back (its data migration)."""
+    if not Category.objects.exists():
+        importlib.import_module("vinted.migrations.0002_catalogue").load(apps, None)
+
+
+def test_draft_fix_what_the_validator_flags_mark_ready_see_it_on_the_board(open_page, operator):
+    page = open_page()
+    sign_in(page, operator.username)
+    visit(page, "/vinted/")
+    page.get_by_role("link", name="Create your first listing").click()
+    page.get_by_label("Title").fill("Levi's 501 jeans, W30")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
+    listing = Listing.objects.get()
+    assert page.url.endswith(listing.get_absolute_url())
+    PhotoFactory(listing=listing)  # the photos panel is its own journey
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Mark ready").click()
+    assert page.get_by_text("Not ready yet").is_visible()
+    description = page.locator("dt#field-description + dd")
+    assert "Describe the item." in description.inner_text()
+    assert "Choose a brand, or tick “no brand”." in page.locator("dt#field-brand + dd").inner_text()
+
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Description").fill("Classic straight leg, dark wash. Mail me at me@example.com")
+    page.get_by_label("Category").select_option(label="Women › Clothing › Jeans")
+    page.get_by_label("Brand", exact=True).select_option(label="Levi's")
+    page.get_by_label("Size", exact=True).select_option(label="W30 (women-jeans)")
+    page.get_by_label("Condition").select_option(label="Very good")
+    page.get_by_label("Blue", exact=True).check()
+    page.get_by_label("Price", exact=True).fill("24.00")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Mark ready").click()
+    flagged = page.locator("dt#field-description + dd").inner_text()
+    assert "e-mail address" in flagged and "me@example.com" in flagged
+
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Description").fill("Classic straight leg, dark wash, no marks.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Mark ready").click()
+    assert page.get_by_text("is ready to publish").is_visible()
+
+    visit(page, "/vinted/")
+    page.locator("a.status-card", has_text="Ready").click()
+    page.wait_for_url("**/vinted/?status=ready")
+    assert page.get_by_role("link", name="Levi's 501 jeans, W30").is_visible()
+    assert Listing.objects.get().status == "ready"
+
+
+def test_board_at_phone_width(open_page, operator, screenshots_dir):
+    for n in range(3):
+        ListingFactory(owner=operator, complete=True, title=f"A rather long title for a vintage denim jacket {n}",
+                       sku=f"SKU-LONG-{n:04d}")
+    page = open_page(viewport=PHONE)
+    sign_in(page, operator.username)
+    visit(page, "/vinted/")
+    page.screenshot(path=str(screenshots_dir / "vinted-board-390.png"), full_page=True)
+    assert not has_horizontal_scroll(page), overflowing_elements(page)
+    page.get_by_role("link", name="A rather long title for a vintage denim jacket 0").click()
+    page.screenshot(path=str(screenshots_dir / "vinted-listing-390.png"), full_page=True)
+    assert not has_horizontal_scroll(page), overflowing_elements(page)
