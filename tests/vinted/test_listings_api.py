@@ -185,4 +185,7 @@ def test_amounts_are_strings_as_the_schema_says(api_as, operator):
     assert field_errors(client.post(f"{API}/listings/", {"price": 25}, format="json")) == {
         "price": ['Give the amount as a string, e.g. "25.00".']}
     assert "price" in field_errors(client.post(f"{API}/listings/", {"price": "-3.00"}, format="json"))
+    assert field_errors(client.post(f"{API}/listings/", {"price": ""}, format="json")) == {
+        "price": ["A valid number is required."]}
+    assert client.post(f"{API}/listings/", {"price": None}, format="json").status_code == 201
     assert client.post(f"{API}/listings/", {"price": "25.00"}, format="json").json()["price"] == "25.00"

@@ -59,6 +59,11 @@ class MoneyField(serializers.DecimalField):
     def __init__(self, **options):
         super().__init__(max_digits=10, decimal_places=2, **options)
 
+    def run_validation(self, data=serializers.empty):
+        if data == "":  # DRF would read "" as null; the schema's pattern says it is not an amount
+            self.fail("invalid")
+        return super().run_validation(data)
+
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("not_a_string")
