@@ -10,8 +10,8 @@ import importlib
 import pytest
 from django.apps import apps
 
-from tests.e2e.conftest import PHONE
-from tests.e2e.helpers import has_horizontal_scroll, overflowing_elements, sign_in, visit
+from tests.e2e.conftest import DESKTOP, PHONE
+from tests.e2e.helpers import has_horizontal_scroll, low_contrast, overflowing_elements, sign_in, visit
 from tests.factories import ListingFactory, PhotoFactory
 from vinted.models import Category, Listing
 
@@ -74,15 +74,18 @@ def test_draft_fix_what_the_validator_flags_mark_ready_see_it_on_the_board(open_
     assert Listing.objects.get().status == "ready"
 
 
-def test_board_at_phone_width(open_page, operator, screenshots_dir):
-    for n in range(3):
-        ListingFactory(owner=operator, complete=True, title=f"A rather long title for a vintage denim jacket {n}",
-                       sku=f"SKU-LONG-{n:04d}")
-    page = open_page(viewport=PHONE)
+@pytest.mark.parametrize("viewport,theme", [(PHONE, "light"), (PHONE, "dark"), (DESKTOP, "dark")])
+def test_board_and_listing_page_fit_and_read(open_page, operator, screenshots_dir, viewport, theme):
+    statuses = ["draft", "ready", "published", "sold", "failed", "archived"]
+    for n, status in enumerate(statuses):
+        ListingFactory(owner=operator, complete=True, status=status, sku=f"SKU-LONG-{n:04d}",
+                       title=f"A rather long title for a vintage denim jacket {n}")
+    page = open_page(viewport=viewport, color_scheme=theme)
     sign_in(page, operator.username)
-    visit(page, "/vinted/")
-    page.screenshot(path=str(screenshots_dir / "vinted-board-390.png"), full_page=True)
-    assert not has_horizontal_scroll(page), overflowing_elements(page)
-    page.get_by_role("link", name="A rather long title for a vintage denim jacket 0").click()
-    page.screenshot(path=str(screenshots_dir / "vinted-listing-390.png"), full_page=True)
-    assert not has_horizontal_scroll(page), overflowing_elements(page)
+    for path, name in (("/vinted/", "board"), (Listing.objects.get(status="draft").get_absolute_url(), "listing"),
+                       ("/vinted/listings/new/", "form")):
+        visit(page, path)
+        page.screenshot(path=str(screenshots_dir / f"vinted-{name}-{viewport['width']}-{theme}.png"),
+                        full_page=True)
+        assert not has_horizontal_scroll(page), (path, overflowing_elements(page))
+        assert low_contrast(page) == [], (path, low_contrast(page))
