@@ -1,0 +1,209 @@
+"""Image processing of an uploaded photo (no models): check it from its bytes, orient it, strip it,
+and write the stored original, a display copy and a thumbnail.
+
+What an upload must pass, in this order, each refusal a `PhotoRejected` with a sentence for the
+seller (the service turns it into that file's answer):
+
+1. size: not empty, at most VINTED_PHOTO_MAX_MB;
+2. type from the bytes (Pillow's own detection of the header; the client's file name and
+   content type are never read): JPEG, PNG, WEBP or HEIC/HEIF (pillow-heif);
+3. pixels from the header, before anything is decoded: at most VINTED_PHOTO_MAX_MEGAPIXELS
+   (a "pixel bomb" - a tiny file claiming 100000x100000 - is refused here; Pillow's own
+   DecompressionBombError, raised while the header is read, says the same);
+4. decoding: a truncated or damaged file is refused (Pillow's LOAD_TRUNCATED_IMAGES stays off).
+
+Then EXIF orientation is applied, the colours are converted to sRGB from an embedded ICC profile,
+and every piece of metadata is dropped (EXIF with GPS, XMP, ICC, comments, PNG text): the stored
+files are JPEGs written from the pixels alone. Every photo is stored as JPEG (HEIC must be
+converted for Vinted and browsers anyway; one stored type keeps serving and drafting simple;
+transparency is flattened onto white). File names are generated (uuid4), written atomically
+(temp file + rename) under MEDIA_ROOT.
+
+Cost is bounded: one photo is decoded at a time per call, at most the pixel cap; the display copy
+and thumbnail are resized from the decoded image with reducing_gap (box-reduce first), so a
+4000x3000 JPEG takes about 0.3 s of one core (bench/bench_vinted_photos.py).
+"""
+
+import hashlib
+import io
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pillow_heif
+from django.conf import settings
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
+
+pillow_heif.register_heif_opener()
+
+# Pillow's format names of what is accepted, and how a seller calls them.
+ACCEPTED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "HEIF": "HEIC/HEIF"}
+ACCEPTED_TEXT = "JPEG, PNG, WEBP or HEIC"
+STORED_CONTENT_TYPE = "image/jpeg"
+DISPLAY_LONG_SIDE = 1600
+THUMBNAIL_LONG_SIDE = 320
+JPEG_QUALITY = 88
+PHOTO_DIR = "vinted/photos"
+_MB = 1024 * 1024
+_SRGB = ImageCms.createProfile("sRGB")
+
+
+class PhotoRejected(ValueError):
+    """This file cannot become a photo; the message says why, for the seller."""
+
+
+@dataclass(frozen=True)
+class ProcessedPhoto:
+    original: str  # storage names, relative to MEDIA_ROOT
+    display: str
+    thumbnail: str
+    width: int
+    height: int
+    size_bytes: int
+    sha256: str
+    content_type: str = STORED_CONTENT_TYPE
+
+    @property
+    def names(self) -> tuple[str, str, str]:
+        return self.original, self.display, self.thumbnail
+
+
+def max_bytes() -> int:
+    return settings.VINTED_PHOTO_MAX_MB * _MB
+
+
+def max_pixels() -> int:
+    # Never above Pillow's own bomb limit, whatever the setting says.
+    return min(int(settings.VINTED_PHOTO_MAX_MEGAPIXELS * 1_000_000), Image.MAX_IMAGE_PIXELS or 1 << 62)
+
+
+def check_size(size: int | None) -> None:
+    if not size:
+        raise PhotoRejected("The file is empty (0 bytes).")
+    if size > max_bytes():
+        raise PhotoRejected(f"The file is {size / _MB:.1f} MB; a photo may be at most "
+                            f"{settings.VINTED_PHOTO_MAX_MB} MB.")
+
+
+def open_checked(fileobj) -> Image.Image:
+    """The image behind `fileobj`, its header read and checked (type, pixels), not yet decoded."""
+    fileobj.seek(0)
+    try:
+        image = Image.open(fileobj)
+    except Image.DecompressionBombError as exc:
+        raise PhotoRejected(f"The image claims too many pixels to be a photo (at most "
+                            f"{settings.VINTED_PHOTO_MAX_MEGAPIXELS:g} megapixels).") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise PhotoRejected(f"This is not an image Vinted takes: upload {ACCEPTED_TEXT}.") from exc
+    if image.format not in ACCEPTED_FORMATS:
+        image.close()
+        raise PhotoRejected(f"{image.format or 'This'} images are not accepted: upload {ACCEPTED_TEXT}.")
+    width, height = image.size
+    if width < 1 or height < 1 or width * height > max_pixels():
+        image.close()
+        raise PhotoRejected(f"The image is {width}x{height} pixels; a photo may have at most "
+                            f"{settings.VINTED_PHOTO_MAX_MEGAPIXELS:g} megapixels.")
+    return image
+
+
+def _decoded(image: Image.Image) -> Image.Image:
+    if ImageFile.LOAD_TRUNCATED_IMAGES:  # a global someone may have turned on: we never accept half a photo
+        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay off for photo uploads.")
+    try:
+        image.load()
+    except Image.DecompressionBombError as exc:
+        raise PhotoRejected("The image decodes to too many pixels to be a photo.") from exc
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise PhotoRejected(f"The image is damaged or incomplete (truncated?) and cannot be read: "
+                            f"upload the full {ACCEPTED_FORMATS[image.format]} file again.") from exc
+    return image
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """RGB pixels in sRGB (from an embedded ICC profile; transparency flattened onto white)."""
+    icc = image.info.get("icc_profile")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        image = flat
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            if image.mode not in ("RGB", "CMYK", "L"):
+                image = image.convert("RGB")
+            return ImageCms.profileToProfile(image, source, _SRGB, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a broken profile: the pixels as they are
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _fit(image: Image.Image, long_side: int) -> Image.Image:
+    scale = long_side / max(image.size)
+    if scale >= 1:
+        return image
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    """The pixels alone as JPEG: no EXIF, ICC, XMP or comment is passed, and none is taken from `info`."""
+    image.info = {}
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=JPEG_QUALITY)
+    return buffer.getvalue()
+
+
+def _write_atomically(name: str, data: bytes) -> None:
+    path = Path(settings.MEDIA_ROOT) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def remove_files(names) -> None:
+    """Delete stored files (a photo deleted, or processed but then refused)."""
+    root = Path(settings.MEDIA_ROOT)
+    for name in names:
+        if name:
+            (root / str(name)).unlink(missing_ok=True)
+
+
+def process_upload(fileobj, size: int | None = None) -> ProcessedPhoto:
+    """Check, orient, strip and store one uploaded file; raises PhotoRejected with the reason."""
+    check_size(size if size is not None else getattr(fileobj, "size", None))
+    image = open_checked(fileobj)
+    try:
+        _decoded(image)
+        oriented = ImageOps.exif_transpose(image) or image
+        clean = _to_srgb(oriented)
+    finally:
+        image.close()
+    del oriented
+    stem = f"{PHOTO_DIR}/{uuid.uuid4().hex}"
+    names = (f"{stem}.jpg", f"{stem}-display.jpg", f"{stem}-thumb.jpg")
+    written = []
+    try:
+        original = _jpeg(clean)
+        _write_atomically(names[0], original)
+        written.append(names[0])
+        display = _fit(clean, DISPLAY_LONG_SIDE)
+        width, height = clean.size
+        del clean
+        _write_atomically(names[1], _jpeg(display))
+        written.append(names[1])
+        _write_atomically(names[2], _jpeg(_fit(display, THUMBNAIL_LONG_SIDE)))
+        written.append(names[2])
+    except BaseException:
+        remove_files(written)
+        raise
+    return ProcessedPhoto(original=names[0], display=names[1], thumbnail=names[2], width=width, height=height,
+                          size_bytes=len(original), sha256=hashlib.sha256(original).hexdigest())
