@@ -139,7 +139,8 @@ class BulkListView(ObjectListView):
     """The user's bulk uploads (viewers read everyone's); a POST starts a new one."""
 
     queryset = DraftBatch.objects.select_related("owner").annotate(
-        photo_count=Count("photos", distinct=True), item_count=Count("listings", distinct=True))
+        photo_count=Count("photos", distinct=True), item_count=Count("listings", distinct=True),
+    ).order_by("-created_at", "-id")
     template_name = "vinted/bulk_list.html"
     context_object_name = "batches"
     http_method_names = ["get", "post"]
