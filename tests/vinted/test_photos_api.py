@@ -176,3 +176,15 @@ def test_a_bulk_batch_upload_and_its_photos_are_the_batch_owners(api_as, operato
     assert_error(_post(api_as(other_operator), batch=batch, files=[upload(jpeg())]), 404, "NOT_FOUND")
     assert api_as(other_operator).get(URL, {"batch": batch.pk}).json()["count"] == 0
     assert api_as(operator).get(URL, {"batch": batch.pk}).json()["count"] == 2
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999999", "-1", "abc", "1.5"])
+def test_a_listing_id_out_of_range_or_not_a_number_is_a_400(api_as, operator, value):
+    response = api_as(operator).post(URL, {"listing": value, "files": [upload(jpeg())]}, format="multipart")
+    assert response.status_code in (400, 404), response.content
+    assert not Photo.objects.exists()
+
+
+@pytest.mark.parametrize("query", [{"batch": "-1.4e141"}, {"listing": "99999999999999999999"}, {"listing": "x"}])
+def test_filters_out_of_range_are_a_400(api_as, operator, query):
+    assert_error(api_as(operator).get(URL, query), 400, "VALIDATION_ERROR")

@@ -26,12 +26,14 @@ from rest_framework.response import Response
 from accounts.api.viewsets import BaseViewSet
 from lofisite.api_files import RANGE_PARAMETERS, ErrorEnvelope, FileNegotiation, file_response, file_responses
 from lofisite.errors import APIError
+from lofisite.filters import IntegerFilter
 
 from ..models import DraftBatch, Listing, Photo
 from ..photos import ACCEPTED_TEXT, STORED_CONTENT_TYPE
 from ..services import photos as photo_services
 
 FILE_KINDS = ("original", "display", "thumbnail")
+MAX_ID = 2**31 - 1  # the id columns' range
 
 
 def _absolute(request, view_name, args):
@@ -100,15 +102,23 @@ class PhotoUploadResultSerializer(serializers.Serializer):
 
 
 class ReorderSerializer(serializers.Serializer):
-    listing = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
-    photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
+    listing = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
                                    allow_empty=False, max_length=settings.VINTED_PHOTOS_MAX,
                                    help_text="Every photo id of the listing once, in the new order (cover first).")
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(IntegerFilter):
+    """A row id: a whole number in the columns' range (a larger one is a 400, not a database overflow)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1, max_value=MAX_ID, **kwargs)
+
+
 class PhotoFilterSet(django_filters.FilterSet):
-    listing = django_filters.NumberFilter(field_name="listing_id")
-    batch = django_filters.NumberFilter(field_name="batch_id")
+    listing = IdFilter(field_name="listing_id", help_text="Only this listing's photos.")
+    batch = IdFilter(field_name="batch_id", help_text="Only this bulk upload's photos.")
 
     class Meta:
         model = Photo
@@ -170,7 +180,12 @@ class PhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
                 raise APIError("NOT_FOUND", f"No such {name}.", status.HTTP_404_NOT_FOUND)
 
     @extend_schema(summary="Put a listing's photos in a new order (the first is the cover)",
-                   request=ReorderSerializer, responses={200: PhotoSerializer(many=True)})
+                   request=ReorderSerializer,
+                   responses={200: PhotoSerializer(many=True),
+                              400: OpenApiResponse(ErrorEnvelope, description="VALIDATION_ERROR: `photos` is not "
+                                                   "exactly the listing's photos, or the listing can no longer be "
+                                                   "changed."),
+                              404: OpenApiResponse(ErrorEnvelope, description="NOT_FOUND: no such listing for you.")})
     @action(detail=False, methods=["post"])
     def reorder(self, request):
         serializer = ReorderSerializer(data=request.data)
