@@ -36,6 +36,8 @@
   function refreshGrid(url) {
     var wrap = document.querySelector("[data-photo-grid-wrap]");
     if (!wrap || !url) { return; }
+    // `next`: the panel's buttons come back to this page, not to the panel's own address.
+    url += (url.indexOf("?") < 0 ? "?" : "&") + "next=" + encodeURIComponent(location.pathname + location.search);
     fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
       .then(function (html) {

@@ -112,3 +112,14 @@ def test_a_signed_out_upload_is_sent_to_sign_in_before_the_body_is_read(client, 
     response = client.post(reverse("vinted:photo-upload", args=[listing.pk]), {"files": [upload(jpeg())]})
     assert_answer(response, "login")
     assert not Photo.objects.exists()
+
+
+def test_the_panel_alone_sends_its_buttons_back_to_the_page_that_shows_it(client, operator):
+    listing = ListingFactory(owner=operator)
+    PhotoFactory(listing=listing)
+    client.force_login(operator)
+    url = reverse("vinted:listing-photos", args=[listing.pk])
+    html = client.get(url, {"panel": 1, "next": "/vinted/listings/7/"}).content.decode()
+    assert 'name="next" value="/vinted/listings/7/"' in html and "<html" not in html
+    html = client.get(url, {"panel": 1, "next": "https://evil.example/"}).content.decode()
+    assert f'name="next" value="{url}"' in html

@@ -69,6 +69,12 @@ class ListingPhotosView(ObjectPermissionMixin, DetailView):
             return ["vinted/_photos.html"]
         return ["vinted/listing_photos.html"]
 
+    def get_context_data(self, **kwargs):
+        # The panel's buttons go back to the page that shows it (the script sends it as `next`).
+        if self.request.GET.get("panel"):
+            kwargs["next_url"] = _next_url(self.request, self.request.path)
+        return super().get_context_data(**kwargs)
+
 
 class PhotoUploadView(ObjectPermissionMixin, View):
     """The plain form (no script needed): several files at once, a message per refused file."""
