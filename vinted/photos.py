@@ -26,6 +26,7 @@ and thumbnail are resized from the decoded image with reducing_gap (box-reduce f
 
 import hashlib
 import io
+import logging
 import os
 import tempfile
 import uuid
@@ -37,6 +38,7 @@ from django.conf import settings
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 pillow_heif.register_heif_opener()
+logger = logging.getLogger(__name__)
 
 # Pillow's format names of what is accepted, and how a seller calls them.
 ACCEPTED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "HEIF": "HEIC/HEIF"}
@@ -97,6 +99,9 @@ def open_checked(fileobj) -> Image.Image:
                             f"{settings.VINTED_PHOTO_MAX_MEGAPIXELS:g} megapixels).") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise PhotoRejected(f"This is not an image Vinted takes: upload {ACCEPTED_TEXT}.") from exc
+    except Exception as exc:  # a malformed header can trip a plugin in other ways (struct.error, IndexError)
+        logger.warning("Image header not readable: %s", _describe(exc))
+        raise PhotoRejected(f"This is not an image Vinted takes: upload {ACCEPTED_TEXT}.") from exc
     if image.format not in ACCEPTED_FORMATS:
         image.close()
         raise PhotoRejected(f"{image.format or 'This'} images are not accepted: upload {ACCEPTED_TEXT}.")
@@ -108,6 +113,10 @@ def open_checked(fileobj) -> Image.Image:
     return image
 
 
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _decoded(image: Image.Image) -> Image.Image:
     if ImageFile.LOAD_TRUNCATED_IMAGES:  # a global someone may have turned on: we never accept half a photo
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay off for photo uploads.")
@@ -115,7 +124,9 @@ def _decoded(image: Image.Image) -> Image.Image:
         image.load()
     except Image.DecompressionBombError as exc:
         raise PhotoRejected("The image decodes to too many pixels to be a photo.") from exc
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except Exception as exc:  # OSError "image file is truncated", a broken stream's ValueError or struct.error
+        if isinstance(exc, MemoryError):
+            raise
         raise PhotoRejected(f"The image is damaged or incomplete (truncated?) and cannot be read: "
                             f"upload the full {ACCEPTED_FORMATS[image.format]} file again.") from exc
     return image
@@ -183,11 +194,15 @@ def process_upload(fileobj, size: int | None = None) -> ProcessedPhoto:
     image = open_checked(fileobj)
     try:
         _decoded(image)
-        oriented = ImageOps.exif_transpose(image) or image
-        clean = _to_srgb(oriented)
-    finally:
+        # In place: the unrotated pixels are freed as soon as the rotated ones exist (one photo's
+        # worth of memory less for the rest of the work).
+        ImageOps.exif_transpose(image, in_place=True)
+        clean = _to_srgb(image)
+    except BaseException:
         image.close()
-    del oriented
+        raise
+    if clean is not image:
+        image.close()
     stem = f"{PHOTO_DIR}/{uuid.uuid4().hex}"
     names = (f"{stem}.jpg", f"{stem}-display.jpg", f"{stem}-thumb.jpg")
     written = []

@@ -1,15 +1,17 @@
 """Photos of listings: upload (typed from bytes, oriented, metadata stripped, resized), order,
 cover, delete.
 
-Where the heavy work runs (the choice the issue leaves open): in the request, bounded. One photo
-costs about 0.3 s of one core and at most one decoded photo per processing thread
-(VINTED_PHOTO_WORKERS, default 2, Pillow releases the GIL while it decodes, resizes and encodes),
-under a pixel cap checked before decoding. The page's script sends one file per request (two at a
-time), so no page request holds a web thread for more than about half a second; an API client may
-send up to VINTED_PHOTOS_MAX files in one request, measured in bench/bench_vinted_photos.py
-(20 photos of 4000x3000 well within the 10 s target on 2 cores). A background task would add a
-"processing" state the seller must wait on for no gain at this cost, so photos are `ready` when
-the answer comes back, or refused with their reason.
+Where the heavy work runs (the choice the issue leaves open): in the request, bounded. One
+4000x3000 photo costs about 0.45 s of one core (decode, rotate, three encodes) and about 100 MB
+while it is worked on, under a pixel cap checked before decoding. At most VINTED_PHOTO_WORKERS
+photos (default 1) are worked on at once per web process, whatever the number of requests, so a
+worker's memory stays bounded (about 250 MB peak with 20 photos in one request); Pillow releases
+the GIL while it decodes and encodes, so 2 uses both cores of a process at about 100 MB more.
+The page's script sends one file per request, so a page request holds a web thread for about
+half a second; an API client may send up to VINTED_PHOTOS_MAX files in one request. Measured in
+bench/bench_vinted_photos.py (bench/README.md). A background task would add a "processing" state
+the seller must wait on for no gain at this cost, so photos are `ready` when the answer comes
+back, or refused with their reason.
 
 Who may: adding to, ordering and deleting a listing's photos is changing the listing
 (`Listing.objects.permits(user, listing, "change")`); a listing the user cannot see is not found
@@ -18,6 +20,7 @@ owner (or, in a bulk upload not yet grouped, to the batch's owner), whoever uplo
 """
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -82,9 +85,22 @@ def _target_photos(listing, batch):
     return Photo.objects.filter(batch=batch, listing__isnull=True)
 
 
+_slots_lock = threading.Lock()
+_slots: dict[int, threading.BoundedSemaphore] = {}
+
+
+def _photo_slots() -> threading.BoundedSemaphore:
+    """VINTED_PHOTO_WORKERS photos at most are decoded at once in this process, whichever requests
+    they came in (gunicorn threads): that, not the number of requests, bounds a web worker's memory."""
+    size = max(1, settings.VINTED_PHOTO_WORKERS)
+    with _slots_lock:
+        return _slots.setdefault(size, threading.BoundedSemaphore(size))
+
+
 def _process(upload) -> ProcessedPhoto | PhotoRejected:
     try:
-        return process_upload(upload, getattr(upload, "size", None))
+        with _photo_slots():
+            return process_upload(upload, getattr(upload, "size", None))
     except PhotoRejected as exc:
         return exc
 
