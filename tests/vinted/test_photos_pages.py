@@ -123,3 +123,24 @@ def test_the_panel_alone_sends_its_buttons_back_to_the_page_that_shows_it(client
     assert 'name="next" value="/vinted/listings/7/"' in html and "<html" not in html
     html = client.get(url, {"panel": 1, "next": "https://evil.example/"}).content.decode()
     assert f'name="next" value="{url}"' in html
+
+
+def test_a_published_listing_shows_its_photos_without_controls(client, operator):
+    listing = ListingFactory(owner=operator, status="published")
+    photo = PhotoFactory(listing=listing)
+    client.force_login(operator)
+    html = client.get(reverse("vinted:listing-photos", args=[listing.pk])).content.decode()
+    assert reverse("vinted:photo-file", args=[photo.pk, "thumbnail"]) in html
+    assert 'name="files"' not in html and reverse("vinted:photo-delete", args=[photo.pk]) not in html
+    response = client.post(reverse("vinted:photo-delete", args=[photo.pk]), follow=True)
+    assert any("published" in m for m in _messages(response)) and Photo.objects.filter(pk=photo.pk).exists()
+
+
+def test_a_page_upload_over_the_body_limit_is_a_413_before_it_is_read(client, operator, settings):
+    settings.VINTED_PHOTO_MAX_MB = 2  # the body limit: 20 files of 2 MB plus the form fields
+    listing = ListingFactory(owner=operator)
+    client.force_login(operator)
+    big = upload(b"\xff\xd8\xff" + b"\x00" * (50 * 1024 * 1024), "huge.jpg")
+    response = client.post(reverse("vinted:photo-upload", args=[listing.pk]), {"files": [big]})
+    assert response.status_code == 413
+    assert not Photo.objects.exists()
