@@ -83,3 +83,39 @@ def test_drop_upload_reorder_and_cover(open_page, operator):
     sign_in(phone, operator.username)
     visit(phone, f"/vinted/listings/{listing.pk}/photos/")
     assert not has_horizontal_scroll(phone), overflowing_elements(phone)
+
+
+def test_bulk_upload_and_group_by_dragging(open_page, operator, tmp_path):
+    from vinted.models import DraftBatch, Listing
+
+    page = open_page()
+    sign_in(page, operator.username)
+    visit(page, "/vinted/bulk/")
+    with page.expect_navigation():
+        page.get_by_role("button", name="New bulk upload").click()
+    batch = DraftBatch.objects.get(owner=operator)
+    paths = []
+    for n, colour in enumerate([(200, 0, 0), (0, 200, 0), (0, 0, 200), (200, 200, 0)]):
+        path = tmp_path / f"item-{n}.jpg"
+        path.write_bytes(jpeg(320, 240, colour))
+        paths.append(str(path))
+    page.get_by_label("Add photos").set_input_files(paths)
+    expect(page.locator("[data-upload-list] li", has_text="Added")).to_have_count(4)
+    photos = page.locator("[data-bulk-pool] [data-photo-id]")
+    expect(photos).to_have_count(4)
+    ids = [int(photos.nth(i).get_attribute("data-photo-id")) for i in range(4)]
+
+    new_item = page.locator("[data-group='0']")
+    page.locator(f"[data-photo-id='{ids[2]}']").drag_to(new_item)  # item 1
+    expect(page.locator("[data-group='1'] [data-photo-id]")).to_have_count(1)
+    page.locator(f"[data-photo-id='{ids[0]}']").drag_to(page.locator("[data-group='1']"))  # joins item 1
+    page.locator(f"[data-photo-id='{ids[1]}']").drag_to(new_item)  # item 2
+    expect(page.locator(f"#group-{ids[0]}")).to_have_value("1")
+    expect(page.locator(f"#group-{ids[1]}")).to_have_value("2")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Make items from my groups").click()
+    expect(page.get_by_text("2 items made")).to_be_visible()
+    items = [list(listing.photos.values_list("pk", flat=True))
+             for listing in Listing.objects.filter(batch=batch).order_by("id")]
+    assert items == [[ids[0], ids[2]], [ids[1]]]  # in upload order within an item; the 4th stays ungrouped
+    expect(page.locator("[data-bulk-pool] [data-photo-id]")).to_have_count(1)
