@@ -183,3 +183,27 @@ def test_a_listing_no_longer_editable_takes_no_photos(operator):
     listing = ListingFactory(owner=operator, status="published")
     with pytest.raises(ValidationError, match="published"):
         add_photos(operator, [upload(jpeg())], listing=listing)
+
+
+def test_a_database_failure_mid_upload_keeps_earlier_photos_and_leaves_no_orphan_files(operator, settings,
+                                                                                         monkeypatch):
+    from django.db import DatabaseError
+    from django.db.models.query import QuerySet
+
+    listing = ListingFactory(owner=operator)
+    real_create, calls = QuerySet.create, []
+
+    def create_failing_the_second_time(self, **kwargs):  # a database fault while the 2nd row is written
+        calls.append(1)
+        if self.model is Photo and len(calls) == 2:
+            raise DatabaseError("disk I/O error")
+        return real_create(self, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "create", create_failing_the_second_time)
+    settings.VINTED_PHOTO_WORKERS = 2
+    with pytest.raises(DatabaseError):
+        add_photos(operator, [upload(jpeg(), f"{n}.jpg") for n in range(4)], listing=listing)
+    kept = list(listing.photos.all())
+    assert len(kept) == 1
+    on_disk = {p.relative_to(settings.MEDIA_ROOT).as_posix() for p in _files_on_disk(settings)}
+    assert on_disk == {kept[0].original.name, kept[0].display.name, kept[0].thumbnail.name}

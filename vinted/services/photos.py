@@ -125,6 +125,19 @@ def _save(listing, batch, processed: ProcessedPhoto) -> Photo | str:
             size_bytes=processed.size_bytes, sha256=processed.sha256)
 
 
+def _discard_unsaved(futures, saved: set[str]) -> None:
+    """After a failure while saving: stop what has not started, and remove the files of photos that
+    were processed but will get no row (nothing is left behind on disk)."""
+    for _, future in futures:
+        future.cancel()
+    for _, future in futures:
+        if future.cancelled():
+            continue
+        outcome = future.exception() is None and future.result()
+        if isinstance(outcome, ProcessedPhoto) and outcome.original not in saved:
+            remove_files(outcome.names)
+
+
 def add_photos(user, files, *, listing=None, batch=None):
     """Add uploaded files to `listing` (or to a bulk `batch`, not yet grouped). One result per file:
     the Photo, or the clear reason it was refused; files already added are never lost."""
@@ -147,21 +160,25 @@ def add_photos(user, files, *, listing=None, batch=None):
         results[index].error = f"{limit_text}; this would be photo {limit - room + index + 1}."
     workers = max(1, min(settings.VINTED_PHOTO_WORKERS, len(to_process)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vinted-photo") as pool:
-        # map() keeps the files' order; each thread holds one decoded photo at a time.
-        for index, outcome in zip(to_process, pool.map(_process, [files[i] for i in to_process]), strict=True):
-            if isinstance(outcome, PhotoRejected):
-                results[index].error = str(outcome)
-                continue
-            try:
-                saved = _save(listing, batch, outcome)
-            except BaseException:
-                remove_files(outcome.names)
-                raise
-            if isinstance(saved, str):
-                remove_files(outcome.names)
-                results[index].error = saved
-            else:
-                results[index].photo = saved
+        # Saved in the files' order as each is ready; each thread holds one decoded photo at a time.
+        futures = [(index, pool.submit(_process, files[index])) for index in to_process]
+        saved_originals: set[str] = set()
+        try:
+            for index, future in futures:
+                outcome = future.result()
+                if isinstance(outcome, PhotoRejected):
+                    results[index].error = str(outcome)
+                    continue
+                saved = _save(listing, batch, outcome)  # on an error, _discard_unsaved removes its files
+                if isinstance(saved, str):
+                    remove_files(outcome.names)
+                    results[index].error = saved
+                else:
+                    results[index].photo = saved
+                    saved_originals.add(outcome.original)
+        except BaseException:
+            _discard_unsaved(futures, saved_originals)
+            raise
     added = sum(result.ok for result in results)
     if added:
         record_event("vinted", "photos.added", "info",
