@@ -27,6 +27,7 @@ and thumbnail are resized from the decoded image with reducing_gap (box-reduce f
 import hashlib
 import io
 import logging
+import math
 import os
 import tempfile
 import uuid
@@ -36,6 +37,8 @@ from pathlib import Path
 import pillow_heif
 from django.conf import settings
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
+
+from . import jpeg_segments
 
 pillow_heif.register_heif_opener()
 logger = logging.getLogger(__name__)
@@ -151,12 +154,12 @@ def _to_srgb(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-def _fit(image: Image.Image, long_side: int) -> Image.Image:
+def _fit(image: Image.Image, long_side: int, reducing_gap: float = 3.0) -> Image.Image:
     scale = long_side / max(image.size)
     if scale >= 1:
         return image
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=reducing_gap)
 
 
 def _jpeg(image: Image.Image) -> bytes:
@@ -188,37 +191,106 @@ def remove_files(names) -> None:
             (root / str(name)).unlink(missing_ok=True)
 
 
-def process_upload(fileobj, size: int | None = None) -> ProcessedPhoto:
-    """Check, orient, strip and store one uploaded file; raises PhotoRejected with the reason."""
-    check_size(size if size is not None else getattr(fileobj, "size", None))
-    image = open_checked(fileobj)
+def _orientation(image: Image.Image) -> int:
+    # getexif() also reads an XMP tiff:Orientation, as exif_transpose does.
+    return image.getexif().get(0x0112, 1)
+
+
+def _is_srgb(icc: bytes) -> bool:
     try:
-        _decoded(image)
-        # In place: the unrotated pixels are freed as soon as the rotated ones exist (one photo's
-        # worth of memory less for the rest of the work).
-        ImageOps.exif_transpose(image, in_place=True)
-        clean = _to_srgb(image)
-    except BaseException:
-        image.close()
-        raise
-    if clean is not image:
-        image.close()
+        return "srgb" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).lower()
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return False
+
+
+def _keeps_its_pixels(image: Image.Image) -> bool:
+    """A JPEG that needs no rotation and no colour conversion: its stored original can be the
+    file itself with its metadata segments cut out (no decode, no re-encode, no loss)."""
+    icc = image.info.get("icc_profile")
+    return (image.format == "JPEG" and image.mode in ("RGB", "L") and _orientation(image) == 1
+            and (not icc or _is_srgb(icc)))
+
+
+def _without_metadata(data: bytes) -> bytes | None:
+    """The JPEG's bytes stripped losslessly, re-read to confirm nothing is left, or None."""
+    stripped = jpeg_segments.strip(data)
+    if stripped is None:
+        return None
+    with Image.open(io.BytesIO(stripped)) as check:  # the header only, a millisecond
+        if dict(check.getexif()) or {"exif", "icc_profile", "xmp", "comment", "photoshop"} & set(check.info):
+            logger.warning("Lossless strip left metadata in a JPEG; re-encoding it instead.")
+            return None
+    return stripped
+
+
+def _display_at_reduced_scale(image: Image.Image) -> Image.Image:
+    """The display copy decoded by libjpeg at 1/2, 1/4 or 1/8 scale (DCT scaling: a fraction of the
+    CPU and memory of a full decode), then resized. The whole stream is still read: a truncated
+    file is refused here as in a full decode."""
+    scale = DISPLAY_LONG_SIDE / max(image.size)
+    if scale < 1:
+        image.draft("RGB", (math.ceil(image.width * scale), math.ceil(image.height * scale)))
+    _decoded(image)
+    return _fit(_to_srgb(image), DISPLAY_LONG_SIDE)
+
+
+def _stored(original: bytes, display: Image.Image, width: int, height: int) -> ProcessedPhoto:
     stem = f"{PHOTO_DIR}/{uuid.uuid4().hex}"
     names = (f"{stem}.jpg", f"{stem}-display.jpg", f"{stem}-thumb.jpg")
     written = []
     try:
-        original = _jpeg(clean)
         _write_atomically(names[0], original)
         written.append(names[0])
-        display = _fit(clean, DISPLAY_LONG_SIDE)
-        width, height = clean.size
-        del clean
         _write_atomically(names[1], _jpeg(display))
         written.append(names[1])
-        _write_atomically(names[2], _jpeg(_fit(display, THUMBNAIL_LONG_SIDE)))
+        _write_atomically(names[2], _jpeg(_fit(display, THUMBNAIL_LONG_SIDE)))  # from the display copy
         written.append(names[2])
     except BaseException:
         remove_files(written)
         raise
     return ProcessedPhoto(original=names[0], display=names[1], thumbnail=names[2], width=width, height=height,
                           size_bytes=len(original), sha256=hashlib.sha256(original).hexdigest())
+
+
+def _process_losslessly(image: Image.Image, fileobj) -> ProcessedPhoto | None:
+    width, height = image.size
+    display = _display_at_reduced_scale(image)
+    fileobj.seek(0)
+    original = _without_metadata(fileobj.read())
+    if original is None:
+        return None
+    return _stored(original, display, width, height)
+
+
+def _process_fully(image: Image.Image) -> ProcessedPhoto:
+    """Decode in full, orient, convert to sRGB and re-encode. One full copy of the pixels is alive
+    at a time, but for the moment of the rotation (exif_transpose in place frees the unrotated one)."""
+    _decoded(image)
+    ImageOps.exif_transpose(image, in_place=True)
+    clean = _to_srgb(image)
+    if clean is not image:
+        image.close()
+    del image
+    original = _jpeg(clean)
+    width, height = clean.size
+    # Box-reduce by the whole factor first (as the DCT scaling of the lossless path), then Lanczos.
+    display = _fit(clean, DISPLAY_LONG_SIDE, reducing_gap=1.0)
+    if display is not clean:
+        clean.close()  # frees the full pixels now, not when the caller's reference goes
+    return _stored(original, display, width, height)
+
+
+def process_upload(fileobj, size: int | None = None) -> ProcessedPhoto:
+    """Check, orient, strip and store one uploaded file; raises PhotoRejected with the reason."""
+    check_size(size if size is not None else getattr(fileobj, "size", None))
+    image = open_checked(fileobj)
+    try:
+        if _keeps_its_pixels(image):
+            processed = _process_losslessly(image, fileobj)
+            if processed is not None:
+                return processed
+            image.close()
+            image = open_checked(fileobj)  # drafted and decoded: read it again, in full
+        return _process_fully(image)
+    finally:
+        image.close()
