@@ -117,9 +117,9 @@ def _base_picture():
     return _BASE["image"]
 
 
-def phone_photo(seed: int, fmt: str = "JPEG") -> bytes:
+def phone_photo(seed: int, fmt: str = "JPEG", orientation: int = 6) -> bytes:
     """A 4000x3000 phone-like photo (the base picture, tinted and marked per seed), with EXIF that
-    has an orientation and GPS, as a phone writes it."""
+    has an orientation (6: a portrait shot, its pixels stored landscape) and GPS, as a phone writes it."""
     import random
 
     import pillow_heif
@@ -132,7 +132,7 @@ def phone_photo(seed: int, fmt: str = "JPEG") -> bytes:
         x, y = rng.randrange(4000), rng.randrange(3000)
         draw.ellipse((x, y, x + 600, y + 400), fill=tuple(rng.randrange(256) for _ in range(3)))
     exif = Image.Exif()
-    exif[0x0112] = 6
+    exif[0x0112] = orientation
     exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 3.0)}
     buffer = io.BytesIO()
     if fmt == "HEIF":
@@ -164,6 +164,10 @@ def main():
     parser.add_argument("--heic", type=int, default=5)
     parser.add_argument("--workers", type=int, default=None, help="VINTED_PHOTO_WORKERS (default: the setting)")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads of the one worker")
+    parser.add_argument("--memory-mb", type=int, default=None, help="VINTED_PHOTO_MEMORY_MB (default: the setting)")
+    parser.add_argument("--rotated", type=int, default=5,
+                        help="how many of the JPEGs are portrait shots (EXIF orientation 6, decoded in full); "
+                             "the others are upright (orientation 1, stored losslessly)")
     parser.add_argument("--inputs", type=Path, default=None,
                         help="keep the generated photos in this folder and reuse them next time (HEIC encoding "
                              "of the inputs is slow; it is not part of what is measured)")
@@ -183,21 +187,26 @@ def main():
     print(f"generating {args.photos} JPEG and {args.heic} HEIC photos of 4000x3000 in {WORK} ...")
     photos_dir = args.inputs or WORK / "in"
     photos_dir.mkdir(parents=True, exist_ok=True)
-    jpegs = [photos_dir / f"IMG_{n:04d}.jpg" for n in range(args.photos)]
+    # Portrait shots spread through the upload (every k-th), as a seller's mix of shots comes in.
+    rotated = {round(i * args.photos / args.rotated) for i in range(args.rotated)} if args.rotated else set()
+    jpegs = [photos_dir / (f"IMG_{n:04d}-o6.jpg" if n in rotated else f"IMG_{n:04d}-o1.jpg")
+             for n in range(args.photos)]
     heics = [photos_dir / f"IMG_{n:04d}.heic" for n in range(args.heic)]
     for n, path in enumerate(jpegs):
         if not path.exists():
-            path.write_bytes(phone_photo(n))
+            path.write_bytes(phone_photo(n, orientation=6 if n in rotated else 1))
     for n, path in enumerate(heics):
         if not path.exists():
             path.write_bytes(phone_photo(100 + n, "HEIF"))
     workers = args.workers or settings.VINTED_PHOTO_WORKERS
+    memory = args.memory_mb or settings.VINTED_PHOTO_MEMORY_MB
     print(f"  JPEG {sum(p.stat().st_size for p in jpegs) / MB / max(len(jpegs), 1):.1f} MB each, "
           f"HEIC {sum(p.stat().st_size for p in heics) / MB / max(len(heics), 1):.1f} MB each; "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, VINTED_PHOTO_WORKERS={workers}")
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, VINTED_PHOTO_WORKERS={workers}, "
+          f"VINTED_PHOTO_MEMORY_MB={memory}, {len(rotated)} of {len(jpegs)} JPEGs rotated (orientation 6)")
 
     port = free_port()
-    env = {**os.environ, "VINTED_PHOTO_WORKERS": str(workers)}
+    env = {**os.environ, "VINTED_PHOTO_WORKERS": str(workers), "VINTED_PHOTO_MEMORY_MB": str(memory)}
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "lofisite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
          "--threads", str(args.threads), "--timeout", "120", "--no-control-socket",
@@ -261,6 +270,7 @@ def main():
     log = (WORK / "server.log").read_text()
     if "Traceback" in log:
         print(log[-3000:])
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -207,3 +207,38 @@ def test_a_database_failure_mid_upload_keeps_earlier_photos_and_leaves_no_orphan
     assert len(kept) == 1
     on_disk = {p.relative_to(settings.MEDIA_ROOT).as_posix() for p in _files_on_disk(settings)}
     assert on_disk == {kept[0].original.name, kept[0].display.name, kept[0].thumbnail.name}
+
+
+def test_photos_reserve_their_working_memory_and_wait_for_room():
+    import threading
+    import time
+
+    from vinted.services.photos import _MemoryBudget
+
+    budget, inside, most = _MemoryBudget(100), [], []
+    lock = threading.Lock()
+
+    def work(amount):
+        with budget.reserve(amount):
+            with lock:
+                inside.append(amount)
+                most.append(tuple(inside))
+            time.sleep(0.05)
+            with lock:
+                inside.remove(amount)
+
+    threads = [threading.Thread(target=work, args=(amount,)) for amount in (60, 60, 30, 30, 500)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    # Never more than the budget at once; the one larger than the whole budget ran alone.
+    assert len(most) == 5 and budget.free == 100
+    assert all(sum(snapshot) <= 100 or snapshot == (500,) for snapshot in most), most
+
+
+def test_an_upload_larger_than_the_memory_budget_still_runs_alone(operator, settings):
+    settings.VINTED_PHOTO_MEMORY_MB = 1
+    results = add_photos(operator, [upload(jpeg(1200, 900)), upload(rotated_jpeg_with_gps())],
+                         listing=ListingFactory(owner=operator))
+    assert all(result.ok for result in results), [result.error for result in results]

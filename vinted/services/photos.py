@@ -22,6 +22,7 @@ owner (or, in a bulk upload not yet grouped, to the batch's owner), whoever uplo
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -87,20 +88,52 @@ def _target_photos(listing, batch):
 
 _slots_lock = threading.Lock()
 _slots: dict[int, threading.BoundedSemaphore] = {}
+_budgets: dict[int, "_MemoryBudget"] = {}
 
 
 def _photo_slots() -> threading.BoundedSemaphore:
-    """VINTED_PHOTO_WORKERS photos at most are decoded at once in this process, whichever requests
-    they came in (gunicorn threads): that, not the number of requests, bounds a web worker's memory."""
+    """VINTED_PHOTO_WORKERS photos at most are worked on at once in this process, whichever requests
+    they came in (gunicorn threads): that bounds the cores one web worker takes."""
     size = max(1, settings.VINTED_PHOTO_WORKERS)
     with _slots_lock:
         return _slots.setdefault(size, threading.BoundedSemaphore(size))
 
 
+class _MemoryBudget:
+    """VINTED_PHOTO_MEMORY_MB for the photos being worked on in this process: each reserves what its
+    header says it will hold before it is decoded, and waits until that much is free (one bigger
+    than the whole budget waits to run alone). Two upright JPEGs of 12 MP fit side by side; a photo
+    that must be decoded in full (rotated, PNG, HEIC) takes most of it."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.free = total
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def reserve(self, amount: int):
+        amount = min(amount, self.total)
+        with self._changed:
+            self._changed.wait_for(lambda: self.free >= amount)
+            self.free -= amount
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.free += amount
+                self._changed.notify_all()
+
+
+def _memory_budget() -> _MemoryBudget:
+    total = max(1, settings.VINTED_PHOTO_MEMORY_MB) * 1024 * 1024
+    with _slots_lock:
+        return _budgets.setdefault(total, _MemoryBudget(total))
+
+
 def _process(upload) -> ProcessedPhoto | PhotoRejected:
     try:
         with _photo_slots():
-            return process_upload(upload, getattr(upload, "size", None))
+            return process_upload(upload, getattr(upload, "size", None), reserve=_memory_budget().reserve)
     except PhotoRejected as exc:
         return exc
 
