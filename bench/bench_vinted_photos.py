@@ -1,13 +1,15 @@
 """Wall time and peak memory of uploading and processing Vinted photos, through a real server.
 
-Sets up a throwaway SQLite database and media folder, starts gunicorn (one worker with
-WEB_THREADS threads, as `make run` does per worker) and posts real multipart requests to
-/api/v1/vinted/photos/ with an operator's personal API token, streaming the files from disk
+Sets up a throwaway SQLite database and media folder, starts gunicorn with the project's config
+(lofisite/gunicorn_conf.py; one worker with --threads threads, as `make run` does per worker)
+and posts real multipart requests to /api/v1/vinted/photos/ with an operator's personal API
+token, streaming the files from disk
 (the whole request: body spooled by the server, type checks, decode, orientation, metadata strip,
 three JPEG encodes, atomic writes, rows):
 
-1. 20 photos of 4000x3000 JPEG (phone-like: smooth light, edges, sensor-like noise, EXIF
-   orientation and GPS) in ONE request, as an API client may send them;
+1. 20 photos of 4000x3000 JPEG (phone-like: smooth light, edges, sensor-like noise, EXIF with
+   GPS; --rotated of them portrait shots with orientation 6, the others upright) in ONE request,
+   as an API client may send them;
 2. the same 20 as the page's script sends them: one file per request, two at a time, with the
    slowest single request (how long one web thread is held);
 3. 5 HEIC photos of 4000x3000 in one request.
@@ -15,7 +17,8 @@ three JPEG encodes, atomic writes, rows):
 Memory: resident set of the gunicorn worker (the process doing the work) and of the whole server
 (master + worker), sampled every 10 ms from this separate process; CPU is the server's.
 
-Usage: python bench/bench_vinted_photos.py [--photos 20] [--heic 5] [--workers N] [--threads 4]
+Usage: python bench/bench_vinted_photos.py [--photos 20] [--rotated 5] [--heic 5] [--workers N]
+       [--memory-mb MB] [--threads 4] [--inputs DIR]
 Targets on 2 cores: the 20 JPEGs in <= 10 s, peak RSS < 300 MB.
 """
 
@@ -208,7 +211,8 @@ def main():
     port = free_port()
     env = {**os.environ, "VINTED_PHOTO_WORKERS": str(workers), "VINTED_PHOTO_MEMORY_MB": str(memory)}
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "lofisite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+        [str(ROOT / ".venv/bin/gunicorn"), "lofisite.wsgi", "--config", "lofisite/gunicorn_conf.py",
+         "--access-logfile", "/dev/null", "--bind", f"127.0.0.1:{port}", "--workers", "1",
          "--threads", str(args.threads), "--timeout", "120", "--no-control-socket",
          "--error-logfile", str(WORK / "server.log")], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
