@@ -12,16 +12,25 @@ seller (the service turns it into that file's answer):
    DecompressionBombError, raised while the header is read, says the same);
 4. decoding: a truncated or damaged file is refused (Pillow's LOAD_TRUNCATED_IMAGES stays off).
 
-Then EXIF orientation is applied, the colours are converted to sRGB from an embedded ICC profile,
-and every piece of metadata is dropped (EXIF with GPS, XMP, ICC, comments, PNG text): the stored
-files are JPEGs written from the pixels alone. Every photo is stored as JPEG (HEIC must be
-converted for Vinted and browsers anyway; one stored type keeps serving and drafting simple;
-transparency is flattened onto white). File names are generated (uuid4), written atomically
-(temp file + rename) under MEDIA_ROOT.
+Then the stored files are made, every piece of metadata dropped (EXIF with GPS, XMP, ICC,
+comments, PNG text, IPTC, multi-picture extras), by one of two paths:
 
-Cost is bounded: one photo is decoded at a time per call, at most the pixel cap; the display copy
-and thumbnail are resized from the decoded image with reducing_gap (box-reduce first), so a
-4000x3000 JPEG takes about 0.3 s of one core (bench/bench_vinted_photos.py).
+- an upright JPEG (EXIF orientation 1 or none) in RGB/grey with no ICC profile, or an sRGB one:
+  the stored original is the upload itself with its metadata segments cut out (jpeg_segments:
+  no decode, no re-encode, the very same pixels), re-read to confirm nothing is left;
+- anything else (rotated, CMYK, another ICC profile, PNG, WEBP, HEIC, or a JPEG whose structure
+  the rewriter does not know): decoded in full, oriented, converted to sRGB from its ICC profile
+  and written as a new JPEG from the pixels alone (transparency flattened onto white).
+
+Either way every photo is stored as JPEG (HEIC must be converted for Vinted and browsers anyway),
+all of it sRGB without a profile. The display copy (1600 px) of a JPEG on the first path is
+decoded by libjpeg at reduced scale (DCT scaling, which still reads the whole stream: a truncated
+file is refused); the thumbnail (320 px) is made from the display copy. File names are generated
+(uuid4), written atomically (temp file + rename) under MEDIA_ROOT.
+
+Cost is bounded and known before decoding (`working_bytes`, from the header, reserved from the
+service's memory budget): a 4000x3000 upright JPEG takes about 0.17 s of one core and 30 MB, a
+rotated one about 0.33 s and 95 MB (bench/bench_vinted_photos.py).
 """
 
 import contextlib

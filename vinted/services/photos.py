@@ -1,16 +1,19 @@
 """Photos of listings: upload (typed from bytes, oriented, metadata stripped, resized), order,
 cover, delete.
 
-Where the heavy work runs (the choice the issue leaves open): in the request, bounded. One
-4000x3000 photo costs about 0.45 s of one core (decode, rotate, three encodes) and about 100 MB
-while it is worked on, under a pixel cap checked before decoding. At most VINTED_PHOTO_WORKERS
-photos (default 1) are worked on at once per web process, whatever the number of requests, so a
-worker's memory stays bounded (about 250 MB peak with 20 photos in one request); Pillow releases
-the GIL while it decodes and encodes, so 2 uses both cores of a process at about 100 MB more.
-The page's script sends one file per request, so a page request holds a web thread for about
-half a second; an API client may send up to VINTED_PHOTOS_MAX files in one request. Measured in
-bench/bench_vinted_photos.py (bench/README.md). A background task would add a "processing" state
-the seller must wait on for no gain at this cost, so photos are `ready` when the answer comes
+Where the heavy work runs (the choice the issue leaves open): in the request, bounded. A
+4000x3000 upright JPEG costs about 0.17 s of one core and 30 MB (stored losslessly, display copy
+decoded at reduced scale), a rotated one or another type about 0.33 s (JPEG) to 1.25 s (HEIC)
+and 95 MB, under a pixel cap checked before decoding. Two process-wide bounds, whatever the number
+of requests (gunicorn threads): at most VINTED_PHOTO_WORKERS photos (default 2: Pillow releases
+the GIL while it decodes and encodes, so both cores) are worked on at once, and each first
+reserves its working memory, read from its header, from VINTED_PHOTO_MEMORY_MB (default 140):
+two upright photos run side by side, a photo decoded in full mostly alone, so a worker stays
+under 300 MB with 20 photos in one request. The page's script sends one file per request, so a
+page request holds a web thread for well under a second; an API client may send up to
+VINTED_PHOTOS_MAX files in one request. Measured in bench/bench_vinted_photos.py
+(bench/README.md). A background task would add a "processing" state the seller must wait on for
+no gain at this cost, so photos are `ready` when the answer comes
 back, or refused with their reason.
 
 Who may: adding to, ordering and deleting a listing's photos is changing the listing
