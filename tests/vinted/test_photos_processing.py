@@ -242,3 +242,31 @@ def test_an_upload_larger_than_the_memory_budget_still_runs_alone(operator, sett
     results = add_photos(operator, [upload(jpeg(1200, 900)), upload(rotated_jpeg_with_gps())],
                          listing=ListingFactory(owner=operator))
     assert all(result.ok for result in results), [result.error for result in results]
+
+
+def test_a_photo_waiting_for_room_is_not_overtaken_by_smaller_ones():
+    import threading
+    import time
+
+    from vinted.services.photos import _MemoryBudget
+
+    budget, order, done = _MemoryBudget(100), [], threading.Event()
+
+    def hold(name, amount):
+        with budget.reserve(amount):
+            order.append(name)
+            done.wait(5)
+
+    threads = []
+    for name, amount in (("first", 30), ("big", 100), ("small", 30)):
+        threads.append(threading.Thread(target=hold, args=(name, amount), daemon=True))
+        threads[-1].start()
+        time.sleep(0.1)
+    try:
+        # 70 are free, enough for the small one, but the big one asked first and waits for all 100.
+        assert order == ["first"]
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(5)
+    assert order == ["first", "big", "small"] and budget.free == 100

@@ -22,6 +22,7 @@ Who may: adding to, ordering and deleting a listing's photos is changing the lis
 owner (or, in a bulk upload not yet grouped, to the batch's owner), whoever uploaded it.
 """
 
+import itertools
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -112,13 +113,18 @@ class _MemoryBudget:
         self.total = total
         self.free = total
         self._changed = threading.Condition()
+        self._tickets = itertools.count()
+        self._serving = 0  # first come, first served: a big photo is not overtaken forever by small ones
 
     @contextmanager
     def reserve(self, amount: int):
         amount = min(amount, self.total)
         with self._changed:
-            self._changed.wait_for(lambda: self.free >= amount)
+            ticket = next(self._tickets)
+            self._changed.wait_for(lambda: self._serving == ticket and self.free >= amount)
+            self._serving += 1
             self.free -= amount
+            self._changed.notify_all()
         try:
             yield
         finally:
