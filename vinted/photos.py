@@ -54,7 +54,8 @@ pillow_heif.register_heif_opener()
 logger = logging.getLogger(__name__)
 
 # Pillow's format names of what is accepted, and how a seller calls them.
-ACCEPTED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "HEIF": "HEIC/HEIF"}
+# MPO: a JPEG followed by more pictures (a phone's depth or HDR gain map); its first is the photo.
+ACCEPTED_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "HEIF": "HEIC/HEIF"}
 ACCEPTED_TEXT = "JPEG, PNG, WEBP or HEIC"
 STORED_CONTENT_TYPE = "image/jpeg"
 DISPLAY_LONG_SIDE = 1600
@@ -217,7 +218,7 @@ def _keeps_its_pixels(image: Image.Image) -> bool:
     """A JPEG that needs no rotation and no colour conversion: its stored original can be the
     file itself with its metadata segments cut out (no decode, no re-encode, no loss)."""
     icc = image.info.get("icc_profile")
-    return (image.format == "JPEG" and image.mode in ("RGB", "L") and _orientation(image) == 1
+    return (image.format in ("JPEG", "MPO") and image.mode in ("RGB", "L") and _orientation(image) == 1
             and (not icc or _is_srgb(icc)))
 
 

@@ -103,3 +103,19 @@ def test_a_scan_without_an_end_of_image_is_not_rewritten():
     buffer = io.BytesIO()
     _picture(64, 48).save(buffer, "JPEG")
     assert jpeg_segments.strip(buffer.getvalue()[:-2]) is None
+
+
+def test_a_multi_picture_jpeg_keeps_its_first_picture_only(operator):
+    # Phones write HDR gain maps and depth maps as extra pictures after the photo (MPO).
+    buffer = io.BytesIO()
+    photo, extra = _picture(800, 600), Image.new("RGB", (400, 300), (0, 0, 0))
+    photo.save(buffer, "MPO", save_all=True, append_images=[extra], quality=90)
+    data = buffer.getvalue()
+    assert Image.open(io.BytesIO(data)).format == "MPO" and data.count(b"\xff\xd9") >= 2
+
+    (result,) = add_photos(operator, [upload(data)], listing=ListingFactory(owner=operator))
+    assert result.ok, result.error
+    with result.photo.original.open("rb") as handle:
+        stored = handle.read()
+    assert Image.open(io.BytesIO(stored)).format == "JPEG" and stored.count(b"\xff\xd9") == 1
+    assert b"MPF" not in stored and _pixels(stored) == _pixels(data)
