@@ -8,6 +8,7 @@ from legal.api import views as legal_api
 from monitoring.api import views as monitoring_api
 from pipeline.api import views as pipeline_api
 from vinted.api import views as vinted_api
+from vinted.api import photos as vinted_photos_api
 
 router = DefaultRouter()
 router.register("users", accounts_api.UserViewSet, basename="user")
@@ -23,6 +24,7 @@ router.register("pipeline/tracks", pipeline_api.TrackViewSet, basename="pipeline
 router.register("pipeline/storage", pipeline_api.StorageViewSet, basename="pipeline-storage")
 router.register("vinted/listings", vinted_api.ListingViewSet, basename="vinted-listing")
 router.register("vinted/catalogue", vinted_api.CatalogueViewSet, basename="vinted-catalogue")
+router.register("vinted/photos", vinted_photos_api.PhotoViewSet, basename="vinted-photo")
 
 urlpatterns = [
     path("", include("accounts.api.urls")),

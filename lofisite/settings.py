@@ -458,3 +458,19 @@ VINTED_PHOTOS_MAX = env.int("VINTED_PHOTOS_MAX", default=20)
 VINTED_PRICE_MIN = env.str("VINTED_PRICE_MIN", default="1.00")  # a Decimal string
 VINTED_HASHTAGS_MAX = env.int("VINTED_HASHTAGS_MAX", default=5)
 VINTED_PHOTO_MAX_MB = env.int("VINTED_PHOTO_MAX_MB", default=15)
+# Photos (vinted.photos): pixels a photo may have (checked from the header before decoding: a
+# "pixel bomb" is a 400, never a memory spike), photos of one bulk upload, and how many photos one
+# web process works on at once (2 uses both cores).
+VINTED_PHOTO_MAX_MEGAPIXELS = env.float("VINTED_PHOTO_MAX_MEGAPIXELS", default=50.0)
+VINTED_BULK_PHOTOS_MAX = env.int("VINTED_BULK_PHOTOS_MAX", default=200)
+VINTED_PHOTO_WORKERS = env.int("VINTED_PHOTO_WORKERS", default=2)
+# What the photos being worked on in one web process may hold (each reserves its share from its
+# header before decoding: about 30 MB for an upright 12 MP JPEG, 95 MB for one decoded in full).
+VINTED_PHOTO_MEMORY_MB = env.int("VINTED_PHOTO_MEMORY_MB", default=140)
+UPLOAD_ENDPOINTS = {
+    **UPLOAD_ENDPOINTS,
+    # Photos of a listing or of a bulk upload: the page's form, its script and API clients.
+    "vinted:photo-upload": ("VINTED_PHOTO_MAX_MB", VINTED_PHOTOS_MAX, "vinted.Photo"),
+    "vinted:bulk-upload": ("VINTED_PHOTO_MAX_MB", VINTED_PHOTOS_MAX, "vinted.Photo"),
+    "api:vinted-photo-list": ("VINTED_PHOTO_MAX_MB", VINTED_PHOTOS_MAX, "vinted.Photo"),
+}

@@ -10,7 +10,9 @@ class ListingQuerySet(PrivateOwnedQuerySet):
 
 
 class PhotoQuerySet(PrivateOwnedQuerySet):
-    owner_field = "listing__owner"
+    # A photo's owner is its listing's owner (vinted.services.photos sets it so), and a photo of a
+    # bulk upload not yet grouped into a listing has no listing: the owner column serves both.
+    owner_field = "owner"
 
 
 class DraftBatchQuerySet(PrivateOwnedQuerySet):
