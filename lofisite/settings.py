@@ -340,7 +340,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Choice sets shared by several components get one stable name (not a hash).
     "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "pipeline.choices.RunStatus",
-                            "DocumentKindEnum": "legal.models.DocumentKind"},
+                            "DocumentKindEnum": "legal.models.DocumentKind",
+                            "ListingStatusEnum": "vinted.choices.ListingStatus",
+                            "DraftBatchStatusEnum": "vinted.choices.BatchStatus",
+                            "DraftItemStatusEnum": "vinted.services.drafts.ITEM_STATUSES",
+                            "DraftFieldEnum": "vinted.drafting.DRAFT_FIELDS"},
     # The error envelope on every operation (lofisite/openapi.py), after drf-spectacular's own enum naming.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -457,3 +461,5 @@ VINTED_PHOTOS_MAX = env.int("VINTED_PHOTOS_MAX", default=20)
 VINTED_PRICE_MIN = env.str("VINTED_PRICE_MIN", default="1.00")  # a Decimal string
 VINTED_HASHTAGS_MAX = env.int("VINTED_HASHTAGS_MAX", default=5)
 VINTED_PHOTO_MAX_MB = env.int("VINTED_PHOTO_MAX_MB", default=15)
+# AI drafts (vinted.services.drafts): attempts of a bulk draft job when the AI service is briefly away.
+VINTED_DRAFT_BATCH_MAX_ATTEMPTS = env.int("VINTED_DRAFT_BATCH_MAX_ATTEMPTS", default=4)
