@@ -395,7 +395,7 @@ def _item_pixels(picture) -> list[tuple[tuple[int, int, int], float]]:
     sample = picture.copy()
     sample.thumbnail((_SAMPLE_EDGE, _SAMPLE_EDGE))
     width, height = sample.size
-    pixels = list(sample.getdata())
+    pixels = list(sample.get_flattened_data())
     border = max(1, min(width, height) // 12)
     edge = [pixels[y * width + x] for y in range(height) for x in range(width)
             if x < border or y < border or x >= width - border or y >= height - border]
