@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.roles import Action
@@ -225,6 +226,15 @@ def last_draft(listing) -> dict | None:
     }
 
 
+def ai_error_text(exc: ai.AIError) -> str:
+    """A gateway error as the seller reads it on a page or at a shell."""
+    if isinstance(exc, ai.BudgetExceeded):
+        return f"{exc} Nothing was sent and nothing changed."
+    if isinstance(exc, ai.AITransientError):
+        return f"The AI service is unavailable right now ({exc}). Nothing changed; try again in a minute."
+    return f"{exc} Nothing changed; try again, or fill in the fields yourself."
+
+
 def field_labels(names) -> list[str]:
     return [drafting.FIELD_LABELS.get(name, name) for name in names]
 
@@ -247,10 +257,10 @@ def start_batch(user, listings):
 
 
 def queue_batch(user, batch):
-    """Draft every item (listing) of a bulk upload batch again, in the background."""
+    """Draft every item of a batch (the listings grouped from its bulk upload, and those it drafted
+before) again, in the background."""
     _require(user, batch)
-    listing_ids = list(Listing.objects.restrict(user, Action.CHANGE).filter(batch=batch)
-                       .order_by("pk").values_list("pk", flat=True))
+    listing_ids = list(batch_listings(user, batch, Action.CHANGE).values_list("pk", flat=True))
     if not listing_ids:
         raise ValidationError("This batch has no items yet: group its photos into items first.")
     with transaction.atomic():
@@ -258,6 +268,14 @@ def queue_batch(user, batch):
         if batch.status in ACTIVE_BATCH_STATUSES and batch.results:
             raise ValidationError("This batch is already being drafted; wait for it to finish.")
         return _queue(batch, listing_ids)
+
+
+def batch_listings(user, batch, action=Action.VIEW):
+    """The batch's items the user may take `action` on: the listings grouped from its bulk upload
+    and those it drafted before."""
+    ids = [int(pk) for pk in batch.results]
+    return (Listing.objects.restrict(user, action).filter(Q(batch=batch) | Q(pk__in=ids))
+            .distinct().order_by("pk"))
 
 
 def _queue(batch, listing_ids):
