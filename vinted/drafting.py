@@ -198,6 +198,7 @@ def read_answer(answer: dict, catalogue: Catalogue, *, size_category=None) -> Su
         _read(suggestion, answer, name, reader)
     category = size_category or suggestion.values.get("category")
     _read(suggestion, answer, "size", lambda v: _size(v, catalogue, category))
+    suggestion.rejected = {name: suggestion.rejected[name] for name in DRAFT_FIELDS if name in suggestion.rejected}
     confidences = answer.get("confidence")
     for name in suggestion.values:
         value = confidences.get(name) if isinstance(confidences, dict) else None

@@ -168,7 +168,10 @@ def _apply(listing, suggestion, protected: set[str], *, offline: bool, cost: Dec
     confidence = {name: value for name, value in (listing.ai_confidence or {}).items()
                   if name not in suggestion.values and name not in protected}
     colours = None
-    for name, value in suggestion.values.items():
+    for name in drafting.DRAFT_FIELDS:  # the page's order
+        if name not in suggestion.values:
+            continue
+        value = suggestion.values[name]
         if name == "price":  # the AI's range is a suggestion beside the seller's price, never theirs
             listing.ai_price_min, listing.ai_price_target, listing.ai_price_max = (
                 value["min"], value["target"], value["max"])
