@@ -80,10 +80,10 @@ class Catalogue:
         self.colours = {colour.name.casefold(): colour for colour in Colour.objects.active()}
         self.conditions = {label.casefold(): value for value, label in Condition.choices}
 
-    def prompt(self) -> str:
+    def prompt(self, currency: str = "EUR") -> str:
         limits = (f"The title has at most {settings.VINTED_TITLE_MAX_CHARS} characters, the description at most "
                   f"{settings.VINTED_DESCRIPTION_MAX_CHARS}; give 0 to {settings.VINTED_HASHTAGS_MAX} hashtags "
-                  f"(single words, no '#'); prices are in EUR, at least {settings.VINTED_PRICE_MIN}.")
+                  f"(single words, no '#'); prices are in {currency}, at least {settings.VINTED_PRICE_MIN}.")
         categories = "\n".join(f"- {path}" + (f" (sizes: {c.size_group})" if c.size_group else "")
                                for path, c in sorted(self.categories.items()))
         sizes = "\n".join(f"- {group}: {', '.join(s.name for s in rows)}" for group, rows in sorted(self.sizes.items()))
@@ -164,10 +164,11 @@ def _open(photo):
     return None
 
 
-def ask_model(user, catalogue: Catalogue, images: list[bytes]) -> tuple[dict, str]:
-    """The model's raw answer and the model's name. Raises the gateway's AIError family."""
+def ask_model(user, catalogue: Catalogue, images: list[bytes], *, currency: str = "EUR") -> tuple[dict, str]:
+    """The model's raw answer and the model's name. Raises the gateway's AIError family.
+    Call it outside a database transaction (the gateway's ledger row must survive a rollback)."""
     model = settings.OPENAI_VISION_MODEL
-    answer = ai.vision_json(user=user, request_type=REQUEST_TYPE, prompt=catalogue.prompt(), images=images,
+    answer = ai.vision_json(user=user, request_type=REQUEST_TYPE, prompt=catalogue.prompt(currency), images=images,
                             model=model, json_schema=catalogue.json_schema(), max_tokens=MAX_TOKENS)
     return answer, model
 

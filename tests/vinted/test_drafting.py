@@ -285,3 +285,11 @@ def test_image_sent_is_downsized_jpeg(fake_openai, operator):
     url = fake_openai.requests_to(CHAT)[0].json["messages"][0]["content"][1]["image_url"]["url"]
     sent = Image.open(BytesIO(base64.b64decode(url.split(",", 1)[1])))
     assert sent.format == "JPEG" and max(sent.size) == 768
+
+
+def test_the_prompt_asks_for_prices_in_the_listings_currency(fake_openai, operator):
+    listing = listing_with_photo(operator, currency="GBP")
+    fake_openai.reply_next(GOOD_ANSWER)
+    draft_listing(operator, listing)
+    prompt = fake_openai.requests_to(CHAT)[0].json["messages"][0]["content"][0]["text"]
+    assert "prices are in GBP" in prompt

@@ -254,3 +254,11 @@ def test_next_must_be_a_page_of_this_site():
                              ("//evil.example/x", "fallback"), ("", "fallback")]:
         request = factory.post("/", {"next": target})
         assert _safe_next(request, lambda: "fallback") == expected
+
+
+def test_overwrite_is_offered_only_for_edits_a_draft_would_replace(operator, fake_openai):
+    listing = listing_with_photo(operator, edited_fields=["package_size", "purchase_cost"])
+    assert "Re-draft and overwrite my edits" not in render_panel(listing, operator)
+    Listing.objects.filter(pk=listing.pk).update(edited_fields=["package_size", "hashtags"])
+    listing.refresh_from_db()
+    assert "Replace your own Hashtags with the AI" in render_panel(listing, operator)

@@ -94,7 +94,7 @@ def draft_listing(user, listing, *, overwrite=False):
     if not images:
         raise ValidationError({"photos": "None of the photos could be read; upload them again."})
     last_row = AIUsage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    answer, model = drafting.ask_model(user, catalogue, images)  # no transaction around the call
+    answer, model = drafting.ask_model(user, catalogue, images, currency=listing.currency)
     cost = _cost_since(last_row, user)
     with transaction.atomic():
         listing = Listing.objects.select_for_update().get(pk=listing.pk)
@@ -236,6 +236,11 @@ def ai_error_text(exc: ai.AIError) -> str:
     if isinstance(exc, ai.AITransientError):
         return f"The AI service is unavailable right now ({exc}). Nothing changed; try again in a minute."
     return f"{exc} Nothing changed; try again, or fill in the fields yourself."
+
+
+def edited_draft_fields(listing) -> list[str]:
+    """The draft fields the seller set by hand (what "overwrite my edits" would replace)."""
+    return [name for name in drafting.DRAFT_FIELDS if name in (listing.edited_fields or [])]
 
 
 def field_labels(names) -> list[str]:

@@ -41,7 +41,7 @@ def draft_panel(context, listing):
         "can_change": Listing.objects.permits(user, listing, Action.CHANGE),
         "draft": drafts.last_draft(listing),
         "needs_user": drafts.field_labels(drafts.needs_user(listing)),
-        "edited": drafts.field_labels(listing.edited_fields or []),
+        "edited": drafts.field_labels(drafts.edited_draft_fields(listing)),
         "has_photos": drafts.draftable_photos(listing).exists(),
         "ai_enabled": ai.ai_enabled(),
         "next": request.get_full_path() if request is not None else "",
