@@ -293,3 +293,33 @@ def test_the_prompt_asks_for_prices_in_the_listings_currency(fake_openai, operat
     draft_listing(operator, listing)
     prompt = fake_openai.requests_to(CHAT)[0].json["messages"][0]["content"][0]["text"]
     assert "prices are in GBP" in prompt
+
+
+def test_rejections_of_fields_the_seller_filled_are_not_shown_as_left_for_them(fake_openai, operator):
+    listing = listing_with_photo(operator, title="Mine", edited_fields=["title"])
+    fake_openai.reply_next(good_answer(title="x" * 300, brand="Gucci"))
+    result = draft_listing(operator, listing)
+    assert set(result.rejected) == {"brand"}
+    listing.refresh_from_db()
+    assert listing.ai_rejected == result.rejected and listing.title == "Mine"
+
+
+def test_a_listing_published_during_the_call_is_left_alone(fake_openai, operator, monkeypatch):
+    from vinted import drafting
+
+    listing = listing_with_photo(operator)
+    fake_openai.reply_next(GOOD_ANSWER)
+    real_call = drafting.ask_model
+
+    def call_then_publish(*args, **kwargs):
+        # The real call to the fake; meanwhile (another request) the listing was published.
+        answer = real_call(*args, **kwargs)
+        Listing.objects.filter(pk=listing.pk).update(status="published")
+        return answer
+
+    monkeypatch.setattr(drafting, "ask_model", call_then_publish)
+    with pytest.raises(ValidationError, match="became published while it was being drafted"):
+        draft_listing(operator, listing)
+    listing.refresh_from_db()
+    assert listing.title == "" and listing.ai_drafted_at is None
+    assert AIUsage.objects.get().success  # the call itself was paid for and recorded

@@ -98,6 +98,9 @@ def draft_listing(user, listing, *, overwrite=False):
     cost = _cost_since(last_row, user)
     with transaction.atomic():
         listing = Listing.objects.select_for_update().get(pk=listing.pk)
+        if listing.status not in EDITABLE_STATUSES:  # moved on (published, sold) during the call
+            raise ValidationError(f"The listing became {listing.get_status_display().lower()} while it was "
+                                  "being drafted; nothing changed.")
         protected = _protected(listing, overwrite)
         size_category = listing.category if "category" in protected else None
         suggestion = drafting.read_answer(answer, catalogue, size_category=size_category)
@@ -190,8 +193,10 @@ def _apply(listing, suggestion, protected: set[str], *, offline: bool, cost: Dec
             setattr(listing, name, value)
         filled.append(name)
         confidence[name] = suggestion.confidence.get(name)
+    # A field the seller filled is not left for them, whatever the AI answered for it.
+    rejected = {name: reason for name, reason in suggestion.rejected.items() if name not in protected}
     listing.ai_confidence = confidence
-    listing.ai_rejected = suggestion.rejected
+    listing.ai_rejected = rejected
     listing.ai_model = suggestion.model
     listing.ai_drafted_at = timezone.now()
     listing.ai_cost_usd = cost
@@ -208,7 +213,7 @@ def _apply(listing, suggestion, protected: set[str], *, offline: bool, cost: Dec
             listing.size = None
             listing.save(update_fields=["size", "updated_at"])
     return DraftResult(listing_id=listing.pk, offline=offline, model=suggestion.model, filled=filled, kept=kept,
-                       rejected=dict(suggestion.rejected), needs_user=needs_user(listing), cost_usd=cost)
+                       rejected=rejected, needs_user=needs_user(listing), cost_usd=cost)
 
 
 def last_draft(listing) -> dict | None:
