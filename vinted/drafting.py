@@ -42,6 +42,9 @@ PATH_SEPARATOR = " > "
 MAX_IMAGES = 4
 IMAGE_EDGE = 768
 MAX_TOKENS = 1200
+# Structured outputs take at most a few hundred values in one enum: a longer list (a catalogue an
+# admin grew) is asked as free text and checked against the catalogue all the same.
+MAX_ENUM_VALUES = 250
 
 _CENTS = Decimal("0.01")
 _HASHTAG = re.compile(r"^[\w-]{1,40}$")
@@ -106,6 +109,8 @@ class Catalogue:
         """Strict structured output: every property required, nothing extra; enums from the catalogue."""
 
         def nullable(values):
+            if len(values) > MAX_ENUM_VALUES:  # past the API's enum limits; read_answer still checks the name
+                return {"anyOf": [{"type": "string"}, {"type": "null"}]}
             return {"anyOf": [{"type": "string", "enum": sorted(values)}, {"type": "null"}]}
 
         size_names = {size.name for rows in self.sizes.values() for size in rows}

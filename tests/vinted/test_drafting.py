@@ -323,3 +323,18 @@ def test_a_listing_published_during_the_call_is_left_alone(fake_openai, operator
     listing.refresh_from_db()
     assert listing.title == "" and listing.ai_drafted_at is None
     assert AIUsage.objects.get().success  # the call itself was paid for and recorded
+
+
+def test_a_large_brand_list_is_asked_as_text_and_still_checked(fake_openai, operator):
+    from vinted.drafting import MAX_ENUM_VALUES
+
+    Brand.objects.bulk_create([Brand(name=f"Brand {n}", vinted_id=900000 + n) for n in range(MAX_ENUM_VALUES)])
+    listing = listing_with_photo(operator)
+    fake_openai.reply_next(good_answer(brand="Brand 7"), good_answer(brand="Brand 9999"))
+    draft_listing(operator, listing)
+    brand_schema = fake_openai.requests_to(CHAT)[0].json["response_format"]["json_schema"]["schema"][
+        "properties"]["brand"]
+    assert brand_schema == {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    assert Listing.objects.get(pk=listing.pk).brand.name == "Brand 7"
+    result = draft_listing(operator, listing)
+    assert "'Brand 9999' is not a brand" in result.rejected["brand"]
