@@ -9,6 +9,8 @@ from monitoring.api import views as monitoring_api
 from pipeline.api import views as pipeline_api
 from vinted.api import views as vinted_api
 from vinted.api import photos as vinted_photos_api
+from vinted.api import batches as vinted_batches_api
+from vinted.api import views as vinted_api
 
 router = DefaultRouter()
 router.register("users", accounts_api.UserViewSet, basename="user")
@@ -25,6 +27,7 @@ router.register("pipeline/storage", pipeline_api.StorageViewSet, basename="pipel
 router.register("vinted/listings", vinted_api.ListingViewSet, basename="vinted-listing")
 router.register("vinted/catalogue", vinted_api.CatalogueViewSet, basename="vinted-catalogue")
 router.register("vinted/photos", vinted_photos_api.PhotoViewSet, basename="vinted-photo")
+router.register("vinted/batches", vinted_batches_api.DraftBatchViewSet, basename="vinted-batch")
 
 urlpatterns = [
     path("", include("accounts.api.urls")),

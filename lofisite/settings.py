@@ -341,7 +341,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Choice sets shared by several components get one stable name (not a hash).
     "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "pipeline.choices.RunStatus",
-                            "DocumentKindEnum": "legal.models.DocumentKind"},
+                            "DocumentKindEnum": "legal.models.DocumentKind",
+                            "ListingStatusEnum": "vinted.choices.ListingStatus",
+                            "DraftBatchStatusEnum": "vinted.choices.BatchStatus",
+                            "DraftItemStatusEnum": "vinted.services.drafts.ITEM_STATUSES",
+                            "DraftFieldEnum": "vinted.drafting.DRAFT_FIELDS"},
     # The error envelope on every operation (lofisite/openapi.py), after drf-spectacular's own enum naming.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -474,3 +478,5 @@ UPLOAD_ENDPOINTS = {
     "vinted:bulk-upload": ("VINTED_PHOTO_MAX_MB", VINTED_PHOTOS_MAX, "vinted.Photo"),
     "api:vinted-photo-list": ("VINTED_PHOTO_MAX_MB", VINTED_PHOTOS_MAX, "vinted.Photo"),
 }
+# AI drafts (vinted.services.drafts): attempts of a bulk draft job when the AI service is briefly away.
+VINTED_DRAFT_BATCH_MAX_ATTEMPTS = env.int("VINTED_DRAFT_BATCH_MAX_ATTEMPTS", default=4)

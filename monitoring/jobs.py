@@ -129,6 +129,16 @@ def heartbeat(progress: float | None = None, message: str = "") -> None:
         raise JobLost(f"Job run #{current.run_id} was taken over (declared dead); stopping.")
 
 
+def current_attempt() -> int | None:
+    """The attempt number (1 for the first) of the job running in this context; None outside a job.
+
+    For a job that keeps its own progress: on its last attempt (`attempt == job.max_attempts`) a
+    TransientError fails the run for good, so such a job settles its own rows instead of raising.
+    """
+    current = _current.get()
+    return None if current is None else current.attempt
+
+
 def _mine(run_id: int, attempt: int):
     """The run, only while this attempt still owns it."""
     return JobRun.objects.filter(pk=run_id, status=JobStatus.RUNNING, attempt=attempt)

@@ -168,3 +168,16 @@ def test_requests_without_an_api_key_are_refused(fake):
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_reply_next_scripts_the_next_answers_in_order_before_the_handler(fake):
+    fake.chat_handler = lambda request: {"from": "handler"}
+    fake.reply_next({"title": "first"}, "{not json")
+    client = sdk(fake)
+    first = ask(client, "one", response_format={"type": "json_object"})
+    second = ask(client, "two")
+    third = ask(client, "three")
+    assert json.loads(first.choices[0].message.content) == {"title": "first"}
+    assert second.choices[0].message.content == "{not json"  # a string is sent as it is
+    assert json.loads(third.choices[0].message.content) == {"from": "handler"}
+    assert first.usage.completion_tokens > 0 and first.usage.prompt_tokens > 0

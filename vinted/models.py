@@ -147,6 +147,8 @@ class Listing(models.Model):
     ai_confidence = models.JSONField(default=dict, blank=True, help_text="Per field, 0 to 1.")
     ai_model = models.CharField(max_length=100, blank=True)
     ai_drafted_at = models.DateTimeField(null=True, blank=True)
+    ai_cost_usd = models.DecimalField("AI cost of the last draft (USD)", max_digits=12, decimal_places=6,
+                                      null=True, blank=True)
     ai_rejected = models.JSONField(default=dict, blank=True,
                                    help_text="Fields the last draft could not fill, with the reason.")
     edited_fields = models.JSONField(default=list, blank=True,

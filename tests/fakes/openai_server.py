@@ -7,9 +7,12 @@ unchanged against it::
     with FakeOpenAI() as fake:
         client = OpenAI(base_url=fake.base_url + "/v1", api_key="test")
 
-Chat content comes from ``fake.chat_handler(request_json)`` when set (return a
-string, or anything JSON-serialisable); by default it is a short echo, or,
-when ``response_format`` asks for JSON, a JSON value that fits the schema.
+Chat content comes first from the replies queued with ``fake.reply_next(content)``
+(one per request, in order: a string is sent as it is, so a test can script
+malformed JSON; anything else is sent as JSON), then from
+``fake.chat_handler(request_json)`` when set (return a string, or anything
+JSON-serialisable); by default it is a short echo, or, when ``response_format``
+asks for JSON, a JSON value that fits the schema.
 Token counts are deterministic estimates from the request size.
 
 Failure injection: ``fail_next`` (5xx), ``rate_limit_next`` (429 with
@@ -72,6 +75,7 @@ class FakeOpenAI(FakeService):
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(host, port)
         self.chat_handler: Callable[[dict[str, Any]], Any] | None = None
+        self._replies: deque[Any] = deque()
         self.requests: list[RecordedRequest] = []
         self._failures: deque[_Failure] = deque()
         self._lock = threading.Lock()
@@ -99,6 +103,17 @@ class FakeOpenAI(FakeService):
     def hang_next(self, count: int = 1, seconds: float = 30.0) -> None:
         """The next ``count`` API requests are answered only after ``seconds`` (or when the fake stops)."""
         self._queue(count, _Failure(delay=seconds))
+
+    # -- scripted answers --------------------------------------------------
+
+    def reply_next(self, *contents: Any) -> None:
+        """The next chat completions answer with these contents, one each, in order (before chat_handler)."""
+        with self._lock:
+            self._replies.extend(contents)
+
+    def _next_reply(self) -> tuple[bool, Any]:
+        with self._lock:
+            return (True, self._replies.popleft()) if self._replies else (False, None)
 
     def _queue(self, count: int, failure: _Failure) -> None:
         with self._lock:
@@ -214,7 +229,9 @@ def _chat_completion(fake: FakeOpenAI, request: dict[str, Any]) -> dict[str, Any
         raise _BadRequest("'messages' must be a non-empty array", "messages")
     if request.get("stream"):
         raise _BadRequest("The fake does not implement streaming.", "stream")
-    content = fake.chat_handler(request) if fake.chat_handler else default_chat_content(request)
+    scripted, content = fake._next_reply()
+    if not scripted:
+        content = fake.chat_handler(request) if fake.chat_handler else default_chat_content(request)
     if not isinstance(content, str):
         content = json.dumps(content)
     prompt_tokens = estimate_prompt_tokens(messages)
