@@ -7,6 +7,7 @@ from accounts.api import views as accounts_api
 from legal.api import views as legal_api
 from monitoring.api import views as monitoring_api
 from pipeline.api import views as pipeline_api
+from vinted.api import inventory as vinted_inventory_api
 
 router = DefaultRouter()
 router.register("users", accounts_api.UserViewSet, basename="user")
@@ -20,6 +21,7 @@ router.register("pipeline/videos", pipeline_api.VideoViewSet, basename="pipeline
 router.register("pipeline/schedules", pipeline_api.ScheduleViewSet, basename="pipeline-schedule")
 router.register("pipeline/tracks", pipeline_api.TrackViewSet, basename="pipeline-track")
 router.register("pipeline/storage", pipeline_api.StorageViewSet, basename="pipeline-storage")
+router.register("vinted/inventory", vinted_inventory_api.InventoryViewSet, basename="vinted-inventory")
 
 urlpatterns = [
     path("", include("accounts.api.urls")),

@@ -31,7 +31,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Avg, Count, DateField, DecimalField, DurationField, ExpressionWrapper, F, Q, Sum, Value
-from django.db.models.functions import Coalesce, Greatest, TruncMonth
+from django.db.models.functions import Coalesce, Greatest, TruncDate, TruncMonth
 from django.utils import timezone
 
 from .choices import STOCK_STATUSES, Currency, ListingStatus
@@ -212,8 +212,53 @@ def _days(duration: datetime.timedelta) -> Decimal:
     return (Decimal(duration.total_seconds()) / Decimal(86400)).quantize(Decimal("0.1"))
 
 
-def in_stock_since(listing, today=None) -> tuple[datetime.date, int]:
-    """Since when an item has been in stock (its purchase date, else the day it was entered) and
-    for how many days."""
-    since = listing.purchase_date or timezone.localdate(listing.created_at)
-    return since, max(((today or timezone.localdate()) - since).days, 0)
+def with_in_stock_since(queryset):
+    """Annotate `in_stock_since`: the purchase date, else the day (in TIME_ZONE) the item was entered."""
+    return queryset.annotate(in_stock_since=Coalesce("purchase_date", TruncDate("created_at"),
+                                                    output_field=DateField()))
+
+
+def days_since(day: datetime.date | None, today: datetime.date | None = None) -> int | None:
+    if day is None:
+        return None
+    return max(((today or timezone.localdate()) - day).days, 0)
+
+
+EXPORT_HEADER = ("id", "title", "owner", "status", "currency", "sku", "storage_location", "source",
+                 "purchase_date", "purchase_cost", "in_stock_since", "days_in_stock", "listed_at", "price",
+                 "sold_at", "sale_price", "sale_fees", "profit", "days_to_sell")
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def _moment(value) -> str:
+    return "" if value is None else timezone.localtime(value).isoformat(timespec="minutes")
+
+
+def export_rows(queryset):
+    """The CSV export: a header, then one row per listing of `queryset` (already restricted to what
+    the user may see), oldest first; money as plain decimals in the listing's currency, times in
+    TIME_ZONE. Text that a spreadsheet would read as a formula is prefixed with an apostrophe."""
+    yield EXPORT_HEADER
+    today = timezone.localdate()
+    rows = with_in_stock_since(queryset.select_related("owner")).order_by("pk")
+    for listing in rows.iterator(chunk_size=500):
+        in_stock = listing.status in STOCK_STATUSES
+        yield (
+            listing.pk, _text(listing.title), listing.owner.username, listing.status, listing.currency,
+            _text(listing.sku), _text(listing.storage_location), _text(listing.source),
+            listing.purchase_date or "", _blank(listing.purchase_cost),
+            listing.in_stock_since if in_stock else "", days_since(listing.in_stock_since, today) if in_stock else "",
+            _moment(listing.listed_at), _blank(listing.price),
+            _moment(listing.sold_at), _blank(listing.sale_price), _blank(listing.sale_fees),
+            _blank(listing.profit if listing.status == ListingStatus.SOLD else None),
+            _blank(listing.days_to_sell if listing.status == ListingStatus.SOLD else None),
+        )
+
+
+def _blank(value):
+    return "" if value is None else value

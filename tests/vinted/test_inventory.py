@@ -201,7 +201,11 @@ def test_months_defaults_and_bounds():
 
 
 def test_days_in_stock_count_from_the_purchase_date_else_the_day_entered(operator):
+    from vinted.models import Listing
+
     bought = ListingFactory(owner=operator, purchase_date=datetime.date(2026, 3, 1))
     entered = ListingFactory(owner=operator, created_at=utc(2026, 3, 10, 23, 30))  # 11 March in Paris
-    assert inventory.in_stock_since(bought) == (datetime.date(2026, 3, 1), 14)
-    assert inventory.in_stock_since(entered) == (datetime.date(2026, 3, 11), 4)
+    since = dict(inventory.with_in_stock_since(Listing.objects.all()).values_list("pk", "in_stock_since"))
+    assert since == {bought.pk: datetime.date(2026, 3, 1), entered.pk: datetime.date(2026, 3, 11)}
+    assert inventory.days_since(since[bought.pk]) == 14 and inventory.days_since(since[entered.pk]) == 4
+    assert inventory.days_since(datetime.date(2026, 4, 1)) == 0 and inventory.days_since(None) is None
