@@ -24,10 +24,10 @@ CHART_STYLE = Style(
     opacity_hover="1",
     colors=("#4f46e5", "#0d9488", "#d97706", "#db2777", "#64748b", "#65a30d"),
     font_family="system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",
-    label_font_size=15,
-    major_label_font_size=15,
-    value_font_size=14,
-    legend_font_size=16,
+    label_font_size=17,
+    major_label_font_size=17,
+    value_font_size=16,
+    legend_font_size=18,
     title_font_size=18,
 )
 
@@ -44,7 +44,7 @@ def _y_title(summary: InventorySummary) -> str:
 
 def profit_per_month_svg(summary: InventorySummary) -> bytes:
     chart = pygal.Bar(
-        js=[], style=CHART_STYLE, width=720, height=400, margin=12,
+        js=[], style=CHART_STYLE, width=540, height=420, margin=10,
         show_legend=len(summary.currencies) > 1, legend_at_bottom=True, legend_at_bottom_columns=4,
         x_label_rotation=-40, truncate_label=-1, y_labels_major_count=5,
         y_title=_y_title(summary), disable_xml_declaration=False, pretty_print=False,

@@ -89,6 +89,14 @@ class InventorySummary:
     currencies: list[CurrencyFigures]
     month_starts: list[datetime.date]
 
+    def month_rows(self) -> list[dict]:
+        """Newest month first: {month, sold (all currencies), cells: [(currency, MonthFigures)]}."""
+        rows = []
+        for index, start in enumerate(self.month_starts):
+            cells = [(figures.currency, figures.months[index]) for figures in self.currencies]
+            rows.append({"month": start, "sold": sum(month.sold for _, month in cells), "cells": cells})
+        return rows[::-1]
+
     @property
     def warnings(self) -> list[str]:
         """What makes a figure less than certain, in words a reseller reads."""

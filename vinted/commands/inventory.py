@@ -1,11 +1,96 @@
-"""`manage.py vinted inventory`."""
+"""`manage.py vinted inventory [--user U] [--months N] [--json]`: the inventory summary as a table, then
+the profit per month (vinted.inventory; the figures of the listings the user may see)."""
 
-HELP = "(not built yet)"
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import CommandError
+
+from accounts.commands import resolve_user
+from lofisite.commands import table
+from lofisite.formatting import format_money
+
+from .. import inventory
+
+HELP = "The inventory and profit summary (stock at cost, sold, revenue, fees, profit per month)."
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("--user", help="Whose view of the figures (default: the first admin, who sees everyone's).")
+    parser.add_argument("--months", default=str(inventory.MONTHS_DEFAULT),
+                        help=f"Calendar months of profit per month, 1 to {inventory.MONTHS_MAX} "
+                             f"(default {inventory.MONTHS_DEFAULT}).")
+    parser.add_argument("--json", dest="as_json", action="store_true", help="Print the figures as JSON.")
 
 
-def handle(command, **options):
-    raise NotImplementedError
+def handle(command, *, user=None, months=None, as_json=False, **options):
+    try:
+        months = inventory.parse_months(months)
+    except ValidationError as exc:
+        raise CommandError(f"--months: {' '.join(exc.message_dict['months'])}") from exc
+    actor = resolve_user(user)
+    summary = inventory.summary(actor, months=months)
+    if as_json:
+        command.stdout.write(json.dumps(as_data(summary, months), indent=2))
+        return
+    for line in lines(summary, actor):
+        command.stdout.write(line)
+
+
+def as_data(summary, months) -> dict:
+    """The figures as JSON-ready data (money as strings, as the API sends them)."""
+    def money(value):
+        return f"{value:.2f}"
+
+    return {
+        "months": months,
+        **{name: getattr(summary, name) for name in (
+            "items_in_stock", "items_listed", "items_sold", "sold_this_month", "stock_without_cost",
+            "sold_without_cost", "sold_without_price", "sold_without_date")},
+        "average_days_to_sell": None if summary.average_days_to_sell is None else str(summary.average_days_to_sell),
+        "warnings": summary.warnings,
+        "currencies": [{
+            "currency": f.currency, "stock_value": money(f.stock_value), "revenue": money(f.revenue),
+            "fees": money(f.fees), "cost_of_sold": money(f.cost_of_sold), "profit": money(f.profit),
+            "written_off": money(f.written_off),
+            "months": [{"month": m.month.isoformat(), "sold": m.sold, "revenue": money(m.revenue),
+                        "fees": money(m.fees), "cost": money(m.cost), "profit": money(m.profit)}
+                       for m in f.months],
+        } for f in summary.currencies],
+    }
+
+
+def lines(summary, actor) -> list[str]:
+    whose = "everyone's listings" if _sees_everyone(actor) else f"{actor.username}'s listings"
+    days = "-" if summary.average_days_to_sell is None else f"{summary.average_days_to_sell}"
+    out = [f"Inventory of {whose}", ""]
+    out += ["  " + line for line in table([
+        ("FIGURE", "VALUE"),
+        ("Items in stock", summary.items_in_stock),
+        ("Listed on Vinted", summary.items_listed),
+        ("Sold this month", summary.sold_this_month),
+        ("Sold in all", summary.items_sold),
+        ("Average days to sell", days),
+    ])]
+    out.append("")
+    out += ["  " + line for line in table(
+        [("CURRENCY", "STOCK AT COST", "REVENUE", "FEES", "COST OF SOLD", "PROFIT", "WRITTEN OFF")]
+        + [(f.currency, *(format_money(value, f.currency) for value in (
+            f.stock_value, f.revenue, f.fees, f.cost_of_sold, f.profit, f.written_off)))
+           for f in summary.currencies])]
+    for note in summary.warnings:
+        out.append(f"  Note: {note}")
+    out += ["", "Profit per month"]
+    rows = [("MONTH", "CURRENCY", "SOLD", "REVENUE", "FEES", "COST", "PROFIT")]
+    for f in summary.currencies:
+        for m in f.months:
+            rows.append((f"{m.month:%Y-%m}", f.currency, m.sold, *(format_money(value, f.currency) for value in (
+                m.revenue, m.fees, m.cost, m.profit))))
+    out += ["  " + line for line in table(rows)]
+    return out
+
+
+def _sees_everyone(user) -> bool:
+    from ..models import Listing
+
+    return Listing.objects.shows_everyone(user)

@@ -26,7 +26,8 @@ class InventoryMixin:
     tab = "inventory"
 
     def read_months(self):
-        self.months_form = MonthsForm(self.request.GET)
+        # Unset, the field shows the default rather than an empty box.
+        self.months_form = MonthsForm({"months": self.request.GET.get("months") or str(inventory.MONTHS_DEFAULT)})
         if self.months_form.is_valid():
             return self.months_form.cleaned_data["months"]
         return inventory.MONTHS_DEFAULT
