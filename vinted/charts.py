@@ -33,7 +33,7 @@ CHART_STYLE = Style(
 
 
 def month_label(day: datetime.date) -> str:
-    return day.strftime("%b %Y")
+    return day.strftime("%b ’%y")
 
 
 def _y_title(summary: InventorySummary) -> str:
@@ -43,11 +43,16 @@ def _y_title(summary: InventorySummary) -> str:
 
 
 def profit_per_month_svg(summary: InventorySummary) -> bytes:
+    several = len(summary.currencies) > 1
     chart = pygal.Bar(
-        js=[], style=CHART_STYLE, width=540, height=420, margin=10,
-        show_legend=len(summary.currencies) > 1, legend_at_bottom=True, legend_at_bottom_columns=4,
-        x_label_rotation=-40, truncate_label=-1, y_labels_major_count=5,
-        y_title=_y_title(summary), disable_xml_declaration=False, pretty_print=False,
+        js=[], style=CHART_STYLE, width=540, height=440, margin=10,
+        # pygal leaves no room for a bottom legend under rotated labels.
+        margin_bottom=40 if several else 10,
+        show_legend=several, legend_at_bottom=True, legend_at_bottom_columns=4,
+        x_label_rotation=-40, truncate_label=-1,
+        # Past a year, a label every few months (twelve fit; sixty do not).
+        x_labels_major_every=max(1, -(-len(summary.month_starts) // 12)), show_minor_x_labels=False,
+        y_labels_major_count=5, y_title=_y_title(summary), pretty_print=False,
     )
     chart.x_labels = [month_label(day) for day in summary.month_starts]
     for figures in summary.currencies:

@@ -145,7 +145,7 @@ def _aware_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def _money(column, condition):
+def _money(column, condition=None):
     return Coalesce(Sum(column, filter=condition), Value(ZERO), output_field=MONEY)
 
 
@@ -187,8 +187,8 @@ def summary(user, *, months=MONTHS_DEFAULT, now=None) -> InventorySummary:
         visible.filter(PRICED_SALE, sold_at__gte=_aware_start(starts[0]))
         .annotate(month=TruncMonth("sold_at", output_field=DateField()))
         .values("currency", "month")
-        .annotate(sold=Count("pk"), revenue=_money("sale_price", Q()), fees=_money("sale_fees", Q()),
-                  cost=_money("purchase_cost", Q()))
+        .annotate(sold=Count("pk"), revenue=_money("sale_price"), fees=_money("sale_fees"),
+                  cost=_money("purchase_cost"))
         .order_by()
     )
     by_month = {(row["currency"], row["month"]): row for row in monthly}
