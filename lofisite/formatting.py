@@ -4,7 +4,7 @@ The `ui` template library (lofisite/templatetags/ui.py) and the pipeline's templ
 tags expose these as filters; the management commands print with the compact forms.
 """
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 
 def format_duration(seconds) -> str:
@@ -68,7 +68,7 @@ def format_money(amount, currency="") -> str:
     if amount is None or amount == "":
         return "–"
     try:
-        value = Decimal(str(amount))
+        value = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError):
         return "–"
     sign = "-" if value < 0 else ""

@@ -174,3 +174,17 @@ def test_page_queries_do_not_grow_with_the_stock(client, operator):
     for _ in range(20):
         ListingFactory(owner=operator, status="ready", purchase_cost=Decimal("1.00"))
     assert count() == few
+
+
+def test_a_sixty_month_chart_has_sixty_bars_and_no_script(client, operator):
+    client.force_login(operator)
+    svg = client.get(CHART, {"months": "60"}).content.decode()
+    assert svg.count("<desc class=\"value\">") == 60
+    assert "<script" not in svg.lower()
+
+
+def test_the_months_field_shows_the_default(client, operator):
+    client.force_login(operator)
+    text = client.get(PAGE).content.decode()
+    assert 'name="months" value="12"' in text
+    assert f'src="{CHART}?months=12"' in text
