@@ -40,6 +40,7 @@ from .models import Listing
 MONTHS_DEFAULT = 12
 MONTHS_MAX = 60
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 STOCK = Q(status__in=STOCK_STATUSES)
@@ -198,11 +199,11 @@ def summary(user, *, months=MONTHS_DEFAULT, now=None) -> InventorySummary:
         figures = []
         for start in starts:
             found = by_month.get((row["currency"], start))
-            figures.append(MonthFigures(start, found["sold"], found["revenue"], found["fees"], found["cost"])
+            figures.append(MonthFigures(start, found["sold"], *_cents(found, "revenue", "fees", "cost"))
                            if found else MonthFigures(start, 0, ZERO, ZERO, ZERO))
         currencies.append(CurrencyFigures(
-            currency=row["currency"], stock_value=row["stock_value"], revenue=row["revenue"], fees=row["fees"],
-            cost_of_sold=row["cost_of_sold"], written_off=row["written_off"], months=figures))
+            row["currency"], *_cents(row, "stock_value", "revenue", "fees", "cost_of_sold", "written_off"),
+            months=figures))
     if not currencies:  # nothing yet: zeros in the default currency rather than no figures at all
         default = Listing._meta.get_field("currency").default or Currency.EUR
         currencies.append(CurrencyFigures(default, ZERO, ZERO, ZERO, ZERO, ZERO,
@@ -214,6 +215,28 @@ def summary(user, *, months=MONTHS_DEFAULT, now=None) -> InventorySummary:
         currencies=currencies,
         month_starts=starts,
     )
+
+
+def as_data(summary: InventorySummary, months: int) -> dict:
+    """The figures as plain data (Decimals, dates): what the API serialises and `--json` prints."""
+    return {
+        **{name: getattr(summary, name) for name in (
+            "items_in_stock", "items_listed", "items_sold", "sold_this_month", "average_days_to_sell",
+            "stock_without_cost", "sold_without_cost", "sold_without_price", "sold_without_date")},
+        "months": months,
+        "warnings": summary.warnings,
+        "currencies": [{
+            "currency": f.currency, "stock_value": f.stock_value, "revenue": f.revenue, "fees": f.fees,
+            "cost_of_sold": f.cost_of_sold, "profit": f.profit, "written_off": f.written_off,
+            "months": [{"month": m.month, "sold": m.sold, "revenue": m.revenue, "fees": m.fees, "cost": m.cost,
+                        "profit": m.profit} for m in f.months],
+        } for f in summary.currencies],
+    }
+
+
+def _cents(row: dict, *names) -> list[Decimal]:
+    # SQLite sums decimals as floats; every figure leaves here with exactly two places.
+    return [Decimal(row[name]).quantize(CENT) for name in names]
 
 
 def _days(duration: datetime.timedelta) -> Decimal:

@@ -51,10 +51,11 @@ def test_the_first_admin_sees_everyone(sales, admin_user):
     assert gbp.split()[5] == "£1,200.50"
 
 
-def test_json(sales, viewer):
+def test_json_is_the_apis_answer(sales, viewer, api_as):
     data = json.loads(run("--user", viewer.username, "--json"))
     assert data["months"] == 12 and data["items_sold"] == 2
     assert {c["currency"]: c["profit"] for c in data["currencies"]} == {"EUR": "18.00", "GBP": "1200.50"}
+    assert data == api_as(viewer).get("/api/v1/vinted/inventory/").json()
 
 
 @pytest.mark.parametrize("args, message", [

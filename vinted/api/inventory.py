@@ -78,8 +78,4 @@ class InventoryViewSet(BaseViewSet):
     def list(self, request):
         months = inventory.parse_months(request.query_params.get("months"))
         summary = inventory.summary(request.user, months=months)
-        data = {**vars(summary), "months": months, "warnings": summary.warnings,
-                "currencies": [{**vars(f), "profit": f.profit,
-                                "months": [{**vars(m), "profit": m.profit} for m in f.months]}
-                               for f in summary.currencies]}
-        return Response(self.get_serializer(data).data)
+        return Response(self.get_serializer(inventory.as_data(summary, months)).data)

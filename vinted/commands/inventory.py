@@ -1,7 +1,9 @@
 """`manage.py vinted inventory [--user U] [--months N] [--json]`: the inventory summary as a table, then
 the profit per month (vinted.inventory; the figures of the listings the user may see)."""
 
+import datetime
 import json
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
@@ -11,6 +13,7 @@ from lofisite.commands import table
 from lofisite.formatting import format_money
 
 from .. import inventory
+from ..models import Listing
 
 HELP = "The inventory and profit summary (stock at cost, sold, revenue, fees, profit per month)."
 
@@ -31,33 +34,11 @@ def handle(command, *, user=None, months=None, as_json=False, **options):
     actor = resolve_user(user)
     summary = inventory.summary(actor, months=months)
     if as_json:
-        command.stdout.write(json.dumps(as_data(summary, months), indent=2))
+        # Money and days as strings, dates as ISO dates: the API's JSON.
+        command.stdout.write(json.dumps(inventory.as_data(summary, months), indent=2, default=_json_value))
         return
     for line in lines(summary, actor):
         command.stdout.write(line)
-
-
-def as_data(summary, months) -> dict:
-    """The figures as JSON-ready data (money as strings, as the API sends them)."""
-    def money(value):
-        return f"{value:.2f}"
-
-    return {
-        "months": months,
-        **{name: getattr(summary, name) for name in (
-            "items_in_stock", "items_listed", "items_sold", "sold_this_month", "stock_without_cost",
-            "sold_without_cost", "sold_without_price", "sold_without_date")},
-        "average_days_to_sell": None if summary.average_days_to_sell is None else str(summary.average_days_to_sell),
-        "warnings": summary.warnings,
-        "currencies": [{
-            "currency": f.currency, "stock_value": money(f.stock_value), "revenue": money(f.revenue),
-            "fees": money(f.fees), "cost_of_sold": money(f.cost_of_sold), "profit": money(f.profit),
-            "written_off": money(f.written_off),
-            "months": [{"month": m.month.isoformat(), "sold": m.sold, "revenue": money(m.revenue),
-                        "fees": money(m.fees), "cost": money(m.cost), "profit": money(m.profit)}
-                       for m in f.months],
-        } for f in summary.currencies],
-    }
 
 
 def lines(summary, actor) -> list[str]:
@@ -91,6 +72,12 @@ def lines(summary, actor) -> list[str]:
 
 
 def _sees_everyone(user) -> bool:
-    from ..models import Listing
-
     return Listing.objects.shows_everyone(user)
+
+
+def _json_value(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
