@@ -88,6 +88,11 @@ class PrivateOwnedQuerySet(RestrictedQuerySet):
             return self
         return self.filter(**{self.owner_field: user})
 
+    def shows_everyone(self, user) -> bool:
+        """Whether restrict() shows this user everyone's rows, not only their own (a page's wording)."""
+        return self.model_permits(user, Action.VIEW) and (
+            roles.is_admin(user) or not self.role_permits(user, Action.CHANGE))
+
 
 class AdminManagedQuerySet(RestrictedQuerySet):
     """Every role reads these rows; only admins add, change or delete them."""

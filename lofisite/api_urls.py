@@ -11,6 +11,7 @@ from vinted.api import views as vinted_api
 from vinted.api import photos as vinted_photos_api
 from vinted.api import batches as vinted_batches_api
 from vinted.api import views as vinted_api
+from vinted.api import inventory as vinted_inventory_api
 
 router = DefaultRouter()
 router.register("users", accounts_api.UserViewSet, basename="user")
@@ -28,6 +29,7 @@ router.register("vinted/listings", vinted_api.ListingViewSet, basename="vinted-l
 router.register("vinted/catalogue", vinted_api.CatalogueViewSet, basename="vinted-catalogue")
 router.register("vinted/photos", vinted_photos_api.PhotoViewSet, basename="vinted-photo")
 router.register("vinted/batches", vinted_batches_api.DraftBatchViewSet, basename="vinted-batch")
+router.register("vinted/inventory", vinted_inventory_api.InventoryViewSet, basename="vinted-inventory")
 
 urlpatterns = [
     path("", include("accounts.api.urls")),

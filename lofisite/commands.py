@@ -27,3 +27,10 @@ class BaseCommand(DjangoBaseCommand):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(BROKEN_PIPE_EXIT_STATUS)
+
+
+def table(rows: list[tuple]) -> list[str]:
+    """Left-aligned text columns; the first row is the header."""
+    rows = [tuple(str(cell) for cell in row) for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]

@@ -4,6 +4,8 @@ The `ui` template library (lofisite/templatetags/ui.py) and the pipeline's templ
 tags expose these as filters; the management commands print with the compact forms.
 """
 
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
 
 def format_duration(seconds) -> str:
     """90 -> '1:30', 4500 -> '1:15:00'; '' for None or a value that is not a number."""
@@ -55,3 +57,23 @@ def format_bytes(size) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1000
     return "-"
+
+
+CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
+
+
+def format_money(amount, currency="") -> str:
+    """A sum of money with its currency: (Decimal('1234.5'), 'EUR') -> '€1,234.50', -3 GBP -> '-£3.00',
+    (12, 'PLN') -> '12.00 PLN'; '–' when there is no amount."""
+    if amount is None or amount == "":
+        return "–"
+    try:
+        value = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError):
+        return "–"
+    sign = "-" if value < 0 else ""
+    digits = f"{abs(value):,.2f}"
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    if symbol:
+        return f"{sign}{symbol}{digits}"
+    return f"{sign}{digits} {currency}".rstrip()

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from .views import inventory
+
+urlpatterns = [
+    path("inventory/", inventory.InventoryView.as_view(), name="inventory"),
+    path("inventory/chart.svg", inventory.InventoryChartView.as_view(), name="inventory-chart"),
+    path("inventory/export.csv", inventory.InventoryExportView.as_view(), name="inventory-export"),
+]

@@ -13,7 +13,7 @@ pipeline and vinted templates all format things the same way::
 from django import template
 from django.utils.html import format_html
 
-from lofisite.formatting import format_duration, format_percent, format_short_duration
+from lofisite.formatting import format_duration, format_money, format_percent, format_short_duration
 from lofisite.sorting import sort_link
 
 register = template.Library()
@@ -64,3 +64,9 @@ def sort_header(context, label, key, default="-created"):
     """
     state, url = sort_link(context["request"], key, default)
     return format_html('<th scope="col" aria-sort="{}"><a href="{}">{}</a></th>', state, url, label)
+
+
+@register.filter
+def money(amount, currency=""):
+    """{{ figures.profit|money:figures.currency }} -> €53.50 (lofisite.formatting.format_money)."""
+    return format_money(amount, currency)
