@@ -298,6 +298,10 @@ def job(name: str, *, max_attempts: int | None = None, backoff_base: float | Non
 @task
 def run_job(run_id: int):
     """The one django.tasks task: execute the JobRun's current attempt."""
+    from .backups import maintenance
+
+    # A restore is replacing the database: start nothing until it is over (the run may be gone after).
+    maintenance.wait_until_over()
     run = _claim(run_id)
     if run is None:
         logger.info("Job run #%s is not waiting to run; skipping.", run_id)

@@ -1,0 +1,98 @@
+"""What a database holds, table by table: row count and an order-independent checksum of primary keys.
+
+Taken from the source inside the dump's own snapshot and again from a restored copy; equal stats mean
+the copy holds the same tables with the same rows (by key). The checksum is the sum, modulo 2**128,
+of BLAKE2b-128 of each row's primary key text, so rows are streamed in any order (no sort, memory
+bounded by one fetch batch) and compared only between databases of the same vendor.
+"""
+
+import hashlib
+
+_BATCH = 20_000
+_MOD = 1 << 128
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _tables(cursor, vendor: str) -> list[str]:
+    if vendor == "sqlite":
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    else:
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    return sorted(row[0] for row in cursor.fetchall())
+
+
+def _pk_columns(cursor, vendor: str, table: str) -> list[str]:
+    if vendor == "sqlite":
+        cursor.execute(f"PRAGMA table_info({quote(table)})")
+        columns = [(row[5], row[1]) for row in cursor.fetchall() if row[5]]
+        return [name for _, name in sorted(columns)]
+    cursor.execute(
+        "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+        "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary ORDER BY a.attnum",
+        [quote(table)],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _digest(values) -> int:
+    text = "\x1f".join("" if value is None else str(value) for value in values)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=16).digest(), "big")
+
+
+def table_stats(connection, vendor: str, make_stream_cursor=None) -> dict:
+    """{table: {"rows": n, "pk_checksum": hex}} for every table of a DB-API connection.
+
+    `make_stream_cursor()` gives a cursor that streams (a PostgreSQL server-side cursor); by default
+    the connection's plain cursor (SQLite reads lazily anyway). Tables without a primary key are
+    checksummed over all their columns.
+    """
+    meta = connection.cursor()
+    result = {}
+    for table in _tables(meta, vendor):
+        columns = _pk_columns(meta, vendor, table)
+        selected = ", ".join(quote(c) for c in columns) if columns else "*"
+        stream = make_stream_cursor() if make_stream_cursor else connection.cursor()
+        stream.execute(f"SELECT {selected} FROM {quote(table)}")
+        rows = total = 0
+        while batch := stream.fetchmany(_BATCH):
+            rows += len(batch)
+            for row in batch:
+                total += _digest(row)
+        stream.close()
+        result[table] = {"rows": rows, "pk_checksum": f"{total % _MOD:032x}"}
+    meta.close()
+    return result
+
+
+def applied_migrations(connection) -> dict:
+    """{app: latest applied migration name} read from a DB-API connection's django_migrations."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute("SELECT app, name FROM django_migrations")
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    latest: dict[str, str] = {}
+    for app, name in rows:
+        if name > latest.get(app, ""):
+            latest[app] = name
+    return dict(sorted(latest.items()))
+
+
+def compare(expected: dict, actual: dict) -> list[str]:
+    """The differences between two table_stats() results, as sentences; [] when they agree."""
+    differences = []
+    for table in sorted(set(expected) - set(actual)):
+        differences.append(f"table {table} is missing from the copy")
+    for table in sorted(set(actual) - set(expected)):
+        differences.append(f"table {table} is in the copy but was not in the source")
+    for table in sorted(set(expected) & set(actual)):
+        want, got = expected[table], actual[table]
+        if want["rows"] != got["rows"]:
+            differences.append(f"table {table}: {got['rows']} rows, the source had {want['rows']}")
+        elif want["pk_checksum"] != got["pk_checksum"]:
+            differences.append(f"table {table}: the same number of rows but different primary keys")
+    return differences
