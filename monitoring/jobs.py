@@ -481,3 +481,12 @@ def _fail_task_result(task_result_id: str, error: str, now) -> None:
         )
     except Exception:
         logger.exception("Could not mark task result %s failed", task_result_id)
+
+
+def reset_stats(name: str | None = None, by_user=None) -> int:
+    """Set the counters of one job (or all) back to zero, as after a fix; returns how many rows changed."""
+    rows = JobStat.objects.all() if name is None else JobStat.objects.filter(name=name)
+    count = rows.update(runs=0, failures=0, consecutive_failures=0, total_duration_seconds=0, last_error="")
+    record_event("jobs", "stats.reset", "info", f"Job statistics reset ({name or 'all jobs'}, {count} row(s)).",
+                 {"job": name, "rows": count}, user=by_user)
+    return count

@@ -389,7 +389,8 @@ def freshness() -> dict:
 
 
 def changes_since(backup: Backup) -> list[dict]:
-    """What a restore of this backup would lose or bring back, per table: [{"table", "rows_then", "rows_now"}].
+    """What a restore of this backup would lose or bring back, per table:
+    [{"table", "rows_then", "rows_now", "effect"}].
 
     From the backup's own stats and the live database's now; a table whose rows changed with the
     same count is listed too (rows replaced or edited keys)."""
@@ -400,6 +401,19 @@ def changes_since(backup: Backup) -> list[dict]:
     for table in sorted(set(then) | set(now)):
         before, after = then.get(table), now.get(table)
         if before != after and table != Backup._meta.db_table:
-            changed.append({"table": table, "rows_then": before["rows"] if before else None,
-                            "rows_now": after["rows"] if after else None})
+            rows_then, rows_now = (before or {}).get("rows"), (after or {}).get("rows")
+            changed.append({"table": table, "rows_then": rows_then, "rows_now": rows_now,
+                            "effect": _effect(rows_then, rows_now)})
     return changed
+
+
+def _effect(rows_then, rows_now) -> str:
+    if rows_then is None:
+        return "table dropped (created after the backup)"
+    if rows_now is None:
+        return "table re-created"
+    if rows_now > rows_then:
+        return f"at least {rows_now - rows_then} newer row(s) lost"
+    if rows_now < rows_then:
+        return f"{rows_then - rows_now} deleted row(s) come back"
+    return "rows were replaced since: those changes are lost"
