@@ -65,7 +65,7 @@ def dump_sqlite(source: sqlite3.Connection, target: Path) -> Dump:
     try:
         source.backup(copy)
         stats = table_stats.table_stats(copy, "sqlite")
-        schema = table_stats.applied_migrations(copy)
+        schema = table_stats.applied_migrations(copy) if "django_migrations" in stats else {}
     finally:
         copy.close()
     return Dump(target, stats, schema, sqlite3.sqlite_version)
@@ -221,7 +221,7 @@ def dump_postgres(alias: str, target: Path) -> Dump:
             try:
                 # While pg_dump reads the snapshot, take the same snapshot's stats here.
                 stats = table_stats.table_stats(raw, "postgresql", make_cursor)
-                schema = table_stats.applied_migrations(raw)
+                schema = table_stats.applied_migrations(raw) if "django_migrations" in stats else {}
             finally:
                 code = process.wait()
         message = errors.read_text().strip()
