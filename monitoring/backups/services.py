@@ -305,7 +305,9 @@ def _existing(user):
     """The user, if they exist in the (restored) database; an event or audit row cannot name a missing one."""
     if user is None or not getattr(user, "pk", None):
         return None
-    return user if type(user).objects.filter(pk=user.pk).exists() else None
+    from django.contrib.auth import get_user_model
+
+    return user if get_user_model().objects.filter(pk=user.pk).exists() else None
 
 
 def _audit(user, backup: Backup, message: str) -> None:
