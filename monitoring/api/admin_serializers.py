@@ -3,6 +3,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from lofisite.fields import StrictBooleanField, StrictCharField
+
 from ..choices import BackupContent
 from ..models import Backup, JobStat
 from .serializers import CircuitBreakerSerializer
@@ -58,12 +60,12 @@ class BackupSerializer(serializers.ModelSerializer):
 class BackupCreateSerializer(serializers.Serializer):
     content = serializers.ChoiceField(choices=BackupContent.choices, default=BackupContent.DATABASE,
                                       help_text="What to back up.")
-    verify = serializers.BooleanField(default=True, help_text="Verify in a scratch database right away.")
+    verify = StrictBooleanField(default=True, help_text="Verify in a scratch database right away.")
 
 
 class BackupRestoreSerializer(serializers.Serializer):
     id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The backup to restore.")
-    confirm = serializers.CharField(help_text='Must be exactly "restore backup <id>" (e.g. "restore backup 12"): '
+    confirm = StrictCharField(help_text='Must be exactly "restore backup <id>" (e.g. "restore backup 12"): '
                                               "a restore replaces every row and file taken after the backup.")
 
     def validate(self, data):
@@ -117,7 +119,7 @@ class SystemHealthSerializer(serializers.Serializer):
 
 
 class ResetStatsSerializer(serializers.Serializer):
-    name = serializers.CharField(required=False, max_length=100, help_text="One job's name; all jobs without it.")
+    name = StrictCharField(required=False, max_length=100, help_text="One job's name; all jobs without it.")
 
 
 class ResetStatsResultSerializer(serializers.Serializer):
