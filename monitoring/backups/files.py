@@ -88,8 +88,20 @@ def store(local: Path, name: str, scratch: Path) -> dict:
     sha = sha256_of(stored_from)
     size = stored_from.stat().st_size
     with open(stored_from, "rb") as handle:
-        saved = storage().save(name, File(handle, name=name))
+        saved = storage().save(name, _LocalFile(handle, stored_from, name))
     return {"name": saved, "size": size, "sha256": sha}
+
+
+class _LocalFile(File):
+    """A finished local file: FileSystemStorage moves it into place (a rename on the same disk) instead of
+    copying it, as it does with Django's temporary uploads; other storages read it like any file."""
+
+    def __init__(self, handle, path: Path, name: str):
+        super().__init__(handle, name=name)
+        self._path = path
+
+    def temporary_file_path(self) -> str:
+        return str(self._path)
 
 
 def fetch(entry: dict, scratch: Path) -> Path:

@@ -1,9 +1,10 @@
 """What a database holds, table by table: row count and an order-independent checksum of primary keys.
 
 Taken from the source inside the dump's own snapshot and again from a restored copy; equal stats mean
-the copy holds the same tables with the same rows (by key). The checksum is the sum, modulo 2**128,
-of BLAKE2b-128 of each row's primary key text, so rows are streamed in any order (no sort, memory
-bounded by one fetch batch) and compared only between databases of the same vendor.
+the copy holds the same tables with the same rows (by key). Order-independent, so no sort and memory
+bounded: for a single integer key the database itself sums the ids and their squares modulo a prime;
+for any other key the rows are streamed and the checksum is the sum, modulo 2**128, of BLAKE2b-128 of
+each key's text. Compared only between databases of the same vendor.
 """
 
 import hashlib
@@ -24,17 +25,26 @@ def _tables(cursor, vendor: str) -> list[str]:
     return sorted(row[0] for row in cursor.fetchall())
 
 
-def _pk_columns(cursor, vendor: str, table: str) -> list[str]:
+def _pk_columns(cursor, vendor: str, table: str) -> list[tuple[str, bool]]:
+    """[(column, is an integer)] of the table's primary key, in key order."""
     if vendor == "sqlite":
         cursor.execute(f"PRAGMA table_info({quote(table)})")
-        columns = [(row[5], row[1]) for row in cursor.fetchall() if row[5]]
-        return [name for _, name in sorted(columns)]
+        columns = [(row[5], row[1], "INT" in (row[2] or "").upper()) for row in cursor.fetchall() if row[5]]
+        return [(name, integer) for _, name, integer in sorted(columns)]
     cursor.execute(
-        "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-        "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary ORDER BY a.attnum",
+        "SELECT a.attname, a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) FROM pg_index i "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+        "WHERE i.indrelid = %s::regclass AND i.indisprimary ORDER BY a.attnum",
         [quote(table)],
     )
-    return [row[0] for row in cursor.fetchall()]
+    return [(row[0], bool(row[1])) for row in cursor.fetchall()]
+
+
+# For a single integer key the database sums in C: the count, the sum of ids and the sum of their squares
+# modulo a prime (kept in 64 bits on both vendors), so a missing, extra or changed id shows.
+_PRIME = 2147483647
+_INTEGER_SQL = ("SELECT count(*), coalesce(sum({c}), 0), "
+                f"coalesce(sum((({{c}} % {_PRIME}) * ({{c}} % {_PRIME})) % {_PRIME}), 0) FROM {{t}}")
 
 
 def _digest(values) -> int:
@@ -53,7 +63,12 @@ def table_stats(connection, vendor: str, make_stream_cursor=None) -> dict:
     result = {}
     for table in _tables(meta, vendor):
         columns = _pk_columns(meta, vendor, table)
-        selected = ", ".join(quote(c) for c in columns) if columns else "*"
+        if len(columns) == 1 and columns[0][1]:
+            meta.execute(_INTEGER_SQL.format(c=quote(columns[0][0]), t=quote(table)))
+            count, total, squares = meta.fetchone()
+            result[table] = {"rows": int(count), "pk_checksum": f"int:{int(total)}:{int(squares)}"}
+            continue
+        selected = ", ".join(quote(c) for c, _ in columns) if columns else "*"
         stream = make_stream_cursor() if make_stream_cursor else connection.cursor()
         stream.execute(f"SELECT {selected} FROM {quote(table)}")
         rows = total = 0
