@@ -16,6 +16,7 @@ snapshot to `pg_dump --snapshot`, and the stats are computed inside that same tr
 pg_dump runs), so they describe exactly the rows in the dump.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -283,7 +284,7 @@ def restore_postgres(alias: str, path: Path) -> None:
         except BrokenPipeError:
             pass  # psql stopped at an error; its exit status and stderr say which
         finally:
-            with _quiet():
+            with contextlib.suppress(BrokenPipeError):
                 writer.stdin.close()
             reader_code, writer_code = reader.wait(), writer.wait()
         restore_err.seek(0)
@@ -294,14 +295,6 @@ def restore_postgres(alias: str, path: Path) -> None:
         if reader_code != 0:
             raise BackupError(f"pg_restore could not read the dump (exit {reader_code}): "
                               f"{restore_err.read().strip()[-1500:]}")
-
-
-class _quiet:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        return exc_type is BrokenPipeError
 
 
 # --- vendor dispatch -------------------------------------------------------------------------------
