@@ -145,11 +145,30 @@ def pg_env(alias: str = "default", dbname: str | None = None) -> dict:
 def pg_server_version(alias: str = "default") -> tuple[str, int]:
     """("15.20", 15): the server's version and major version."""
     with connections[alias].cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        text = cursor.fetchone()[0].split()[0]
-        cursor.execute("SHOW server_version_num")
-        number = int(cursor.fetchone()[0])
-    return text, number // 10000
+        cursor.execute("SELECT current_setting('server_version'), current_setting('server_version_num')")
+        text, number = cursor.fetchone()
+    return text.split()[0], int(number) // 10000
+
+
+# (path, inode, mtime, size) -> the version the tool printed: running `--version` costs a process per
+# backup; a tool replaced or upgraded at the same path changes its inode or mtime and is asked again.
+_tool_versions: dict[tuple, tuple[str, int]] = {}
+
+
+def _tool_version(name: str, path: str) -> tuple[str, int]:
+    info = os.stat(path)
+    key = (path, info.st_ino, info.st_mtime_ns, info.st_size)
+    if key in _tool_versions:
+        return _tool_versions[key]
+    try:
+        output = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise BackupError(f"{name} at {path} could not be run: {exc}") from exc
+    match = _VERSION.search(output.rsplit(")", 1)[-1]) or _VERSION.search(output)
+    if match is None:
+        raise BackupError(f"{name} at {path} did not report a version (it printed {output.strip()[:100]!r}).")
+    _tool_versions[key] = match.group(0), int(match.group(1))
+    return _tool_versions[key]
 
 
 def pg_tool(name: str, server_text: str, server_major: int) -> str:
@@ -159,14 +178,7 @@ def pg_tool(name: str, server_text: str, server_major: int) -> str:
     if path is None:
         raise BackupError(f"{name} was not found on PATH. Install the PostgreSQL client tools for the server "
                           f"(PostgreSQL {server_text}): the package {package} (e.g. `apt-get install {package}`).")
-    try:
-        output = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30, check=False).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise BackupError(f"{name} at {path} could not be run: {exc}") from exc
-    match = _VERSION.search(output.rsplit(")", 1)[-1]) or _VERSION.search(output)
-    if match is None:
-        raise BackupError(f"{name} at {path} did not report a version (it printed {output.strip()[:100]!r}).")
-    tool_text, tool_major = match.group(0), int(match.group(1))
+    tool_text, tool_major = _tool_version(name, path)
     if tool_major < server_major:
         raise BackupError(f"{name} {tool_text} ({path}) is older than the PostgreSQL server {server_text} and "
                           f"cannot work with it reliably. Install {package} (e.g. `apt-get install {package}`) "

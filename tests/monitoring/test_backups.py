@@ -307,6 +307,15 @@ def test_a_pg_dump_older_than_the_server_is_refused_naming_both_versions(tmp_pat
     assert "pg_dump 12.4" in message and "server 15.20" in message and "postgresql-client-15" in message
 
 
+def test_a_pg_dump_replaced_by_an_older_one_at_the_same_path_is_checked_again(tmp_path, monkeypatch):
+    stub_tool(tmp_path / "bin", "pg_dump", "pg_dump (PostgreSQL) 16.2")
+    monkeypatch.setenv("PATH", path_with(tmp_path / "bin"))
+    assert engines.pg_tool("pg_dump", "15.20", 15) == str(tmp_path / "bin" / "pg_dump")
+    stub_tool(tmp_path / "bin", "pg_dump", "pg_dump (PostgreSQL) 9.6.24")  # the version seen is not trusted forever
+    with pytest.raises(BackupError, match="pg_dump 9.6 .* older than the PostgreSQL server 15.20"):
+        engines.pg_tool("pg_dump", "15.20", 15)
+
+
 def test_a_missing_pg_dump_names_the_package(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(BackupError, match="pg_dump was not found on PATH.*postgresql-client-16"):
