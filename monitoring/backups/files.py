@@ -52,13 +52,17 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _encrypt_file(source: Path, target: Path, fernet: Fernet) -> None:
+def _encrypt_file(source: Path, target: Path, fernet: Fernet) -> str:
+    """Encrypt chunk by chunk; returns the SHA-256 of what was written (hashed while writing, no re-read)."""
+    digest = hashlib.sha256(MAGIC)
     with open(source, "rb") as src, open(target, "wb") as out:
         out.write(MAGIC)
         while chunk := src.read(_CHUNK):
             token = fernet.encrypt(chunk)
-            out.write(len(token).to_bytes(4, "big"))
-            out.write(token)
+            framed = len(token).to_bytes(4, "big") + token
+            digest.update(framed)
+            out.write(framed)
+    return digest.hexdigest()
 
 
 def _decrypt_file(source: Path, target: Path) -> None:
@@ -77,15 +81,19 @@ def _decrypt_file(source: Path, target: Path) -> None:
                                       "(another key, or the file was changed).") from exc
 
 
-def store(local: Path, name: str, scratch: Path) -> dict:
-    """Encrypt (when on) and save a local file under `name`; returns {"name", "size", "sha256"} as stored."""
+def store(local: Path, name: str, scratch: Path, sha256: str | None = None) -> dict:
+    """Encrypt (when on) and save a local file under `name`; returns {"name", "size", "sha256"} as stored.
+
+    `sha256` is the plain file's hash when the caller already has it (taken while it was written);
+    otherwise, and for an encrypted file (hashed while encrypting), it is computed here."""
     fernet = _fernet()
     stored_from = local
     if fernet is not None:
         stored_from = scratch / (local.name + ".enc")
-        _encrypt_file(local, stored_from, fernet)
+        sha = _encrypt_file(local, stored_from, fernet)
         name += ".enc"
-    sha = sha256_of(stored_from)
+    else:
+        sha = sha256 or sha256_of(stored_from)
     size = stored_from.stat().st_size
     with open(stored_from, "rb") as handle:
         saved = storage().save(name, _LocalFile(handle, stored_from, name))

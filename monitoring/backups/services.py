@@ -63,7 +63,8 @@ def create_backup(*, content=BackupContent.DATABASE, kind=BackupKind.MANUAL, use
         source_stats = {}
         if backup.has_database:
             dump = engines.dump(ALIAS, scratch)
-            entry = files.store(dump.path, _stored_name(backup, "database", dump.path.suffix), scratch)
+            entry = files.store(dump.path, _stored_name(backup, "database", dump.path.suffix), scratch,
+                                dump.sha256)
             stored.append({"role": "database", **entry})
             source_stats["tables"] = dump.stats
             backup.schema_version, backup.server_version = dump.schema, dump.server_version
