@@ -70,73 +70,17 @@ _MMAP = "PRAGMA mmap_size = 1073741824"
 def dump_sqlite(source: sqlite3.Connection, target: Path) -> Dump:
     """Copy a live SQLite database (sqlite3's online backup API: one consistent state while others write).
 
-    A file in WAL mode is copied while the same state's stats are taken beside it (see _shared_snapshot);
-    other databases (in memory, rollback journal) are copied, then their copy's stats are taken. The
-    finished copy is hashed in a thread while the stats end (hashlib and SQLite release the GIL)."""
-    database = _wal_file(source)
-    if database is None:
-        return _dump_then_stats(source, target)
-    copy = sqlite3.connect(target)
-    copier, counter = _shared_snapshot(database)
-    try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            counted = pool.submit(_stats_and_schema, counter)
-            copier.backup(copy)
-            copy.close()
-            digest = files.sha256_of(target)
-            stats, schema = counted.result()
-    finally:
-        copy.close()
-        copier.close()
-        counter.close()
-    return Dump(target, stats, schema, sqlite3.sqlite_version, sha256=digest)
-
-
-def _wal_file(connection: sqlite3.Connection) -> str | None:
-    """The main database's file when it is a file in WAL mode, else None."""
-    path = next((row[2] for row in connection.execute("PRAGMA database_list") if row[1] == "main"), "")
-    mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
-    return path if path and mode.lower() == "wal" else None
-
-
-def _shared_snapshot(path: str) -> tuple[sqlite3.Connection, sqlite3.Connection]:
-    """Two read connections on one and the same state of a WAL database.
-
-    A third connection holds the write lock (BEGIN IMMEDIATE) while both begin their read transaction,
-    so no commit can fall between them; the lock is released at once (writers wait microseconds),
-    and each reader keeps its snapshot until closed, whatever is written meanwhile."""
-    lock = sqlite3.connect(path, timeout=30, isolation_level=None)
-    readers = [sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False) for _ in range(2)]
-    try:
-        lock.execute("BEGIN IMMEDIATE")
-        for reader in readers:
-            reader.execute("BEGIN")
-            reader.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the read transaction starts here
-    except BaseException:
-        for reader in readers:
-            reader.close()
-        raise
-    finally:
-        if lock.in_transaction:
-            lock.execute("ROLLBACK")
-        lock.close()
-    return readers[0], readers[1]
-
-
-def _stats_and_schema(connection: sqlite3.Connection) -> tuple[dict, dict]:
-    connection.execute(_MMAP)
-    stats = table_stats.table_stats(connection, "sqlite")
-    return stats, table_stats.applied_migrations(connection) if "django_migrations" in stats else {}
-
-
-def _dump_then_stats(source: sqlite3.Connection, target: Path) -> Dump:
+    The finished copy is hashed in a thread while its stats are taken (both only read it; hashlib and
+    SQLite release the GIL), instead of one after the other."""
     copy = sqlite3.connect(target)
     try:
         source.backup(copy)
         before = _file_state(target)
         with ThreadPoolExecutor(max_workers=1) as pool:
             sha = pool.submit(files.sha256_of, target)
-            stats, schema = _stats_and_schema(copy)
+            copy.execute(_MMAP)
+            stats = table_stats.table_stats(copy, "sqlite")
+            schema = table_stats.applied_migrations(copy) if "django_migrations" in stats else {}
             digest = sha.result()
     finally:
         copy.close()
