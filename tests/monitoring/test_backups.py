@@ -356,3 +356,17 @@ def test_postgres_credentials_go_through_the_environment_not_the_command_line(tm
     assert "--format=custom" in text and "--snapshot=" in text
     assert settings_dict["PASSWORD"] not in text.replace("pw=set", "")
     assert "pw=set" in text and f"db={settings_dict['NAME']}" in text
+
+
+@on_postgres
+def test_postgres_stats_of_an_int4_key_beyond_46340_do_not_overflow():
+    # (id % p) * (id % p) in int4 overflowed for ids above 46340; the squares are taken in bigint.
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE backup_test_int4 (id integer PRIMARY KEY)")
+        try:
+            cursor.execute("INSERT INTO backup_test_int4 SELECT generate_series(46000, 47000)")
+            stats = table_stats.table_stats(connection.connection, "postgresql")
+        finally:
+            cursor.execute("DROP TABLE backup_test_int4")
+    squares = sum((n * n) % 2147483647 for n in range(46000, 47001))
+    assert stats["backup_test_int4"] == {"rows": 1001, "pk_checksum": f"int:{sum(range(46000, 47001))}:{squares}"}
