@@ -480,3 +480,28 @@ UPLOAD_ENDPOINTS = {
 }
 # AI drafts (vinted.services.drafts): attempts of a bulk draft job when the AI service is briefly away.
 VINTED_DRAFT_BATCH_MAX_ATTEMPTS = env.int("VINTED_DRAFT_BATCH_MAX_ATTEMPTS", default=4)
+
+# --- backups and maintenance (monitoring.backups) ---------------------------------------------
+# Where backup files go: a Django storage alias (point STORAGES["backups"] at django-storages' S3
+# backend to keep backups off the machine); dumps are made in BACKUP_WORK_DIR on local disk first.
+BACKUP_STORAGE_ALIAS = env.str("BACKUP_STORAGE_ALIAS", default="backups")
+STORAGES["backups"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": env.str("BACKUP_DIR", default=str(VAR_DIR / "backups"))},
+}
+BACKUP_WORK_DIR = env.str("BACKUP_WORK_DIR", default=str(VAR_DIR / "tmp" / "backups"))
+# A Fernet key (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`):
+# backup files are encrypted at rest with it. Keep it somewhere other than the backups.
+BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY", default="")
+BACKUP_KEEP_SCHEDULED = env.int("BACKUP_KEEP_SCHEDULED", default=7)
+BACKUP_SCHEDULE_ENABLED = env.bool("BACKUP_SCHEDULE_ENABLED", default=not TESTING)
+BACKUP_DAILY_AT = env.str("BACKUP_DAILY_AT", default="03:30")  # HH:MM in TIME_ZONE
+BACKUP_SCHEDULE_CONTENT = env.str("BACKUP_SCHEDULE_CONTENT", default="both")  # database | media | both
+# A database backup older than this counts as stale (monitoring.backups.freshness()).
+BACKUP_MAX_AGE_HOURS = env.float("BACKUP_MAX_AGE_HOURS", default=36)
+SCHEDULER_HOOKS = [*SCHEDULER_HOOKS, "monitoring.backups.services.run_scheduled_backup"]
+# The maintenance flag (a file every process on the machine sees; a shared volume across machines).
+MAINTENANCE_FLAG_PATH = env.str("MAINTENANCE_FLAG_PATH", default=str(VAR_DIR / "maintenance.json"))
+MAINTENANCE_RETRY_AFTER_SECONDS = env.int("MAINTENANCE_RETRY_AFTER_SECONDS", default=120)
+MIDDLEWARE.insert(MIDDLEWARE.index("lofisite.middleware.RequestIDMiddleware") + 1,
+                  "monitoring.middleware.MaintenanceModeMiddleware")

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from monitoring.health import MaintenanceCheck
+
 from . import views
 from .health import HealthView
 from .openapi import SchemaView
@@ -13,7 +15,7 @@ handler500 = "lofisite.errors.server_error"
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("favicon.ico", views.FaviconView.as_view()),
-    path("health/", HealthView.as_view(), name="health"),
+    path("health/", HealthView.as_view(checks=(*HealthView.checks, MaintenanceCheck)), name="health"),
     path("accounts/", include("accounts.urls")),
     path("legal/", include("legal.urls")),
     path("monitoring/", include("monitoring.urls")),

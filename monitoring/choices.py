@@ -40,3 +40,30 @@ BADGE = {
 
 def badge_for(status: str) -> str:
     return BADGE.get(status, status)
+
+
+class BackupKind(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    MANUAL = "manual", "Manual"
+    SAFETY = "safety", "Safety (before a restore)"
+
+
+class BackupContent(models.TextChoices):
+    DATABASE = "database", "Database"
+    MEDIA = "media", "Media files"
+    BOTH = "both", "Database and media files"
+
+
+class BackupStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class VerificationStatus(models.TextChoices):
+    PENDING = "pending", "Not verified yet"
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+
+
+BADGE.update({VerificationStatus.PENDING: "queued", VerificationStatus.PASSED: "succeeded"})

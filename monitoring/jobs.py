@@ -308,6 +308,10 @@ def job(name: str, *, max_attempts: int | None = None, backoff_base: float | Non
 @task
 def run_job(run_id: int):
     """The one django.tasks task: execute the JobRun's current attempt."""
+    from .backups import maintenance
+
+    # A restore is replacing the database: start nothing until it is over (the run may be gone after).
+    maintenance.wait_until_over()
     run = _claim(run_id)
     if run is None:
         logger.info("Job run #%s is not waiting to run; skipping.", run_id)
@@ -487,3 +491,12 @@ def _fail_task_result(task_result_id: str, error: str, now) -> None:
         )
     except Exception:
         logger.exception("Could not mark task result %s failed", task_result_id)
+
+
+def reset_stats(name: str | None = None, by_user=None) -> int:
+    """Set the counters of one job (or all) back to zero, as after a fix; returns how many rows changed."""
+    rows = JobStat.objects.all() if name is None else JobStat.objects.filter(name=name)
+    count = rows.update(runs=0, failures=0, consecutive_failures=0, total_duration_seconds=0, last_error="")
+    record_event("jobs", "stats.reset", "info", f"Job statistics reset ({name or 'all jobs'}, {count} row(s)).",
+                 {"job": name, "rows": count}, user=by_user)
+    return count

@@ -4,8 +4,24 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
-from .choices import BreakerState, EventStatus, JobStatus, badge_for
-from .querysets import AIUsageQuerySet, CircuitBreakerQuerySet, EventQuerySet, JobRunQuerySet, JobStatQuerySet
+from .choices import (
+    BackupContent,
+    BackupKind,
+    BackupStatus,
+    BreakerState,
+    EventStatus,
+    JobStatus,
+    VerificationStatus,
+    badge_for,
+)
+from .querysets import (
+    AIUsageQuerySet,
+    BackupQuerySet,
+    CircuitBreakerQuerySet,
+    EventQuerySet,
+    JobRunQuerySet,
+    JobStatQuerySet,
+)
 
 
 class Event(models.Model):
@@ -192,3 +208,65 @@ class AIUsage(models.Model):
 
     def __str__(self):
         return f"{self.request_type} {self.model} ${self.cost_usd}"
+
+
+class Backup(models.Model):
+    """One backup of the database and/or the media tree (monitoring.backups writes these rows).
+
+    `files`: [{"role": "database"|"media", "name": storage name, "size": bytes, "sha256": hex}] as
+    stored (after encryption, when on); `sha256` is the SHA-256 of those per-file hashes in order, one
+    fingerprint for the whole backup. `source_stats` is the source at backup time, taken in the same
+    snapshot as the dump: {"tables": {name: {"rows": n, "pk_checksum": hex}}, "media": {"files", "bytes"}};
+    verification restores the files into a scratch database and compares against it.
+    """
+
+    kind = models.CharField(max_length=16, choices=BackupKind.choices, default=BackupKind.MANUAL)
+    content = models.CharField("what", max_length=16, choices=BackupContent.choices, default=BackupContent.DATABASE)
+    status = models.CharField(max_length=16, choices=BackupStatus.choices, default=BackupStatus.RUNNING,
+                              db_index=True)
+    vendor = models.CharField("database vendor", max_length=32, blank=True)
+    server_version = models.CharField(max_length=64, blank=True)
+    # {app label: name of its latest applied migration}
+    schema_version = models.JSONField(default=dict, blank=True)
+    files = models.JSONField(default=list, blank=True)
+    size = models.PositiveBigIntegerField("size (bytes)", default=0)
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
+    encrypted = models.BooleanField(default=False)
+    source_stats = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    verification_status = models.CharField(max_length=16, choices=VerificationStatus.choices,
+                                           default=VerificationStatus.PENDING)
+    # {"ok": bool, "tables": n, "rows": n, "differences": [text, ...], "seconds": s}
+    verification_result = models.JSONField(default=dict, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BackupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self):
+        return f"Backup #{self.pk} ({self.get_content_display().lower()}, {self.started_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def badge(self):
+        return badge_for(self.status)
+
+    @property
+    def verification_badge(self):
+        return badge_for(self.verification_status)
+
+    def file_for(self, role: str) -> dict | None:
+        return next((entry for entry in self.files if entry.get("role") == role), None)
+
+    @property
+    def has_database(self) -> bool:
+        return self.content in (BackupContent.DATABASE, BackupContent.BOTH)
+
+    @property
+    def has_media(self) -> bool:
+        return self.content in (BackupContent.MEDIA, BackupContent.BOTH)

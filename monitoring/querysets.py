@@ -1,6 +1,6 @@
 """Who may see or change monitoring rows (the one rule for HTML, API and commands)."""
 
-from accounts.querysets import AdminManagedQuerySet, PersonalQuerySet
+from accounts.querysets import AdminManagedQuerySet, PersonalQuerySet, RestrictedQuerySet
 from accounts.roles import Action
 
 
@@ -29,3 +29,9 @@ class CircuitBreakerQuerySet(ViewOnlyQuerySet):
 
 class AIUsageQuerySet(PersonalQuerySet):
     """Spend is per person: non-admins see their own calls, admins everyone's."""
+
+
+class BackupQuerySet(RestrictedQuerySet):
+    """Backups hold every row of every user (and restore replaces them all): admins only, even to look."""
+
+    admin_only_actions = frozenset(Action)

@@ -19,6 +19,7 @@ from django.utils.module_loading import import_string
 
 from lofisite import cache as shared_cache
 
+from .backups import maintenance
 from .events import record_event
 
 logger = logging.getLogger(__name__)
@@ -42,8 +43,10 @@ class Scheduler:
 
     def tick(self) -> dict[str, Any]:
         """Call each hook once. Returns {hook path: its return value, or the exception it raised}."""
-        _drop_stale_connections()
         results: dict[str, Any] = {}
+        if maintenance.active():
+            return results  # a restore is replacing the database: no hook runs until it is over
+        _drop_stale_connections()
         for path in self.hooks:
             if self.stopping.is_set():
                 break

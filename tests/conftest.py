@@ -144,3 +144,10 @@ def fake_openai(settings):
         settings.OPENAI_API_KEY = "sk-test-0123456789"
         settings.OPENAI_BASE_URL = fake.base_url + "/v1"
         yield fake
+
+
+@pytest.fixture(autouse=True)
+def _maintenance_flag(tmp_path, settings):
+    """The maintenance flag (monitoring.backups.maintenance) in this test's own folder: a flag left in var/
+    by a server or a killed restore must not turn every test into a 503."""
+    settings.MAINTENANCE_FLAG_PATH = str(tmp_path / "maintenance.json")
