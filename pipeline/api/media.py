@@ -19,12 +19,12 @@ from pathlib import Path
 from django.http import Http404
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import status
 from rest_framework.exceptions import NotFound
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 
+from lofisite.downloads import ErrorEnvelope, FileNegotiation  # noqa: F401  (views import them from here)
 from lofisite.errors import envelope
 from lofisite.media import content_type_for, serve_media_file
 
@@ -40,17 +40,6 @@ MEDIA_KINDS = tuple(VIDEO_MEDIA_TYPES)
 TRACK_MEDIA_TYPES = sorted({content_type_for(Path(f"track{suffix}"))
                             for suffix in (".mp3", ".wav", ".flac", ".ogg", ".m4a", ".aac", ".opus")})
 TITLE_IN_NAME = 60
-
-
-class FileNegotiation(BaseContentNegotiation):
-    """The first renderer (JSON, for errors) whatever the client accepts: a file is sent as
-    what it is, so `Accept: video/mp4` (or `audio/*`) must not answer 406."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 def download_name(prefix: str, title: str, kind: str = "") -> str:
@@ -75,18 +64,6 @@ def file_response(request, field_file, name: str):
 
 
 # --- OpenAPI ---------------------------------------------------------------------------------
-# The error envelope as a component named as lofisite.openapi names it (that postprocessing
-# hook, where present, puts its own definition under the same name, so the references agree).
-ErrorEnvelope = inline_serializer("ErrorEnvelope", fields={
-    "error": inline_serializer("ErrorEnvelopeError", fields={
-        "code": serializers.CharField(help_text="Stable machine-readable code, e.g. NOT_FOUND."),
-        "message": serializers.CharField(),
-        "status": serializers.IntegerField(help_text="The HTTP status again."),
-        "details": serializers.DictField(),
-    }),
-    "request_id": serializers.CharField(help_text="Also in the X-Request-ID header."),
-})
-
 RANGE_PARAMETERS = [
     OpenApiParameter(
         "Range", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
