@@ -25,4 +25,5 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("legal.api.urls")),
     path("", include(router.urls)),
+    path("admin/", include("monitoring.api.admin_urls")),
 ]
