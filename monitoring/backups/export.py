@@ -119,7 +119,9 @@ def _rows(model, using):
                    if field.is_relation and hasattr(field.related_model, "natural_key")]
     many = [field.name for field in model._meta.local_many_to_many
             if field.remote_field.through._meta.auto_created]
-    queryset = model._base_manager.using(using).order_by("pk").select_related(*natural_fks)
+    queryset = model._base_manager.using(using).order_by("pk")
+    if natural_fks:
+        queryset = queryset.select_related(*natural_fks)
     return queryset.prefetch_related(*many).iterator(chunk_size=BATCH_SIZE)
 
 

@@ -35,6 +35,7 @@ from django.core.management import call_command
 from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.db.utils import load_backend
 
 from .tables import MIGRATIONS_TABLE, compare, stored_models
 
@@ -89,17 +90,17 @@ def database_settings(url: str) -> dict:
 
 @contextmanager
 def extra_database(alias: str, url: str):
-    """A DATABASES alias for `url` while the block runs (how migrate and the ORM reach the target)."""
-    if alias in connections.settings:
+    """A connection named `alias` to `url` while the block runs, in this thread (how migrate and
+    the ORM reach the target). It is not added to DATABASES: no other thread or request sees it."""
+    if alias in connections:
         raise MigrationRefused(f"The database alias {alias!r} is taken.")
     configured = connections.configure_settings({DEFAULT_DB_ALIAS: {}, alias: database_settings(url)})[alias]
-    connections.settings[alias] = configured
+    connections[alias] = load_backend(configured["ENGINE"]).DatabaseWrapper(configured, alias)
     try:
         yield alias
     finally:
         connections[alias].close()
         del connections[alias]
-        del connections.settings[alias]
 
 
 def _describe(alias) -> str:
