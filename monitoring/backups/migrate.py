@@ -12,8 +12,9 @@
    (`iterator(chunk_size)` on the source, `executemany` on the target: memory is bounded by
    one batch), then the PostgreSQL sequences are moved past the copied ids, then each table's
    row count and primary-key checksum are compared with the source; any difference or error
-   rolls the whole copy back. **Atomic, not resumable**: a failed run leaves the target with
-   the schema and no rows, and is simply run again with `--force`.
+   rolls the whole copy back. **Atomic, not resumable**: a failed run leaves the target as
+   migrate made it (the schema and migrate's own rows, none of the source's), and is simply
+   run again with `--force`.
 
 Rows are inserted with their stored values, not through `save()`/`bulk_create()`, which would
 run `pre_save` and stamp `auto_now` columns with the time of the copy. Foreign keys are
@@ -29,6 +30,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import environ
 from django.core.management import call_command
@@ -112,8 +114,30 @@ def _describe(alias) -> str:
 
 def _same_database(source, target) -> bool:
     first, second = connections[source].settings_dict, connections[target].settings_dict
-    keys = ("ENGINE", "NAME", "HOST", "PORT")
+    if first["ENGINE"] != second["ENGINE"]:
+        return False
+    if connections[source].vendor == "sqlite":
+        return Path(str(first["NAME"])).resolve() == Path(str(second["NAME"])).resolve()
+    keys = ("NAME", "HOST", "PORT")
     return all(str(first.get(key) or "") == str(second.get(key) or "") for key in keys)
+
+
+def check_copy(source, target, *, force=False) -> list:
+    """Everything that must hold before a copy starts (MigrationRefused says what does not);
+    returns the source's models in dependency order."""
+    check_distinct(source, target)
+    models = check_source(source)
+    check_target_empty(target, force)
+    return models
+
+
+def check_distinct(source, target):
+    """Two different databases of the vendors this copies (read from their settings: nothing connects)."""
+    if _same_database(source, target):
+        raise MigrationRefused("The source and the target are the same database.")
+    for alias in (source, target):
+        if connections[alias].vendor not in VENDORS:
+            raise MigrationRefused(f"{_describe(alias)}: only SQLite and PostgreSQL are supported.")
 
 
 def check_source(source):
@@ -171,13 +195,7 @@ def _copy_model(model, source, target, progress, report):
 def copy_database(source: str, target: str, *, force=False,
                   report: Callable[[Progress], None] = lambda progress: None) -> CopyResult:
     """Copy every row of `source` into `target` (both DATABASES aliases); see the module docstring."""
-    if _same_database(source, target):
-        raise MigrationRefused("The source and the target are the same database.")
-    for alias in (source, target):
-        if connections[alias].vendor not in VENDORS:
-            raise MigrationRefused(f"{_describe(alias)}: only SQLite and PostgreSQL are supported.")
-    models = check_source(source)
-    check_target_empty(target, force)
+    models = check_copy(source, target, force=force)
     call_command("migrate", database=target, interactive=False, verbosity=0)
     target_connection = connections[target]
     progress = Progress(total=sum(model._base_manager.using(source).count() for model in models))

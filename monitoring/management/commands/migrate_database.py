@@ -36,11 +36,9 @@ class Command(BaseCommand):
             with migrate.extra_database("migrate_target", target_url) as target:
                 if source_url:
                     with migrate.extra_database("migrate_source", source_url) as source:
-                        acting_user(user, using=source)
-                        result = migrate.copy_database(source, target, force=force, report=self._report)
+                        result = self._copy(source, target, force, user)
                 else:
-                    acting_user(user)
-                    result = migrate.copy_database(DEFAULT_DB_ALIAS, target, force=force, report=self._report)
+                    result = self._copy(DEFAULT_DB_ALIAS, target, force, user)
         except migrate.MigrationRefused as exc:
             raise CommandError(str(exc)) from exc
         except DatabaseError as exc:
@@ -51,6 +49,12 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Copied {result.rows:,} rows of {result.tables} tables in {result.seconds:.1f} s ({rate:,.0f} rows/s); "
             "every table's row count and primary-key checksum match the source."))
+
+    def _copy(self, source, target, force, username):
+        migrate.check_distinct(source, target)
+        migrate.check_source(source)  # first: the admin is looked up there, before the target is touched
+        acting_user(username, using=source)
+        return migrate.copy_database(source, target, force=force, report=self._report)
 
     def _report(self, progress):
         if self._tty:  # one line redrawn: a bar
