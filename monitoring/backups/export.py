@@ -222,7 +222,7 @@ def pg_dump_command(connection) -> str:
         answer = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         raise ExportError(f"{binary} --version failed: {exc}") from exc
-    found = re.search(r"(\d+)(?:\.(\d+))?", answer)
+    found = re.search(r"(\d+)(?:\.\d+)*", answer)
     if found is None:
         raise ExportError(f"Cannot read the version of {binary} from {answer.strip()!r}.")
     if int(found.group(1)) < server_major:
@@ -237,33 +237,44 @@ def _pg_dump_chunks(tables, using) -> Iterator[str]:
     connection.ensure_connection()
     command = [pg_dump_command(connection), "--format=plain", "--no-owner", "--no-privileges", "--encoding=UTF8"]
     command += [f"--table={connection.ops.quote_name(table)}" for table in tables or ()]
-    with tempfile.TemporaryFile() as errors:  # a file, so a chatty stderr cannot block the pipe
+    errors = tempfile.TemporaryFile()  # a file, so a chatty stderr cannot block the pipe
+    try:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors,
                                    env=pg_environment(connection.settings_dict))
-        output = process.stdout
-        first = output.read(PG_DUMP_CHUNK)
-        if not first and process.wait() != 0:  # refused at the start: say why before any byte is sent
-            errors.seek(0)
-            raise ExportError(f"pg_dump failed: {errors.read().decode(errors='replace').strip()}")
-        return _pg_dump_rest(process, output, first, errors)
+    except OSError as exc:
+        errors.close()
+        raise ExportError(f"pg_dump could not start: {exc}") from exc
+    first = process.stdout.read(PG_DUMP_CHUNK)
+    if not first and process.wait() != 0:  # refused at the start: say why before any byte is sent
+        message = _stderr_of(errors)
+        process.stdout.close()
+        raise ExportError(f"pg_dump failed: {message}")
+    return _pg_dump_rest(process, first, errors)
 
 
-def _pg_dump_rest(process, output, first, errors) -> Iterator[str]:
+def _stderr_of(errors) -> str:
+    errors.seek(0)
+    text = errors.read().decode(errors="replace").strip()
+    errors.close()
+    return text
+
+
+def _pg_dump_rest(process, first, errors) -> Iterator[str]:
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         chunk = first
         while chunk:
             yield decoder.decode(chunk)
-            chunk = output.read(PG_DUMP_CHUNK)
+            chunk = process.stdout.read(PG_DUMP_CHUNK)
         yield decoder.decode(b"", final=True)
         if process.wait() != 0:
-            errors.seek(0)
-            raise ExportError(f"pg_dump failed: {errors.read().decode(errors='replace').strip()}")
+            raise ExportError(f"pg_dump failed: {_stderr_of(errors)}")
     finally:
-        if process.poll() is None:
+        if process.poll() is None:  # the reader went away (a closed download): stop pg_dump
             process.kill()
             process.wait()
-        output.close()
+        process.stdout.close()
+        errors.close()
 
 
 # --- manage.py backup export --------------------------------------------------------------------

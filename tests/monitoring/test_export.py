@@ -179,6 +179,39 @@ def test_a_pg_dump_older_than_the_server_is_a_clear_error(db, tmp_path, monkeypa
         export.open_export(fmt="sql")
 
 
+def pg_dump_stub(folder, body):
+    """A pg_dump on PATH that reports version 99 and then does what `body` (shell) says."""
+    stub = folder / "pg_dump"
+    stub.write_text(f'#!/bin/sh\nif [ "$1" = --version ]; then echo "pg_dump (PostgreSQL) 99.0"; exit 0; fi\n{body}\n')
+    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_dump is used on PostgreSQL")
+def test_a_pg_dump_that_fails_says_why_before_or_after_the_first_byte(db, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    pg_dump_stub(tmp_path, 'echo "pg_dump: error: connection to server failed" >&2; exit 1')
+    with pytest.raises(export.ExportError, match="pg_dump failed: pg_dump: error: connection to server failed"):
+        export.open_export(fmt="sql")
+
+    pg_dump_stub(tmp_path, 'echo "-- PostgreSQL database dump"; echo "pg_dump: error: query failed" >&2; exit 1')
+    chunks = export.open_export(fmt="sql")
+    with pytest.raises(export.ExportError, match="pg_dump failed: pg_dump: error: query failed"):
+        list(chunks)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_dump is used on PostgreSQL")
+def test_pg_dump_gets_the_password_in_its_environment_not_its_arguments(db, tmp_path, monkeypatch, settings):
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    pg_dump_stub(tmp_path, f'echo "$@" > {tmp_path}/args; echo "$PGPASSWORD" > {tmp_path}/password')
+    monkeypatch.setitem(connection.settings_dict, "PASSWORD", "s3cret-password")
+
+    list(export.open_export(fmt="sql"))
+
+    assert "s3cret-password" not in (tmp_path / "args").read_text()
+    assert "--format=plain" in (tmp_path / "args").read_text()
+    assert (tmp_path / "password").read_text().strip() == "s3cret-password"
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_dump is used on PostgreSQL")
 def test_a_missing_pg_dump_is_a_clear_error(db, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
