@@ -4,9 +4,16 @@ primary-key checksums), sequences continuing, refusals that say why, one transac
 import io
 
 import pytest
+from axes.models import AccessAttempt
+from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_tasks_db.models import DBTaskResult
 
 from accounts.models import User
 from accounts.roles import Role
@@ -34,6 +41,15 @@ def site_rows(admin_user, operator, viewer, django_capture_on_commit_callbacks):
     YouTubeChannel.objects.create(client_id="id", client_secret="secret", refresh_token=REFRESH_TOKEN,
                                   connected_by=admin_user)
     Event.objects.filter(pk=Event.objects.order_by("pk").first().pk).delete()  # a gap in the ids
+    # rows of the framework's and the libraries' tables too
+    session = SessionStore()
+    session["seen"] = True
+    session.create()
+    LogEntry.objects.create(user=admin_user, content_type=ContentType.objects.get_for_model(Run), object_id="1",
+                            object_repr="Run #1", action_flag=ADDITION)
+    AccessAttempt.objects.create(user_agent="pytest", ip_address="127.0.0.1", username="mallory", http_accept="*/*",
+                                 path_info="/accounts/login/", get_data="", post_data="", failures_since_start=2)
+    TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
 
 
 @pytest.fixture
@@ -52,6 +68,8 @@ def assert_same_as_the_site(url):
     """Every table of `url` has the site's rows (counts and primary keys), values and secrets included."""
     with extra_database("check", url) as alias:
         assert compare(stored_models(), "default", alias) == []
+        for model in (Session, LogEntry, AccessAttempt, TOTPDevice, DBTaskResult, ContentType, Group):
+            assert model._base_manager.using(alias).exists(), model
         for model in (Run, Event, User):  # the stored values, auto_now columns included
             fields = [f.attname for f in model._meta.concrete_fields]
             assert list(model._base_manager.using(alias).order_by("pk").values_list(*fields)) == \
@@ -70,6 +88,11 @@ def assert_new_rows_get_fresh_ids(url):
         assert Event.objects.using(alias).create(source="test", kind="after.migration").pk > newest
         user = User.objects.db_manager(alias).create_user("after-migration", password="x" * 16)
         assert user.pk > User.objects.order_by("-pk").first().pk
+
+
+def test_every_table_migrations_create_is_a_table_it_copies(db):
+    tables = set(connection.introspection.table_names()) - {"django_migrations"}
+    assert tables == {model._meta.db_table for model in stored_models()}
 
 
 def test_migrating_a_second_database_seeds_that_database(db, fresh_sqlite):
