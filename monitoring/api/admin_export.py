@@ -79,8 +79,10 @@ class ExportView(RestrictedAPIMixin, APIView):
         },
     )
     def get(self, request):
-        query = ExportQuerySerializer(data={"format": request.query_params.get("format", "json"),
-                                            "models": request.query_params.getlist("models")})
+        # An empty value is "not given", as for every query parameter here (lofisite.openapi).
+        query = ExportQuerySerializer(data={"format": request.query_params.get("format") or "json",
+                                            "models": [name for name in request.query_params.getlist("models")
+                                                       if name]})
         query.is_valid(raise_exception=True)
         fmt, models = query.validated_data["format"], query.validated_data["models"]
         try:

@@ -293,6 +293,12 @@ def test_the_json_download_loads_back(api_for, site_rows, tmp_path, fresh_sqlite
     assert compare([Run, Run.stages.rel.related_model], "default", fresh_sqlite) == []
 
 
+def test_empty_parameters_mean_not_given(api_for, site_rows):
+    response = api_for("admin").get(URL, {"format": "", "models": ""})
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert "pipeline.run" in {obj["model"] for obj in json.loads(b"".join(response.streaming_content))}
+
+
 def test_a_bad_model_is_a_field_error(api_for, admin_user):
     errors = field_errors(api_for("admin").get(URL, {"models": ["pipeline.Run", "pipeline.Nope"]}))
     assert "pipeline.Nope" in errors["models"][0]
