@@ -45,7 +45,7 @@ def _parameters():
                                      "database vendor's own SQL (SQLite dump or pg_dump plain), for an empty "
                                      "database of that vendor."),
         OpenApiParameter("models", {"type": "array", "items": {"type": "string", "enum": model_labels()}},
-                         many=True, explode=True,
+                         explode=True,
                          description="Only these models (app_label.ModelName) or whole apps (app_label), "
                                      "repeated: `?models=pipeline&models=vinted.Listing`. Default: every model "
                                      "(content types and permissions left out: migrate makes them)."),
