@@ -5,7 +5,7 @@ import secrets
 from django.apps import apps as global_apps
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils.crypto import salted_hmac
 
 from lofisite.client_ip import client_ip  # the one client-IP rule (legal imports it from here too)
@@ -17,11 +17,12 @@ from .roles import Role
 _DOMAIN_APPS = ["pipeline", "vinted", "monitoring", "legal"]
 
 
-def ensure_role_groups(sender=None, apps=global_apps, **kwargs):
-    """Create one group per role with matching model permissions (post_migrate)."""
+def ensure_role_groups(sender=None, apps=global_apps, using=DEFAULT_DB_ALIAS, **kwargs):
+    """Create one group per role with matching model permissions (post_migrate), in the database
+    being migrated (`migrate --database` passes it as `using`)."""
     for role in Role:
-        group, _ = Group.objects.get_or_create(name=role.value)
-        perms = Permission.objects.filter(content_type__app_label__in=_DOMAIN_APPS)
+        group, _ = Group.objects.using(using).get_or_create(name=role.value)
+        perms = Permission.objects.using(using).filter(content_type__app_label__in=_DOMAIN_APPS)
         if role == Role.VIEWER:
             perms = perms.filter(codename__startswith="view_")
         group.permissions.set(perms)

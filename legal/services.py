@@ -4,7 +4,7 @@ from pathlib import Path
 
 import markdown
 import nh3
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.db.models import Max
 
 from .models import DocumentKind, LegalAcceptance, LegalDocument
@@ -63,12 +63,14 @@ def publish_version(kind: str, title: str, body: str, published_by=None, is_requ
     raise IntegrityError(f"Could not publish a new version of {kind.label}; try again.")
 
 
-def seed_documents(document_model=LegalDocument):
-    """Version 1 of each document from legal/documents/*.md (used by a migration)."""
+def seed_documents(document_model=LegalDocument, using=DEFAULT_DB_ALIAS):
+    """Version 1 of each document from legal/documents/*.md (used by a migration, in the database
+    it migrates)."""
+    documents = document_model.objects.using(using)
     for kind in DocumentKind:
-        if document_model.objects.filter(kind=kind.value).exists():
+        if documents.filter(kind=kind.value).exists():
             continue
         text = (SEED_DIR / f"{kind.value}.md").read_text(encoding="utf-8")
         title, _, body = text.partition("\n")
-        document_model.objects.create(kind=kind.value, version=1, title=title.lstrip("# ").strip(),
+        documents.create(kind=kind.value, version=1, title=title.lstrip("# ").strip(),
                                       body=body.strip(), is_required=True)

@@ -382,6 +382,8 @@ SILENCED_SYSTEM_CHECKS = []
 
 # Key for secrets at rest (lofisite.crypto); a Fernet key. Derived from SECRET_KEY if unset.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+# JSON fixtures and exports keep those secrets as ciphertext (dumpdata, loaddata, backup export).
+SERIALIZATION_MODULES = {"json": "lofisite.serialization.json", "jsonl": "lofisite.serialization.jsonl"}
 
 # --- operations: circuit breakers, jobs, scheduler (monitoring app) --------------------
 # Per external service; "default" fills what a named breaker leaves out.

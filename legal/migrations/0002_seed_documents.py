@@ -4,7 +4,7 @@ from django.db import migrations
 def seed(apps, schema_editor):
     from legal.services import seed_documents
 
-    seed_documents(apps.get_model("legal", "LegalDocument"))
+    seed_documents(apps.get_model("legal", "LegalDocument"), using=schema_editor.connection.alias)
 
 
 class Migration(migrations.Migration):

@@ -17,3 +17,7 @@ def fake_openai(breaker_settings, fake_openai):
     """The shared fake OpenAI (tests/conftest.py), with the breakers above: here the "openai"
     breaker opens after 2 failures."""
     return fake_openai
+
+
+# Second databases (SQLite files, PostgreSQL databases) for the export and migrate_database tests.
+from .db_targets import fresh_sqlite, migrated_sqlite_template  # noqa: E402,F401

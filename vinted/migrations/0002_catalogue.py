@@ -84,28 +84,30 @@ FORBIDDEN = [
 
 
 def load(apps, schema_editor):
+    db = schema_editor.connection.alias  # the database being migrated (migrate --database)
     Category = apps.get_model("vinted", "Category")
     by_id = {}
     for vinted_id, name, parent_id, size_group in CATEGORIES:
-        by_id[vinted_id] = Category.objects.create(
+        by_id[vinted_id] = Category.objects.using(db).create(
             vinted_id=vinted_id, name=name, parent=by_id.get(parent_id), size_group=size_group)
     Brand = apps.get_model("vinted", "Brand")
-    Brand.objects.bulk_create([Brand(vinted_id=i, name=n) for i, n in BRANDS])
+    Brand.objects.using(db).bulk_create([Brand(vinted_id=i, name=n) for i, n in BRANDS])
     Size = apps.get_model("vinted", "Size")
-    Size.objects.bulk_create([Size(vinted_id=i, name=n, group=group, order=order)
+    Size.objects.using(db).bulk_create([Size(vinted_id=i, name=n, group=group, order=order)
                               for group, rows in SIZES.items() for order, (i, n) in enumerate(rows)])
     Colour = apps.get_model("vinted", "Colour")
-    Colour.objects.bulk_create([Colour(vinted_id=i, name=n, hex=h) for i, n, h in COLOURS])
+    Colour.objects.using(db).bulk_create([Colour(vinted_id=i, name=n, hex=h) for i, n, h in COLOURS])
     ForbiddenPhrase = apps.get_model("vinted", "ForbiddenPhrase")
-    ForbiddenPhrase.objects.bulk_create([ForbiddenPhrase(pattern=p, kind=k, reason=r) for p, k, r in FORBIDDEN])
+    ForbiddenPhrase.objects.using(db).bulk_create([ForbiddenPhrase(pattern=p, kind=k, reason=r) for p, k, r in FORBIDDEN])
 
 
 def unload(apps, schema_editor):
+    db = schema_editor.connection.alias
     for name in ("ForbiddenPhrase", "Colour", "Size", "Brand"):
-        apps.get_model("vinted", name).objects.all().delete()
-    Category = apps.get_model("vinted", "Category")
-    while Category.objects.exists():
-        Category.objects.filter(children__isnull=True).delete()
+        apps.get_model("vinted", name).objects.using(db).all().delete()
+    Category = apps.get_model("vinted", "Category").objects.using(db)
+    while Category.exists():
+        Category.filter(children__isnull=True).delete()
 
 
 class Migration(migrations.Migration):
