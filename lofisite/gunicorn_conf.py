@@ -8,6 +8,7 @@ turns it on at a path of this instance's own.
 """
 
 import os
+from pathlib import Path
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_WORKERS", "2"))
@@ -20,3 +21,23 @@ _control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
 control_socket_disable = not _control_socket
 if _control_socket:
     control_socket = _control_socket
+
+_var_dir = Path(os.environ.get("VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
+# Before anything imports prometheus_client (it picks its value store on import).
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_var_dir / "prometheus-web"))
+
+
+def on_starting(server):
+    """Start from zero: files left by a previous run would be added to this run's numbers."""
+    if not os.environ["PROMETHEUS_MULTIPROC_DIR"]:  # set empty on purpose: one worker's numbers only
+        return
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):  # only prometheus_client's files, whatever else the folder holds
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from monitoring.exporter import MetricsView
+
 from . import views
 from .health import HealthView
 from .openapi import SchemaView
@@ -14,6 +16,7 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("favicon.ico", views.FaviconView.as_view()),
     path("health/", HealthView.as_view(), name="health"),
+    path("metrics", MetricsView.as_view(), name="metrics"),  # Prometheus; no slash, as scrapers expect
     path("accounts/", include("accounts.urls")),
     path("legal/", include("legal.urls")),
     path("monitoring/", include("monitoring.urls")),
