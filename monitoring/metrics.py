@@ -10,11 +10,11 @@ monitoring/prometheus/alerts.yml use; keep them in step):
 
 - lofisite_circuit_breaker_state{breaker}           0 closed, 1 half-open, 2 open
 - lofisite_circuit_breaker_failures{breaker}        consecutive failures counted by the breaker
-- lofisite_job_runs_total{job}                      executions (attempts) per job name (JobStat)
-- lofisite_job_failures_total{job}                  failed executions per job name (JobStat)
-- lofisite_job_duration_seconds_total{job}          time spent in a job's executions (JobStat)
-- lofisite_job_consecutive_failures{job}            failures in a row, 0 after a success
-- lofisite_job_last_success_timestamp_seconds{job}  Unix time of the last success
+- lofisite_job_runs_total{job_name}                      executions (attempts) per job name (JobStat)
+- lofisite_job_failures_total{job_name}                  failed executions per job name (JobStat)
+- lofisite_job_duration_seconds_total{job_name}          time spent in a job's executions (JobStat)
+- lofisite_job_consecutive_failures{job_name}            failures in a row, 0 after a success
+- lofisite_job_last_success_timestamp_seconds{job_name}  Unix time of the last success
 - lofisite_jobs{status}                             job runs in the ledger by current status
 - lofisite_task_queue_depth{queue}                  django-tasks-db tasks ready to run now
 - lofisite_task_queue_oldest_ready_age_seconds{queue}  how long the oldest ready task has waited
@@ -80,14 +80,14 @@ def breaker_metrics():
 
 
 def job_metrics():
-    runs = CounterMetricFamily("lofisite_job_runs", "Job executions (attempts) per job name.", labels=["job"])
-    failed = CounterMetricFamily("lofisite_job_failures", "Failed job executions per job name.", labels=["job"])
+    runs = CounterMetricFamily("lofisite_job_runs", "Job executions (attempts) per job name.", labels=["job_name"])
+    failed = CounterMetricFamily("lofisite_job_failures", "Failed job executions per job name.", labels=["job_name"])
     duration = CounterMetricFamily("lofisite_job_duration_seconds", "Seconds spent executing a job.",
-                                   labels=["job"])
+                                   labels=["job_name"])
     consecutive = GaugeMetricFamily("lofisite_job_consecutive_failures",
-                                    "Failed executions in a row (0 after a success).", labels=["job"])
+                                    "Failed executions in a row (0 after a success).", labels=["job_name"])
     last_success = GaugeMetricFamily("lofisite_job_last_success_timestamp_seconds",
-                                     "Unix time of the job's last successful execution.", labels=["job"])
+                                     "Unix time of the job's last successful execution.", labels=["job_name"])
     for stat in JobStat.objects.all():
         runs.add_metric([stat.name], stat.runs)
         failed.add_metric([stat.name], stat.failures)

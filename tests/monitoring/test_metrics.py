@@ -249,7 +249,7 @@ def test_business_metrics_match_known_rows(client, operator, settings, django_ca
     assert value(parsed, "lofisite_ai_month_spend_usd", user="system") == pytest.approx(0.063)
     assert value(parsed, "lofisite_ai_monthly_budget_usd", user="system") == settings.AI_MONTHLY_BUDGET_USD
 
-    job = {"job": "pipeline.execute_stage"}
+    job = {"job_name": "pipeline.execute_stage"}  # not "job": Prometheus sets that on every scrape
     assert value(parsed, "lofisite_job_runs_total", **job) == 12
     assert value(parsed, "lofisite_job_failures_total", **job) == 3
     assert value(parsed, "lofisite_job_consecutive_failures", **job) == 2
