@@ -23,13 +23,16 @@ if _control_socket:
     control_socket = _control_socket
 
 _var_dir = Path(os.environ.get("VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
-# Before anything imports prometheus_client (it picks its value store on import).
+# Before anything imports prometheus_client (it picks its value store on import, from the variable's mere
+# presence: set empty, it would write its files to the working folder, so empty means off).
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_var_dir / "prometheus-web"))
+if not os.environ["PROMETHEUS_MULTIPROC_DIR"]:
+    del os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 def on_starting(server):
     """Start from zero: files left by a previous run would be added to this run's numbers."""
-    if not os.environ["PROMETHEUS_MULTIPROC_DIR"]:  # set empty on purpose: one worker's numbers only
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:  # set empty on purpose: each worker's own numbers
         return
     folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
@@ -38,6 +41,8 @@ def on_starting(server):
 
 
 def child_exit(server, worker):
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
