@@ -78,3 +78,28 @@ def test_a_request_counter_is_neither_lost_nor_counted_twice_across_two_workers(
 
         workers = served_by(proc.log_path.read_text())
         assert len(workers) >= 2, workers  # more than one process did count
+
+
+def gunicorn_conf(tmp_path, **env) -> subprocess.CompletedProcess:
+    """Load lofisite/gunicorn_conf.py as gunicorn's master does, call on_starting, print the variable."""
+    code = ("import os, runpy; conf = runpy.run_path('lofisite/gunicorn_conf.py'); conf['on_starting'](None); "
+            "print(os.environ.get('PROMETHEUS_MULTIPROC_DIR', '<unset>'))")
+    environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
+    return subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=environment, capture_output=True,
+                          text=True, check=True)
+
+
+def test_make_run_gets_a_multiprocess_folder_under_var_emptied_of_old_metrics_only(tmp_path):
+    folder = tmp_path / "var" / "prometheus-web"
+    folder.mkdir(parents=True)
+    (folder / "counter_123.db").write_bytes(b"old")
+    (folder / "notes.txt").write_text("not prometheus_client's")
+    result = gunicorn_conf(tmp_path, VAR_DIR=str(tmp_path / "var"))
+    assert result.stdout.strip() == str(folder)
+    assert not (folder / "counter_123.db").exists()
+    assert (folder / "notes.txt").exists()
+
+
+def test_an_empty_multiprocess_folder_turns_the_mode_off_instead_of_writing_to_the_working_folder(tmp_path):
+    result = gunicorn_conf(tmp_path, VAR_DIR=str(tmp_path / "var"), PROMETHEUS_MULTIPROC_DIR="")
+    assert result.stdout.strip() == "<unset>"
