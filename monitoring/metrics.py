@@ -28,7 +28,7 @@ monitoring/prometheus/alerts.yml use; keep them in step):
 - lofisite_ai_month_spend_usd{user} / lofisite_ai_monthly_budget_usd{user}   this month per budget pool
 
 The `_total` families come from append-only or only-growing rows (the AI ledger,
-JobStat; `jobs reset-stats` resets them, which Prometheus takes as a counter reset).
+JobStat; resetting a job's statistics sets them to 0, which Prometheus takes as a counter reset).
 """
 
 import time
