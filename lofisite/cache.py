@@ -19,6 +19,14 @@ the scheduler keep going, uncached. What django-redis leaves out, this adds:
 Errors Redis answers (`ResponseError`, such as a wrong type) are not outages:
 they are dropped like the others but start no back-off.
 
+Hit/miss metrics (`CountedGetsMixin`)
+-------------------------------------
+Both backends count `get()` calls, hits and misses in django-prometheus' own
+families (`django_cache_get_total`, `django_cache_get_hits_total`,
+`django_cache_get_misses_total`, labelled by backend), exported at `/metrics`.
+django-prometheus' own file backend answers the default for a cached falsy
+value (0, "", False); ours tells a hit from a miss with a sentinel.
+
 Counters (`incr()` / `counter()`)
 ---------------------------------
 `incr()` is atomic on every backend we run: Redis (django-redis or Django's
@@ -48,6 +56,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.filebased import FileBasedCache
+from django_prometheus.cache.metrics import django_cache_get_total, django_cache_hits_total, django_cache_misses_total
 from django_redis.cache import RedisCache
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -164,8 +174,34 @@ class _GuardedClient:
         return guarded
 
 
-class FailSoftRedisCache(RedisCache):
+_MISSING = object()
+
+
+class CountedGetsMixin:
+    """Counts get() calls, hits and misses (django-prometheus' cache families) under `metrics_backend`."""
+
+    metrics_backend = ""
+
+    def get(self, key, default=None, version=None):
+        django_cache_get_total.labels(backend=self.metrics_backend).inc()
+        value = super().get(key, _MISSING, version=version)
+        if value is _MISSING:
+            django_cache_misses_total.labels(backend=self.metrics_backend).inc()
+            return default
+        django_cache_hits_total.labels(backend=self.metrics_backend).inc()
+        return value
+
+
+class CountedFileBasedCache(CountedGetsMixin, FileBasedCache):
+    """Django's file-based cache (the embedded default), with hit/miss metrics."""
+
+    metrics_backend = "filebased"
+
+
+class FailSoftRedisCache(CountedGetsMixin, RedisCache):
     """django-redis that answers a miss instead of raising while Redis is down (see the module docstring)."""
+
+    metrics_backend = "redis"
 
     def __init__(self, server, params):
         super().__init__(server, params)
@@ -224,6 +260,15 @@ def set_quietly(key: str, value, timeout: float | None = None, *, alias: str = "
     except Exception as exc:
         logger.warning("Cache write of %s failed: %s: %s", key, type(exc).__name__, exc)
         return False
+
+
+def get_quietly(key: str, default=None, *, alias: str = "default"):
+    """cache.get() for bookkeeping that must never stop its caller (a metrics scrape): `default` when unreadable."""
+    try:
+        return _cache(alias).get(key, default)
+    except Exception as exc:
+        logger.warning("Cache read of %s failed: %s: %s", key, type(exc).__name__, exc)
+        return default
 
 
 # --- counters ---------------------------------------------------------------------------------------------------

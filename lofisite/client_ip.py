@@ -18,7 +18,11 @@ front gives `None`), so the rule is written out here with the standard library.
 import ipaddress
 
 from django.conf import settings
+from prometheus_client import Counter
 from rest_framework import throttling
+
+# Requests an API throttle refused (each becomes a 429); the RateLimitHits alert reads it.
+THROTTLED = Counter("lofisite_http_throttled", "API requests refused by a rate-limit throttle (429).", ["scope"])
 
 
 def _ip(text: str) -> str | None:
@@ -51,6 +55,12 @@ class ClientIPThrottleMixin:
 
     def get_ident(self, request):
         return client_ip(request) or "unknown"
+
+    def allow_request(self, request, view):
+        allowed = super().allow_request(request, view)
+        if not allowed:
+            THROTTLED.labels(scope=getattr(self, "scope", None) or type(self).__name__).inc()
+        return allowed
 
 
 class AnonRateThrottle(ClientIPThrottleMixin, throttling.AnonRateThrottle):

@@ -10,6 +10,7 @@ turns it on at a path of this instance's own.
 import ctypes
 import ctypes.util
 import os
+from pathlib import Path
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_WORKERS", "2"))
@@ -37,3 +38,27 @@ def _fixed_mmap_threshold(threshold: int = 1024 * 1024) -> None:
 
 
 _fixed_mmap_threshold()
+_var_dir = Path(os.environ.get("VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
+# Before anything imports prometheus_client (it picks its value store on import, from the variable's mere
+# presence: set empty, it would write its files to the working folder, so empty means off).
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_var_dir / "prometheus-web"))
+if not os.environ["PROMETHEUS_MULTIPROC_DIR"]:
+    del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def on_starting(server):
+    """Start from zero: files left by a previous run would be added to this run's numbers."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:  # set empty on purpose: each worker's own numbers
+        return
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):  # only prometheus_client's files, whatever else the folder holds
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -10,6 +10,7 @@ start without a real SECRET_KEY and ALLOWED_HOSTS. Every variable is listed
 in README.md.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "health_check",
+    "django_prometheus",
     "lofisite",
     "accounts",
     "legal",
@@ -78,6 +80,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and last (django-prometheus): request counts and latencies, whatever the middlewares between do.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "lofisite.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -96,6 +100,7 @@ MIDDLEWARE = [
     "accounts.middleware.AdminTwoFactorMiddleware",
     "legal.middleware.LegalAcceptanceMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "lofisite.urls"
@@ -139,6 +144,11 @@ else:
             },
         }
     }
+# django-prometheus' engines are Django's own, plus query counts, durations and errors (metrics).
+_PROMETHEUS_ENGINES = {"django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+                       "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql"}
+DATABASES["default"]["ENGINE"] = _PROMETHEUS_ENGINES.get(DATABASES["default"]["ENGINE"],
+                                                         DATABASES["default"]["ENGINE"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache ------------------------------------------------------------------
@@ -162,7 +172,7 @@ if env.str("REDIS_URL", default=""):
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "lofisite.cache.CountedFileBasedCache",  # Django's, with hit/miss metrics
             "LOCATION": env.str("CACHE_DIR", default=str(VAR_DIR / "cache")),
             "OPTIONS": {"MAX_ENTRIES": 10000},
         }
@@ -507,3 +517,18 @@ MAINTENANCE_FLAG_PATH = env.str("MAINTENANCE_FLAG_PATH", default=str(VAR_DIR / "
 MAINTENANCE_RETRY_AFTER_SECONDS = env.int("MAINTENANCE_RETRY_AFTER_SECONDS", default=120)
 MIDDLEWARE.insert(MIDDLEWARE.index("lofisite.middleware.RequestIDMiddleware") + 1,
                   "monitoring.middleware.MaintenanceModeMiddleware")
+
+# --- metrics (monitoring.exporter: /metrics for Prometheus; README "Metrics and alerts") --------------------
+# Both gates apply: the client address (lofisite.client_ip, honouring PROXY_COUNT) must be listed ("*" = any),
+# and when METRICS_TOKEN is set the scrape must send `Authorization: Bearer <token>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+for _entry in METRICS_ALLOWED_IPS:
+    try:
+        _entry.strip() == "*" or ipaddress.ip_network(_entry.strip(), strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_entry!r} is not an address or network ({_exc}).") from None
+# Business metrics computed from the database at scrape time: functions yielding prometheus_client metric families.
+METRICS_COLLECTORS = ["monitoring.metrics.collect", "pipeline.metrics.collect"]
+# django-prometheus' migration gauges would be one series per gunicorn worker in multiprocess mode.
+PROMETHEUS_EXPORT_MIGRATIONS = False

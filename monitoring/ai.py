@@ -358,10 +358,14 @@ def _data_url(image: bytes) -> str:
 # --- summaries for the dashboard and the API -------------------------------------------------------
 
 
-def spend_by_user(viewer) -> list[dict]:
-    """This month per person (non-admins: only themselves), with budget and share used."""
+def spend_by_user(viewer=None) -> list[dict]:
+    """This month per person (non-admins: only themselves), with budget and share used.
+
+    `viewer` None is the system (metrics, shell commands): every person, and the user-less pool as "system".
+    """
+    visible = AIUsage.objects.all() if viewer is None else AIUsage.objects.restrict(viewer)
     rows = (
-        AIUsage.objects.restrict(viewer).filter(created_at__gte=month_start())
+        visible.filter(created_at__gte=month_start())
         .values("user", "user__username", "user__ai_monthly_budget_usd")
         .annotate(calls=Count("id"), failures=Count("id", filter=Q(success=False)), cost=Sum("cost_usd"))
         .order_by("-cost")

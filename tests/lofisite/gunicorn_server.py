@@ -54,7 +54,8 @@ def gunicorn(tmp_path, name="web", **env):
                    if key not in ("XDG_RUNTIME_DIR", "DATABASE_URL", "REDIS_URL", "GUNICORN_CONTROL_SOCKET")}
     environment.update(HOME=str(home), BIND=f"127.0.0.1:{port}", WEB_WORKERS="1", WEB_THREADS="2",
                        DJANGO_SETTINGS_MODULE="lofisite.test_settings", LOFISITE_TESTING="1", ENV_FILE="/dev/null",
-                       VAR_DIR=str(var), MEDIA_ROOT=str(var / "media"), **env)
+                       VAR_DIR=str(var), MEDIA_ROOT=str(var / "media"))
+    environment.update(env)  # the caller's values win (WEB_WORKERS too)
     log_path = tmp_path / f"gunicorn-{name}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
