@@ -7,11 +7,10 @@ from accounts.api import views as accounts_api
 from legal.api import views as legal_api
 from monitoring.api import views as monitoring_api
 from pipeline.api import views as pipeline_api
-from vinted.api import views as vinted_api
-from vinted.api import photos as vinted_photos_api
 from vinted.api import batches as vinted_batches_api
-from vinted.api import views as vinted_api
 from vinted.api import inventory as vinted_inventory_api
+from vinted.api import photos as vinted_photos_api
+from vinted.api import views as vinted_api
 
 router = DefaultRouter()
 router.register("users", accounts_api.UserViewSet, basename="user")

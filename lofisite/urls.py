@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from monitoring.health import MaintenanceCheck
 from monitoring.exporter import MetricsView
+from monitoring.health import MaintenanceCheck
 
 from . import views
 from .health import HealthView
@@ -17,7 +17,6 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("favicon.ico", views.FaviconView.as_view()),
     path("health/", HealthView.as_view(checks=(*HealthView.checks, MaintenanceCheck)), name="health"),
-    path("health/", HealthView.as_view(), name="health"),
     path("metrics", MetricsView.as_view(), name="metrics"),  # Prometheus; no slash, as scrapers expect
     path("accounts/", include("accounts.urls")),
     path("legal/", include("legal.urls")),
