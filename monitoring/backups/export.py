@@ -44,9 +44,6 @@ from django.core.management.base import CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
 
-from accounts.models import User
-from accounts.roles import Action, Role
-
 from .tables import resolve_labels, stored_models
 
 HELP = "Export the database as JSON (Django's serialization) or as SQL for its own vendor."
@@ -285,29 +282,10 @@ def add_arguments(parser):
                         help="Only these models (app_label.ModelName) or apps (app_label); default: all.")
     parser.add_argument("--output", metavar="FILE",
                         help="Write to this file (written whole, then renamed into place); default: stdout.")
-    parser.add_argument("--user", metavar="USERNAME",
-                        help="The admin the export is made as (default: the first active admin).")
 
 
-def acting_user(username, using="default"):
-    """The user a shell command acts as (--user, else the first active admin); refused unless the
-    one rule (accounts' querysets) lets them administer the site."""
-    if username:
-        user = User.objects.db_manager(using).filter(username=username).first()
-        if user is None:
-            raise CommandError(f"No user named {username!r}.")
-    else:
-        user = User.objects.db_manager(using).filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
-        if user is None:
-            raise CommandError("No active admin to act as: create one with `manage.py bootstrap_admin`, "
-                               "or pass --user USERNAME.")
-    if not User.objects.model_permits(user, Action.ADMIN):
-        raise CommandError(f"Permission denied: {user.username} may not export the database (admins only).")
-    return user
-
-
-def handle(command, *, fmt="json", models=None, output=None, user=None, **options):
-    acting_user(user)
+def handle(command, *, fmt="json", models=None, output=None, **options):
+    """Called by `manage.py backup export` once the acting user may export (Backup's rule)."""
     try:
         chunks = open_export(fmt=fmt, models=models)
         if output is None:

@@ -8,11 +8,11 @@ refuses unless --yes is given.
 
 import sys
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from accounts.roles import Action, Role
+from accounts.commands import resolve_user
+from accounts.roles import Action
 from lofisite.commands import BaseCommand
 from lofisite.formatting import format_bytes
 from monitoring.backups import export, maintenance, services
@@ -22,21 +22,6 @@ from monitoring.models import Backup
 
 ACTIONS = {"create": Action.ADD, "list": Action.VIEW, "verify": Action.CHANGE, "restore": Action.CHANGE,
            "delete": Action.DELETE, "maintenance": Action.CHANGE, "export": Action.VIEW}
-
-
-def acting_user(username: str | None):
-    """--user USERNAME, else the first active admin (the same rule as the pipeline commands)."""
-    users = get_user_model().objects
-    if username:
-        user = users.filter(username=username).first()
-        if user is None:
-            raise CommandError(f"No user named {username!r}.")
-        return user
-    user = users.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
-    if user is None:
-        raise CommandError("No admin user exists to act as: create one with `manage.py bootstrap_admin`, "
-                           "or pass --user USERNAME.")
-    return user
 
 
 def _text(exc: Exception) -> str:
@@ -74,7 +59,7 @@ class Command(BaseCommand):
         export.add_arguments(exporter)
 
     def handle(self, *args, subcommand, user=None, **options):
-        actor = acting_user(user)
+        actor = resolve_user(user)
         if not Backup.objects.model_permits(actor, ACTIONS[subcommand]):
             raise CommandError(f"Permission denied: {actor.username} may not {subcommand} backups (admins only).")
         self.actor = actor

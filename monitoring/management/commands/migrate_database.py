@@ -3,11 +3,14 @@ PostgreSQL), verified table by table; see monitoring.backups.migrate for how."""
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
+from accounts.commands import resolve_user
+from accounts.roles import Action
+from lofisite.commands import BaseCommand
 from monitoring.backups import migrate
-from monitoring.backups.export import acting_user
+from monitoring.models import Backup
 
 BAR_WIDTH = 30
 
@@ -53,7 +56,9 @@ class Command(BaseCommand):
     def _copy(self, source, target, force, username):
         migrate.check_distinct(source, target)
         migrate.check_source(source)  # first: the admin is looked up there, before the target is touched
-        acting_user(username, using=source)
+        user = resolve_user(username, using=source)
+        if not Backup.objects.model_permits(user, Action.ADD):
+            raise CommandError(f"Permission denied: {user.username} may not copy the database (admins only).")
         return migrate.copy_database(source, target, force=force, report=self._report)
 
     def _report(self, progress):
