@@ -144,7 +144,7 @@ def test_panel_after_a_draft_shows_confidence_rejections_cost_and_needs(operator
 
     assert "Draft again with AI" in html and "Re-draft and overwrite my edits" in html
     assert "Replace your own Price" in html
-    assert "<th scope=\"row\">Title</th><td><meter" in html and "90%" in html
+    assert "<th scope=\"row\">Title</th><td data-label=\"Confidence\"><meter" in html and "90%" in html
     assert "<strong>Brand</strong>: &#x27;Gucci&#x27; is not a brand in the catalogue." in html
     assert "<strong>Needs you:</strong> Brand." in html
     cost = AIUsage.objects.get().cost_usd
