@@ -45,8 +45,26 @@
         var fresh = doc.querySelector("[data-photo-grid-wrap]");
         wrap.innerHTML = fresh ? fresh.innerHTML : doc.body.innerHTML;
         initGrids(wrap);
+        refreshDependents();
       })
       .catch(function () { window.location.reload(); });
+  }
+
+  // Parts of the page that depend on the photos (the AI draft panel offers "Draft with AI" only once
+  // there is a photo): fetched again from this page, so nothing needs a full reload.
+  function refreshDependents() {
+    var panels = document.querySelectorAll("[data-depends-on-photos]");
+    if (!panels.length) { return; }
+    fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        Array.prototype.forEach.call(panels, function (panel) {
+          var fresh = panel.id && doc.getElementById(panel.id);
+          if (fresh) { panel.replaceWith(fresh); }
+        });
+      })
+      .catch(function () { /* the panel stays as it was; a reload shows it */ });
   }
 
   // --- upload -------------------------------------------------------------------------------------
