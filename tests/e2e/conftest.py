@@ -127,3 +127,47 @@ def open_page(request, browser, live_server):
 def screenshots_dir():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def vinted_catalogue(transactional_db):
+    """The live server's flushed database: put the shipped Vinted catalogue back, by its data migration."""
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    from vinted.models import Category
+
+    if not Category.objects.exists():
+        importlib.import_module("vinted.migrations.0002_catalogue").load(apps, SimpleNamespace(connection=connection))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_request_at_a_time_on_in_memory_sqlite():
+    """With in-memory SQLite the live server's request threads share the test's one connection, and
+    sqlite3 refuses two threads using it at once ("bad parameter or other API misuse") — pages that
+    send requests in parallel (photo uploads two at a time) would fail only here. So the live
+    server's application runs one request at a time then (connections are still accepted in
+    parallel, and a response body streams outside the lock). PostgreSQL gives each thread its own
+    connection and needs none of this."""
+    import threading
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connections
+
+    default = connections["default"]
+    if default.vendor != "sqlite" or not default.is_in_memory_db():
+        yield
+        return
+    lock = threading.Lock()
+    original = WSGIHandler.__call__
+
+    def serialized(self, environ, start_response):
+        with lock:
+            return original(self, environ, start_response)
+
+    WSGIHandler.__call__ = serialized
+    yield
+    WSGIHandler.__call__ = original

@@ -5,24 +5,20 @@ it ready, find it on the board as ready; and the board at phone width without si
 (The photos and AI-draft panels belong to their own journeys; the photo here is a stored row.)
 """
 
-import importlib
 
 import pytest
-from django.apps import apps
 
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.helpers import has_horizontal_scroll, low_contrast, overflowing_elements, sign_in, visit
 from tests.factories import ListingFactory, PhotoFactory
-from vinted.models import Category, Listing
+from vinted.models import Listing
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(autouse=True)
-def catalogue(transactional_db):
-    """The live server's flushed database: put the shipped catalogue back (its data migration)."""
-    if not Category.objects.exists():
-        importlib.import_module("vinted.migrations.0002_catalogue").load(apps, None)
+def _catalogue(vinted_catalogue):
+    pass
 
 
 def test_draft_fix_what_the_validator_flags_mark_ready_see_it_on_the_board(open_page, operator):
