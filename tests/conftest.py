@@ -151,3 +151,11 @@ def _maintenance_flag(tmp_path, settings):
     """The maintenance flag (monitoring.backups.maintenance) in this test's own folder: a flag left in var/
     by a server or a killed restore must not turn every test into a 503."""
     settings.MAINTENANCE_FLAG_PATH = str(tmp_path / "maintenance.json")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last. Playwright's sync API keeps its event loop marked as running in the main
+    thread for as long as the (session-wide) browser lives, and Django code that calls async_to_sync
+    from that thread afterwards (an async health check called from a sync view) then refuses to run:
+    a failure of the test order, not of the product. The sort is stable, so the rest keeps its order."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
