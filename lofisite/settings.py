@@ -529,6 +529,6 @@ for _entry in METRICS_ALLOWED_IPS:
     except ValueError as _exc:
         raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_entry!r} is not an address or network ({_exc}).") from None
 # Business metrics computed from the database at scrape time: functions yielding prometheus_client metric families.
-METRICS_COLLECTORS = ["monitoring.metrics.collect", "pipeline.metrics.collect"]
+METRICS_COLLECTORS = ["monitoring.metrics.collect", "monitoring.backups.metrics.collect", "pipeline.metrics.collect"]
 # django-prometheus' migration gauges would be one series per gunicorn worker in multiprocess mode.
 PROMETHEUS_EXPORT_MIGRATIONS = False

@@ -282,3 +282,20 @@ def test_an_empty_product_exports_zeros_not_gaps(client):
     assert value(parsed, "lofisite_worker_heartbeat_age_seconds") is None
     assert value(parsed, "lofisite_scheduler_heartbeat_age_seconds") is None
     assert value(parsed, "lofisite_pipeline_render_seconds_per_audio_second") is None
+
+
+@pytest.mark.django_db
+def test_backup_metrics_are_absent_until_a_backup_succeeds_then_name_the_newest(client):
+    from monitoring.choices import BackupContent, BackupStatus
+    from monitoring.models import Backup
+
+    assert not any(name.startswith("lofisite_backup_") for name, _ in scrape(client))
+    finished = timezone.now() - timedelta(hours=30)
+    Backup.objects.create(content=BackupContent.DATABASE, status=BackupStatus.SUCCEEDED, size=4096,
+                          finished_at=finished)
+    Backup.objects.create(content=BackupContent.DATABASE, status=BackupStatus.FAILED, size=1,
+                          finished_at=timezone.now())
+    numbers = scrape(client)
+    assert numbers[("lofisite_backup_last_success_timestamp_seconds", frozenset())] == pytest.approx(
+        finished.timestamp())
+    assert numbers[("lofisite_backup_last_size_bytes", frozenset())] == 4096
