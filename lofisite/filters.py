@@ -36,3 +36,16 @@ class IntegerFilter(django_filters.NumberFilter):
     """A whole number (django-filter's NumberFilter takes decimals)."""
 
     field_class = forms.IntegerField
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Sorting by a column with ties (a status, a brand, a location) still pages in one fixed order:
+    `tie_breaker` (a column, "-id" for newest first) is added after the chosen ordering."""
+
+    def __init__(self, *args, tie_breaker="pk", **kwargs):
+        self.tie_breaker = tie_breaker
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        return qs.order_by(*qs.query.order_by, self.tie_breaker) if value else qs

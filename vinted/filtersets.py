@@ -10,16 +10,10 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
+from lofisite.filters import StableOrderingFilter
+
 from .choices import ListingStatus
 from .models import Brand, Category, Listing
-
-
-class StableOrderingFilter(django_filters.OrderingFilter):
-    """Sorting by a column with ties (status, brand) still pages the same way: the id breaks ties."""
-
-    def filter(self, qs, value):
-        qs = super().filter(qs, value)
-        return qs.order_by(*qs.query.order_by, "-id") if value else qs
 
 
 class ListingFilterSet(django_filters.FilterSet):
@@ -41,6 +35,7 @@ class ListingFilterSet(django_filters.FilterSet):
     price_max = django_filters.NumberFilter(field_name="price", lookup_expr="lte", label="Price up to",
                                             min_value=0, max_digits=10, decimal_places=2)
     ordering = StableOrderingFilter(
+        tie_breaker="-id",
         fields=(
             ("created_at", "created"),
             ("updated_at", "updated"),

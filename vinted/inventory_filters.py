@@ -6,21 +6,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from lofisite.filters import StrictBooleanFilter
+from lofisite.filters import StableOrderingFilter, StrictBooleanFilter
 
 from . import inventory
 from .choices import STOCK_STATUSES, ListingStatus
 from .models import Listing
 
 STOCK_CHOICES = [(value, label) for value, label in ListingStatus.choices if value in STOCK_STATUSES]
-
-
-class StableOrderingFilter(django_filters.OrderingFilter):
-    """Sorting by a column that repeats (a location, a cost) still pages in a fixed order."""
-
-    def filter(self, qs, value):
-        qs = super().filter(qs, value)
-        return qs.order_by(*qs.query.order_by, "pk") if value else qs
 
 
 class StockFilterSet(django_filters.FilterSet):

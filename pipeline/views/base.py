@@ -1,21 +1,11 @@
 """What every pipeline page shares: the section mixin, 400 for invalid forms, media kinds."""
 
+from lofisite.page_mixins import FormStatusMixin, SectionTabMixin  # noqa: F401  (views import them from here)
+
 MEDIA_KINDS = ("audio", "video", "cover", "thumbnail")
 
 
-class PipelinePageMixin:
+class PipelinePageMixin(SectionTabMixin):
     """`tab` marks the pipeline section in the sub-navigation."""
 
     tab = "runs"
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(tab=self.tab, **kwargs)
-
-
-class FormStatusMixin:
-    """Invalid forms answer 400 (bad input is a 4xx), with the errors next to the fields."""
-
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        response.status_code = 400
-        return response

@@ -13,6 +13,7 @@ from django.views.generic import DetailView, FormView
 
 from accounts.mixins import ObjectActionView, ObjectListView, ObjectPermissionMixin, RestrictedViewMixin
 from accounts.roles import Action
+from lofisite.page_mixins import FormStatusMixin, SectionTabMixin
 from lofisite.validation import error_text
 
 from .. import validation
@@ -23,23 +24,10 @@ from ..models import Listing, Photo
 from ..services import listings as services
 
 
-class VintedPageMixin:
+class VintedPageMixin(SectionTabMixin):
     """`tab` marks the section in the Vinted sub-navigation (templates/vinted/_subnav.html)."""
 
     tab = "listings"
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(tab=self.tab, **kwargs)
-
-
-class FormStatusMixin:
-    """Invalid forms answer 400 with the errors next to the fields."""
-
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        response.status_code = 400
-        return response
-
 
 
 def photo_count():
