@@ -137,3 +137,18 @@ class APITokenQuerySet(RestrictedQuerySet):
 
     def usable(self, now):
         return self.filter(revoked_at__isnull=True).exclude(expires_at__lte=now)
+
+
+class OwnerOnlyQuerySet(RestrictedQuerySet):
+    """Rows that carry a person's secrets or private messages (Vinted accounts, their ledger,
+    conversations): every non-admin sees and changes only their own, whatever the role lets
+    them do elsewhere (a viewer reads no one else's); admins see all."""
+
+    owner_field = "owner"
+
+    def restrict_non_admin(self, user, action):
+        return self.filter(**{self.owner_field: user})
+
+    def shows_everyone(self, user) -> bool:
+        """Whether restrict() shows this user everyone's rows, not only their own (a page's wording)."""
+        return self.model_permits(user, Action.VIEW) and roles.is_admin(user)

@@ -493,6 +493,33 @@ UPLOAD_ENDPOINTS = {
 # AI drafts (vinted.services.drafts): attempts of a bulk draft job when the AI service is briefly away.
 VINTED_DRAFT_BATCH_MAX_ATTEMPTS = env.int("VINTED_DRAFT_BATCH_MAX_ATTEMPTS", default=4)
 
+# --- Vinted automation (part 2): accounts, risk ledger, publishing, inbox ----------------------
+# Vinted sites an account may be on (a domain picks https://www.<domain>).
+VINTED_DOMAINS = env.list("VINTED_DOMAINS", default=[
+    "vinted.fr", "vinted.co.uk", "vinted.de", "vinted.es", "vinted.it", "vinted.nl", "vinted.be",
+    "vinted.pl", "vinted.at", "vinted.com"])
+# Where every account's calls go instead of https://www.<domain> when set (a proxy; the tests' fake).
+VINTED_BASE_URL = env.str("VINTED_BASE_URL", default="")
+VINTED_HTTP_TIMEOUT = env.float("VINTED_HTTP_TIMEOUT", default=20)
+# The risk ledger (vinted.ledger): mutating actions per account per hour (observers report blocks at
+# about 50 writes an hour), a random wait between two writes, and the pause after Vinted blocked us.
+VINTED_WRITES_PER_HOUR = env.int("VINTED_WRITES_PER_HOUR", default=20)
+VINTED_WRITE_WAIT_MIN_SECONDS = env.float("VINTED_WRITE_WAIT_MIN_SECONDS", default=0 if TESTING else 20)
+VINTED_WRITE_WAIT_MAX_SECONDS = env.float("VINTED_WRITE_WAIT_MAX_SECONDS", default=0 if TESTING else 120)
+VINTED_COOLDOWN_MINUTES = env.int("VINTED_COOLDOWN_MINUTES", default=60)
+# Publishing (vinted.services.publishing): how long a confirm token is valid.
+VINTED_CONFIRM_TOKEN_MINUTES = env.int("VINTED_CONFIRM_TOKEN_MINUTES", default=30)
+# Browsers (vinted.browser): Chromium instances across all workers, and one page step's timeout.
+PLAYWRIGHT_CHROMIUM_EXECUTABLE = env.str("PLAYWRIGHT_CHROMIUM_EXECUTABLE", default="/usr/bin/chromium")
+VINTED_MAX_BROWSERS = env.int("VINTED_MAX_BROWSERS", default=1)
+VINTED_BROWSER_TIMEOUT_SECONDS = env.float("VINTED_BROWSER_TIMEOUT_SECONDS", default=60)
+# Inbox sync (a scheduler hook): how often each active account's inbox is read.
+VINTED_INBOX_SYNC_MINUTES = env.int("VINTED_INBOX_SYNC_MINUTES", default=10)
+CIRCUIT_BREAKERS["vinted"] = {"failure_threshold": 5, "recovery_timeout": 300,
+                              "call_timeout": VINTED_HTTP_TIMEOUT}
+CIRCUIT_BREAKERS["playwright"] = {"failure_threshold": 3, "recovery_timeout": 120,
+                                  "call_timeout": VINTED_BROWSER_TIMEOUT_SECONDS}
+
 # --- backups and maintenance (monitoring.backups) ---------------------------------------------
 # Where backup files go: a Django storage alias (point STORAGES["backups"] at django-storages' S3
 # backend to keep backups off the machine); dumps are made in BACKUP_WORK_DIR on local disk first.

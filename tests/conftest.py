@@ -5,7 +5,8 @@
 - Clients: `api` (anonymous), `api_as(user)` (JWT), `token_as(user)` (personal API token),
   `api_with` (the same test once with each); page clients are `tests.helpers.client_for`.
 - A private, clean cache for every test (`_private_cache`), a private MEDIA_ROOT.
-- `fake_openai`: the local OpenAI-compatible server with the settings pointing at it
+- `fake_openai`: the local OpenAI-compatible server with the settings pointing at it;
+  `fake_vinted`: the local fake Vinted site (VINTED_BASE_URL points at it)
   (`fake_youtube` is in tests/pipeline/conftest.py, the only app that talks to YouTube).
 - `wall_clock`: the time of day, stopped and moved by hand (time-machine); see tests/clocks.py.
 """
@@ -143,6 +144,16 @@ def fake_openai(settings):
     with FakeOpenAI() as fake:
         settings.OPENAI_API_KEY = "sk-test-0123456789"
         settings.OPENAI_BASE_URL = fake.base_url + "/v1"
+        yield fake
+
+
+@pytest.fixture
+def fake_vinted(settings):
+    """Every Vinted account's calls pointed at a local fake Vinted site (tests/fakes/vinted_server.py)."""
+    from tests.fakes.vinted_server import FakeVinted
+
+    with FakeVinted() as fake:
+        settings.VINTED_BASE_URL = fake.base_url
         yield fake
 
 

@@ -62,3 +62,41 @@ class BatchStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     PARTIAL = "partial", "Partly failed"
     FAILED = "failed", "Failed"
+
+
+class AccountStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    NEEDS_LOGIN = "needs_login", "Needs login"
+    COOLING_DOWN = "cooling_down", "Cooling down"
+    BLOCKED = "blocked", "Blocked"
+
+
+class CallKind(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Mutating"
+
+
+class CallOutcome(models.TextChoices):
+    OK = "ok", "OK"
+    NEEDS_LOGIN = "needs_login", "Session expired"
+    BLOCKED = "blocked", "Blocked by Vinted"
+    RATE_LIMITED = "rate_limited", "Rate limited (429)"
+    ERROR = "error", "Error"
+    REFUSED = "refused", "Refused before calling"
+
+
+class PublicationStatus(models.TextChoices):
+    PREPARING = "preparing", "Preparing"
+    PREPARED = "prepared", "Prepared, waiting for confirmation"
+    DRY_RUN = "dry_run", "Prepared (dry run: not published)"
+    PUBLISHING = "publishing", "Publishing"
+    PUBLISHED = "published", "Published"
+    FAILED = "failed", "Failed"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class MessageKind(models.TextChoices):
+    MESSAGE = "message", "Message"
+    OFFER_REQUEST = "offer_request_message", "Offer request"
+    STATUS = "status_message", "Status"
+    ACTION = "action_message", "Action"

@@ -1,14 +1,40 @@
 """Vinted desk: the catalogue (Vinted's ids), listings with their inventory and sale, photos,
-bulk draft batches and the phrases Vinted's rules forbid."""
+bulk draft batches and the phrases Vinted's rules forbid; Vinted accounts with their encrypted
+sessions and risk ledger, publications (prepare -> confirm -> publish) and the inbox."""
 
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
-from .choices import BatchStatus, Condition, Currency, ListingStatus, PackageSize, PhotoStatus
-from .querysets import CatalogueQuerySet, DraftBatchQuerySet, ListingQuerySet, PhotoQuerySet
+from lofisite.crypto import EncryptedTextField
+
+from .choices import (
+    AccountStatus,
+    BatchStatus,
+    CallKind,
+    CallOutcome,
+    Condition,
+    Currency,
+    ListingStatus,
+    MessageKind,
+    PackageSize,
+    PhotoStatus,
+    PublicationStatus,
+)
+from .querysets import (
+    CatalogueQuerySet,
+    ConversationQuerySet,
+    DraftBatchQuerySet,
+    ListingQuerySet,
+    MessageQuerySet,
+    PhotoQuerySet,
+    PublicationQuerySet,
+    VintedAccountQuerySet,
+    VintedCallQuerySet,
+)
 
 
 class CatalogueEntry(models.Model):
@@ -158,6 +184,10 @@ class Listing(models.Model):
     # Vinted (part 2 fills these).
     vinted_item_id = models.CharField("Vinted item id", max_length=32, blank=True)
     vinted_url = models.URLField("Vinted URL", blank=True)
+    account = models.ForeignKey("VintedAccount", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="listings", help_text="The Vinted account it is published on.")
+    relisted_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="relists", help_text="The listing this one duplicates.")
 
     # Inventory.
     purchase_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
@@ -233,3 +263,192 @@ class Photo(models.Model):
 
     def __str__(self):
         return f"Photo #{self.pk}"
+
+
+def vinted_domain_choices():
+    return [(domain, domain) for domain in settings.VINTED_DOMAINS]
+
+
+class VintedAccount(models.Model):
+    """A seller's account on one Vinted site, driven with the session the seller imported.
+
+    `cookies` (a JSON object of cookie name -> value) and `user_agent` are encrypted at rest and
+    never shown back, logged, exported in clear or put in the API or the admin.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="vinted_accounts")
+    label = models.CharField(max_length=100)
+    domain = models.CharField(max_length=32, choices=vinted_domain_choices, default="vinted.fr")
+    cookies = EncryptedTextField(blank=True)
+    user_agent = EncryptedTextField(blank=True)
+    vinted_user_id = models.CharField("Vinted user id", max_length=32, blank=True)
+    vinted_login = models.CharField("Vinted login", max_length=100, blank=True)
+    status = models.CharField(max_length=16, choices=AccountStatus.choices, default=AccountStatus.NEEDS_LOGIN,
+                              db_index=True)
+    status_message = models.CharField(max_length=300, blank=True, help_text="What the seller should do now.")
+    cooling_until = models.DateTimeField(null=True, blank=True)
+    dry_run = models.BooleanField(default=True, help_text="Stop after prepare; only an admin turns this off.")
+    session_imported_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_inbox_sync_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = VintedAccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["label", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "label"], name="vinted_account_label_unique")]
+
+    def __str__(self):
+        return f"{self.label} ({self.domain})"
+
+    def get_absolute_url(self):
+        return reverse("vinted:account-detail", args=[self.pk])
+
+    @property
+    def has_session(self) -> bool:
+        return bool(self.cookies)
+
+
+class VintedCall(models.Model):
+    """The risk ledger: one row per call to Vinted (HTTP request or browser step) of an account."""
+
+    account = models.ForeignKey(VintedAccount, on_delete=models.CASCADE, related_name="calls")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=8, choices=CallKind.choices)
+    action = models.CharField(max_length=32, help_text="session-check, inbox, publish, reply, ...")
+    what = models.CharField(max_length=300, help_text="Method and path, or the browser step.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=CallOutcome.choices)
+    duration_ms = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=300, blank=True)
+
+    objects = VintedCallQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["account", "at"])]
+
+    def __str__(self):
+        return f"{self.kind} {self.what} -> {self.outcome}"
+
+
+def screenshot_upload_to(instance, filename):
+    return f"vinted/screenshots/{filename}"
+
+
+class Publication(models.Model):
+    """One prepare -> confirm -> publish of a listing on an account.
+
+    `snapshot` is exactly what prepare filled in Vinted's form (the values read back and the
+    photos' hashes, in order); `snapshot_hash` binds the confirm token to it.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="vinted_publications")
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="publications")
+    account = models.ForeignKey(VintedAccount, on_delete=models.PROTECT, related_name="publications")
+    status = models.CharField(max_length=16, choices=PublicationStatus.choices, default=PublicationStatus.PREPARING,
+                              db_index=True)
+    snapshot = models.JSONField(default=dict, blank=True)
+    snapshot_hash = models.CharField(max_length=64, blank=True)
+    listing_fingerprint = models.CharField(max_length=64, blank=True,
+                                           help_text="Hash of the listing's content when prepared.")
+    screenshot = models.FileField(upload_to=screenshot_upload_to, blank=True)
+    prepare_job = models.ForeignKey("monitoring.JobRun", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    publish_job = models.ForeignKey("monitoring.JobRun", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    prepared_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    vinted_item_id = models.CharField("Vinted item id", max_length=32, blank=True)
+    vinted_url = models.URLField("Vinted URL", blank=True)
+    error = models.TextField(blank=True)
+    difference = models.JSONField(default=dict, blank=True,
+                                  help_text="Field -> {expected, found} when the read-back check failed.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PublicationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A listing is published once: a second publish is refused by the database too.
+            models.UniqueConstraint(fields=["listing"], condition=models.Q(status="published"),
+                                    name="vinted_publication_published_once"),
+            models.UniqueConstraint(fields=["idempotency_key"], condition=~models.Q(idempotency_key=""),
+                                    name="vinted_publication_idempotency_key_unique"),
+        ]
+
+    def __str__(self):
+        return f"Publication #{self.pk} of {self.listing}"
+
+
+class BrowserLease(models.Model):
+    """One of settings.VINTED_MAX_BROWSERS Chromium slots, shared by every worker process:
+    claimed with a conditional UPDATE, lapsing at `expires_at` if its holder died."""
+
+    slot = models.PositiveSmallIntegerField(unique=True)
+    holder = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["slot"]
+
+    def __str__(self):
+        return f"Browser slot {self.slot}"
+
+
+class Conversation(models.Model):
+    """A conversation of the account's Vinted inbox (idempotent on Vinted's id)."""
+
+    account = models.ForeignKey(VintedAccount, on_delete=models.CASCADE, related_name="conversations")
+    vinted_id = models.CharField("Vinted id", max_length=32)
+    subject = models.CharField(max_length=300, blank=True, help_text="Vinted's description (the item).")
+    other_user = models.CharField(max_length=100, blank=True)
+    other_user_id = models.CharField(max_length=32, blank=True)
+    vinted_item_id = models.CharField("Vinted item id", max_length=32, blank=True)
+    listing = models.ForeignKey(Listing, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="conversations")
+    unread_count = models.PositiveIntegerField(default=0, help_text="Messages from the buyer not yet opened here.")
+    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ConversationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_message_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["account", "vinted_id"], name="vinted_conversation_unique")]
+
+    def __str__(self):
+        return self.subject or f"Conversation {self.vinted_id}"
+
+    def get_absolute_url(self):
+        return reverse("vinted:conversation-detail", args=[self.pk])
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    vinted_id = models.CharField("Vinted id", max_length=32)
+    kind = models.CharField(max_length=32, choices=MessageKind.choices, default=MessageKind.MESSAGE)
+    body = models.TextField(blank=True)
+    sender = models.CharField(max_length=100, blank=True)
+    is_mine = models.BooleanField(default=False, help_text="Sent by the account's seller.")
+    sent_at = models.DateTimeField(db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["conversation", "vinted_id"], name="vinted_message_unique")]
+
+    def __str__(self):
+        return f"Message {self.vinted_id}"

@@ -1,8 +1,10 @@
 """Who may see or change Vinted objects: operators see and change only their own listings;
-viewers read all and change nothing; admins everything (accounts.querysets). The catalogue is
-read by every role and edited by admins."""
+viewers read all listings and change nothing; admins everything (accounts.querysets). A Vinted
+account, its risk ledger, its publications and its conversations are private to their owner
+(OwnerOnlyQuerySet): no one but the owner and admins sees them. The catalogue is read by every
+role and edited by admins."""
 
-from accounts.querysets import AdminManagedQuerySet, PrivateOwnedQuerySet
+from accounts.querysets import AdminManagedQuerySet, OwnerOnlyQuerySet, PrivateOwnedQuerySet
 
 
 class ListingQuerySet(PrivateOwnedQuerySet):
@@ -22,3 +24,30 @@ class DraftBatchQuerySet(PrivateOwnedQuerySet):
 class CatalogueQuerySet(AdminManagedQuerySet):
     def active(self):
         return self.filter(is_active=True)
+
+
+class VintedAccountQuerySet(OwnerOnlyQuerySet):
+    # Turning an account's dry run off is Action.ADMIN on it: only admins hold that action.
+    owner_field = "owner"
+
+    def usable(self):
+        """Accounts the scheduler may call Vinted for (inbox sync, session checks)."""
+        from .choices import AccountStatus
+
+        return self.filter(status=AccountStatus.ACTIVE)
+
+
+class VintedCallQuerySet(OwnerOnlyQuerySet):
+    owner_field = "account__owner"
+
+
+class PublicationQuerySet(OwnerOnlyQuerySet):
+    owner_field = "owner"
+
+
+class ConversationQuerySet(OwnerOnlyQuerySet):
+    owner_field = "account__owner"
+
+
+class MessageQuerySet(OwnerOnlyQuerySet):
+    owner_field = "conversation__account__owner"

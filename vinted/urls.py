@@ -8,4 +8,8 @@ urlpatterns = [
     path("", include("vinted.urls_photos")),
     path("", include("vinted.urls_drafts")),
     path("", include("vinted.urls_inventory")),
+    path("", include("vinted.urls_accounts")),
+    path("", include("vinted.urls_publishing")),
+    path("", include("vinted.urls_inbox")),
+    path("", include("vinted.urls_relist")),
 ]

@@ -29,6 +29,8 @@ from ..filtersets import ListingFilterSet
 from ..models import Brand, Category, Colour, Listing, Size
 from ..services import listings as services
 from .draft import ListingDraftActions
+from .publishing import ListingPublishingActions
+from .relist import ListingRelistActions
 from .serializers import (
     BulkActionSerializer,
     BulkResultSerializer,
@@ -60,8 +62,8 @@ def listing_answer(view, listing, status_code=status.HTTP_200_OK):
         204: OpenApiResponse(description="Deleted."),
         409: OpenApiResponse(description="CONFLICT: sold, on Vinted or busy publishing; archive it instead.")}),
 )
-class ListingViewSet(ListingDraftActions, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                     mixins.DestroyModelMixin, BaseViewSet):
+class ListingViewSet(ListingDraftActions, ListingPublishingActions, ListingRelistActions, mixins.ListModelMixin,
+                     mixins.RetrieveModelMixin, mixins.DestroyModelMixin, BaseViewSet):
     """Vinted listings: drafts with any subset of fields, the ready validator, archive, sold, bulk actions."""
 
     queryset = (Listing.objects.select_related("owner").prefetch_related("colours"))

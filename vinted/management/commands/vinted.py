@@ -1,5 +1,6 @@
-"""`manage.py vinted draft|inventory`: the Vinted desk from a shell. Each subcommand lives in
-its own module under vinted/commands/ (add_arguments(parser), handle(command, **options))."""
+"""`manage.py vinted draft|inventory|check-sessions|sync-inbox|publish`: the Vinted desk from a
+shell. Each subcommand lives in its own module under vinted/commands/ (add_arguments(parser),
+handle(command, **options))."""
 
 from importlib import import_module
 
@@ -8,6 +9,9 @@ from lofisite.commands import BaseCommand
 SUBCOMMANDS = {
     "draft": "vinted.commands.draft",
     "inventory": "vinted.commands.inventory",
+    "check-sessions": "vinted.commands.check_sessions",
+    "sync-inbox": "vinted.commands.sync_inbox",
+    "publish": "vinted.commands.publish",
 }
 
 

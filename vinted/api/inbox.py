@@ -1,0 +1,1 @@
+"""The Vinted inbox API: conversations and their messages, replies."""

@@ -1,0 +1,5 @@
+"""Publishing actions on the listings API: prepare, confirm, publish (vinted.services.publishing)."""
+
+
+class ListingPublishingActions:
+    """Mixed into vinted.api.views.ListingViewSet."""

@@ -1,0 +1,11 @@
+"""manage.py vinted sync-inbox."""
+
+HELP = "Not built yet."
+
+
+def add_arguments(parser):
+    pass
+
+
+def handle(command, **options):
+    raise NotImplementedError

@@ -1,0 +1,1 @@
+"""Vinted metrics for /metrics (settings.METRICS_COLLECTORS) and Vinted health checks."""

@@ -1,0 +1,1 @@
+"""Vinted accounts (services: every change that touches more than one row, atomic)."""

@@ -1,0 +1,1 @@
+"""Vinted inbox (services: every change that touches more than one row, atomic)."""

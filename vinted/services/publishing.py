@@ -1,0 +1,1 @@
+"""Vinted publishing (services: every change that touches more than one row, atomic)."""

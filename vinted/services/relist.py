@@ -1,0 +1,1 @@
+"""Vinted relist (services: every change that touches more than one row, atomic)."""

@@ -1,0 +1,1 @@
+"""Vinted publishing pages (thin: services do the work; access is the querysets' rule)."""
