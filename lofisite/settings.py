@@ -517,6 +517,7 @@ VINTED_BROWSER_TIMEOUT_SECONDS = env.float("VINTED_BROWSER_TIMEOUT_SECONDS", def
 VINTED_INBOX_SYNC_MINUTES = env.int("VINTED_INBOX_SYNC_MINUTES", default=10)
 CIRCUIT_BREAKERS["vinted"] = {"failure_threshold": 5, "recovery_timeout": 300,
                               "call_timeout": VINTED_HTTP_TIMEOUT}
+SCHEDULER_HOOKS = [*SCHEDULER_HOOKS, "vinted.services.accounts.end_cooldowns", "vinted.services.inbox.sync_due_inboxes"]
 CIRCUIT_BREAKERS["playwright"] = {"failure_threshold": 3, "recovery_timeout": 120,
                                   "call_timeout": VINTED_BROWSER_TIMEOUT_SECONDS}
 
@@ -556,6 +557,7 @@ for _entry in METRICS_ALLOWED_IPS:
     except ValueError as _exc:
         raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_entry!r} is not an address or network ({_exc}).") from None
 # Business metrics computed from the database at scrape time: functions yielding prometheus_client metric families.
-METRICS_COLLECTORS = ["monitoring.metrics.collect", "monitoring.backups.metrics.collect", "pipeline.metrics.collect"]
+METRICS_COLLECTORS = ["monitoring.metrics.collect", "monitoring.backups.metrics.collect", "pipeline.metrics.collect",
+                      "vinted.metrics.collect"]
 # django-prometheus' migration gauges would be one series per gunicorn worker in multiprocess mode.
 PROMETHEUS_EXPORT_MIGRATIONS = False

@@ -121,3 +121,25 @@ def apply_outcome(account, exc: VintedError) -> None:
         account.status_message = exc.message
         account.cooling_until = now
         account.save(update_fields=["status", "status_message", "cooling_until", "updated_at"])
+
+
+def summary(account, *, hours: int = 24) -> dict:
+    """The account's ledger at a glance: reads, writes, errors and blocks in the last `hours`, and
+    the writes left this hour (vinted.ledger owns the hourly limit; this is its read side)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db.models import Count, Q
+
+    now = timezone.now()
+    calls = VintedCall.objects.filter(account=account, at__gte=now - timedelta(hours=hours))
+    counts = calls.aggregate(
+        reads=Count("id", filter=Q(kind=CallKind.READ)), writes=Count("id", filter=Q(kind=CallKind.WRITE)),
+        errors=Count("id", filter=~Q(outcome__in=[CallOutcome.OK, CallOutcome.BLOCKED])),
+        blocks=Count("id", filter=Q(outcome=CallOutcome.BLOCKED)))
+    writes_last_hour = VintedCall.objects.filter(account=account, kind=CallKind.WRITE,
+                                                 at__gte=now - timedelta(hours=1)).count()
+    return {**counts, "hours": hours, "writes_last_hour": writes_last_hour,
+            "write_limit": settings.VINTED_WRITES_PER_HOUR,
+            "writes_left": max(0, settings.VINTED_WRITES_PER_HOUR - writes_last_hour),
+            "limit_frees_in_seconds": 0}
