@@ -7,7 +7,8 @@ HTTP to our JSON client (vinted.http) and to Chromium (vinted.browser).
         fake.fail_next("captcha")               # switchable failure modes, see FAILURE_MODES
 
 Routes live in small tables, one per part of the site (ROUTES below, and the tables in
-tests/fakes/vinted_pages.py for the new-item form and tests/fakes/vinted_inbox.py for the inbox),
+tests/fakes/vinted_pages.py for the new-item form, tests/fakes/vinted_inbox.py for the inbox and
+tests/fakes/vinted_items.py for items),
 each `(method, path regex, handler(fake, request, match) -> Response)`.
 """
 
@@ -198,9 +199,9 @@ ROUTES: list[tuple[str, str, Callable]] = [
 
 
 def all_routes() -> list[tuple[str, re.Pattern, Callable]]:
-    from . import vinted_inbox, vinted_pages
+    from . import vinted_inbox, vinted_items, vinted_pages
 
-    tables = [ROUTES, vinted_pages.ROUTES, vinted_inbox.ROUTES]
+    tables = [ROUTES, vinted_pages.ROUTES, vinted_inbox.ROUTES, vinted_items.ROUTES]
     return [(method, re.compile(pattern), handler) for table in tables for method, pattern, handler in table]
 
 
