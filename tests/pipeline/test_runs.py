@@ -35,7 +35,7 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -859,3 +859,44 @@ def test_disabled_and_future_schedules_do_not_fire(operator, worker):
     make_schedule(operator, name="later", next_run_at=now + timedelta(hours=1))
     assert worker.commit(services.fire_due_schedules, now) == 0
     assert not Run.objects.exists()
+
+
+
+@contextmanager
+def runs_cannot_be_created():
+    """The database refuses every new run (a trigger), as a scheduler that died between claiming a
+    schedule and creating its run would leave it: the claim must not survive without the run."""
+    from django.db import connection
+
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        if postgres:
+            cursor.execute("CREATE FUNCTION test_refuse_runs() RETURNS trigger AS $$ "
+                           "BEGIN RAISE EXCEPTION 'simulated crash'; END $$ LANGUAGE plpgsql")
+            cursor.execute("CREATE TRIGGER test_refuse_runs BEFORE INSERT ON pipeline_run "
+                           "FOR EACH ROW EXECUTE FUNCTION test_refuse_runs()")
+        else:
+            cursor.execute("CREATE TRIGGER test_refuse_runs BEFORE INSERT ON pipeline_run "
+                           "BEGIN SELECT RAISE(ABORT, 'simulated crash'); END")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER test_refuse_runs" + (" ON pipeline_run" if postgres else ""))
+            if postgres:
+                cursor.execute("DROP FUNCTION test_refuse_runs()")
+
+
+def test_a_schedule_whose_run_could_not_be_created_stays_due(operator, worker):
+    now = datetime(2026, 3, 28, 17, 30, tzinfo=UTC)
+    due = now - timedelta(minutes=30)
+    schedule = make_schedule(operator, next_run_at=due)
+
+    with runs_cannot_be_created(), pytest.raises(DatabaseError):
+        worker.commit(services.fire_due_schedules, now)
+    schedule.refresh_from_db()
+    assert (schedule.next_run_at, schedule.last_run_at) == (due, None), "the claim outlived the run it was for"
+    assert not Run.objects.exists()
+
+    assert worker.commit(services.fire_due_schedules, now) == 1  # the next tick fires it, once
+    assert Run.objects.get().schedule == schedule
