@@ -54,7 +54,8 @@ def run_schedule_now(user, schedule: Schedule) -> Run:
 
 
 def fire_due_schedules(now=None) -> int:
-    """Scheduler hook: start one run per due schedule; claims each with a conditional UPDATE."""
+    """Scheduler hook: start one run per due schedule; claims each with a conditional UPDATE committed
+    in one transaction with the run it starts."""
     now = now or timezone.now()
     fired = 0
     for schedule in Schedule.objects.filter(enabled=True, next_run_at__lte=now).select_related("created_by"):
@@ -68,14 +69,18 @@ def fire_due_schedules(now=None) -> int:
                              f"Schedule {schedule} was disabled: its cron or time zone cannot fire ({exc}).",
                              {"schedule": schedule.pk})
             continue
-        claimed = Schedule.objects.filter(pk=schedule.pk, next_run_at=schedule.next_run_at).update(
-            next_run_at=upcoming, last_run_at=now)
-        if not claimed:
-            continue  # another scheduler process took it
-        try:
-            _start_from_schedule(schedule, schedule.created_by)
-            fired += 1
-        except (ValidationError, PermissionDenied) as exc:
-            record_event("pipeline", "schedule.failed", "failed", f"Schedule {schedule} could not start a run: "
-                         f"{'; '.join(getattr(exc, 'messages', [str(exc)]))}", {"schedule": schedule.pk})
+        # The claim and the run it is for commit together: a scheduler that dies (or a database error)
+        # between the two leaves the schedule due for the next tick instead of losing this fire.
+        with transaction.atomic():
+            claimed = Schedule.objects.filter(pk=schedule.pk, next_run_at=schedule.next_run_at).update(
+                next_run_at=upcoming, last_run_at=now)
+            if not claimed:
+                continue  # another scheduler process took it
+            try:
+                with transaction.atomic():  # a refused run is rolled back alone; the fire is spent
+                    _start_from_schedule(schedule, schedule.created_by)
+                fired += 1
+            except (ValidationError, PermissionDenied) as exc:
+                record_event("pipeline", "schedule.failed", "failed", f"Schedule {schedule} could not start a "
+                             f"run: {'; '.join(getattr(exc, 'messages', [str(exc)]))}", {"schedule": schedule.pk})
     return fired
