@@ -83,3 +83,13 @@ def plain(value: int):
 @job("tests.calls_service", max_attempts=3, backoff_base=1)
 def calls_service():
     return breaker("test").call(lambda: "answer")
+
+
+@job("tests.exactly_once")
+def exactly_once(key: str):
+    """Leaves one Event per execution, so a test can count how often each run ran (in any process)."""
+    from monitoring.models import Event
+
+    Event.objects.create(source="tests", kind="exactly-once", message=key)
+    jobs.time.sleep(0.02)  # long enough for two workers to overlap
+    return key
