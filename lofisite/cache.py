@@ -1,4 +1,5 @@
-"""The one cache helper: a Redis cache that never stops the product, and integer counters shared between processes.
+"""The one cache helper: a Redis cache that never stops the product, integer counters shared between processes,
+and `@cached` results in namespaces (at the end of this module).
 
 Redis outages (`FailSoftRedisCache`, the backend settings use with `REDIS_URL`)
 --------------------------------------------------------------------------------
@@ -44,6 +45,9 @@ silently lift every limit built on it: `incr()` and `counter()` raise
 """
 
 import fcntl
+import functools
+import hashlib
+import json
 import logging
 import math
 import socket
@@ -60,6 +64,7 @@ from django.core.cache.backends.filebased import FileBasedCache
 from django_prometheus.cache.metrics import django_cache_get_total, django_cache_hits_total, django_cache_misses_total
 from django_redis.cache import RedisCache
 from django_redis.exceptions import ConnectionInterrupted
+from prometheus_client import Counter
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -354,3 +359,106 @@ def _unpack(stored, now: float) -> tuple[int | None, float | None]:
         if expires_at is None or expires_at > now:
             return int(value), expires_at
     return None, None
+
+
+# --- cached results in namespaces ---------------------------------------------------------------------------
+#
+#     @cached("dashboard:pipeline", ttl=60)
+#     def pipeline_stats(*, user_id: int) -> dict: ...
+#
+#     pipeline_stats(user_id=3)                 # computed once, then read from the cache for 60 s
+#     pipeline_stats.cache_delete(user_id=3)    # forget one result
+#     pipeline_stats.cache_clear()              # forget every result of the namespace (every function in it)
+#     invalidate("dashboard:pipeline")          # the same, from anywhere (e.g. on commit of a change)
+#
+# Namespace-wide invalidation works on every backend (no key scans): each namespace has a version number
+# in the cache, part of every key; invalidating bumps it and the old entries expire with their TTL.
+# Values must be JSON values (dict, list, str, int, float, bool, None): they are stored as JSON text,
+# and a miss answers the same round-tripped value a hit would, so callers never see two types.
+# While the cache is down (Redis away) every call computes its result, uncached (get/set_quietly): no
+# 5xx, and caching resumes with the cache (the Redis backend tries again within OUTAGE_RETRY_SECONDS).
+
+CACHED_CALLS = Counter("lofisite_cached_calls", "Calls of @cached functions, by namespace and result (hit/miss).",
+                       ["namespace", "result"])
+NAMESPACES: set[str] = set()  # every namespace a @cached function declared (manage.py cache clear)
+_NOT_CACHED = object()
+
+
+# Bumping this one forgets every namespace at once (manage.py cache clear without a namespace).
+ALL_NAMESPACES = "__all__"
+
+
+def _version_key(namespace: str) -> str:
+    return f"lofisite:ns:{namespace}:version"
+
+
+def _version_of(namespace: str) -> int:
+    version = get_quietly(_version_key(namespace))
+    if isinstance(version, int) and version > 0:
+        return version
+    # First use (or the cache forgot it): start a version of our own, so entries of an older one are not read.
+    try:
+        _cache("default").add(_version_key(namespace), time.time_ns(), None)
+    except Exception as exc:
+        logger.warning("Cache namespace %s: cannot store its version: %s: %s", namespace, type(exc).__name__, exc)
+        return 0
+    return get_quietly(_version_key(namespace), 0) or 0
+
+
+def namespace_version(namespace: str) -> str:
+    """The part of a namespace's keys that invalidation changes ("" while the cache is unreachable)."""
+    everything, own = _version_of(ALL_NAMESPACES), _version_of(namespace)
+    return f"{everything}.{own}" if everything and own else ""
+
+
+def invalidate(namespace: str = ALL_NAMESPACES) -> bool:
+    """Forget every cached result of `namespace`, or of every namespace (False when the cache is down:
+    the entries' TTL bounds how stale they can be when it returns)."""
+    return set_quietly(_version_key(namespace), time.time_ns(), None)
+
+
+def _result_key(namespace: str, version: str, name: str, args: tuple, kwargs: dict) -> str:
+    arguments = json.dumps([args, kwargs], sort_keys=True, default=str, separators=(",", ":"))
+    digest = hashlib.sha256(f"{name}|{arguments}".encode()).hexdigest()[:40]
+    return f"lofisite:ns:{namespace}:{version}:{digest}"
+
+
+def cached(namespace: str, ttl: float):
+    """Cache a function's JSON-valued result per arguments in `namespace` for `ttl` seconds (see above)."""
+    if not namespace.strip():
+        raise ValueError("A cache namespace is a non-empty name.")
+    NAMESPACES.add(namespace)
+
+    def decorate(fn):
+        name = f"{fn.__module__}.{fn.__qualname__}"
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            version = namespace_version(namespace)
+            key = _result_key(namespace, version, name, args, kwargs) if version else None
+            stored = get_quietly(key, _NOT_CACHED) if key else _NOT_CACHED
+            if isinstance(stored, str):
+                CACHED_CALLS.labels(namespace=namespace, result="hit").inc()
+                return json.loads(stored)
+            CACHED_CALLS.labels(namespace=namespace, result="miss").inc()
+            text = json.dumps(fn(*args, **kwargs))  # TypeError for a value that is not JSON: a caller's bug
+            if key:
+                set_quietly(key, text, ttl)
+            return json.loads(text)
+
+        def cache_delete(*args, **kwargs) -> bool:
+            version = namespace_version(namespace)
+            if not version:
+                return False
+            try:
+                return bool(_cache("default").delete(_result_key(namespace, version, name, args, kwargs)))
+            except Exception as exc:
+                logger.warning("Cache delete in %s failed: %s: %s", namespace, type(exc).__name__, exc)
+                return False
+
+        wrapper.cache_clear = lambda: invalidate(namespace)
+        wrapper.cache_delete = cache_delete
+        wrapper.namespace = namespace
+        return wrapper
+
+    return decorate

@@ -287,6 +287,8 @@ REQUEST_MAX_BODY_MB = env.int("REQUEST_MAX_BODY_MB", default=1024)  # every requ
 REQUEST_DEFAULT_BODY_MB = env.int("REQUEST_DEFAULT_BODY_MB", default=10)  # URLs not in UPLOAD_ENDPOINTS
 
 # The home dashboard's cards: each app offers its own (functions `cards(request)`), in this order.
+# Seconds the home dashboard's statistics are cached (lofisite.cache.cached; forgotten on every change).
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=60)
 DASHBOARD_CARDS = [
     "pipeline.dashboard.cards",
     "monitoring.dashboard.cards",

@@ -8,12 +8,8 @@ from .models import Run
 
 def cards(request):
     user = request.user
-    rate = services.success_rate(user)
     return [
-        Card("pipeline/_dashboard_stats.html", "stat", {
-            "runs_today": services.runs_today(user).count(),
-            "success_rate": None if rate is None else round(rate * 100),
-        }),
+        Card("pipeline/_dashboard_stats.html", "stat", services.dashboard_stats(user)),
         Card("pipeline/_dashboard_latest.html", "panel", {
             "latest_video": services.latest_video(user), "can_run": Run.objects.can_add(user),
         }),

@@ -22,6 +22,7 @@ from ..choices import STAGE_WEIGHTS, RunStatus, StageName, StageStatus
 from ..engines import EngineError, TransientEngineError
 from ..models import RenderSlot, Run, Stage
 from .base import DONE_STAGE_STATUSES, TERMINAL_RUN_STATUSES
+from .queries import forget_dashboard_stats
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def requeue_run(run, stages, extra_fields=()) -> None:
     run.status, run.error, run.finished_at, run.cancel_requested, run.cancelled_by = (
         RunStatus.QUEUED, "", None, False, None)
     run.save(update_fields=["status", "error", "finished_at", "cancel_requested", "cancelled_by", *extra_fields])
+    forget_dashboard_stats()
     enqueue_run(run)
 
 
@@ -203,6 +205,7 @@ def finish_run(run, status, error=""):
         # A stopped run keeps the progress its stages last saved; only success means 100%.
         extra = {"progress": 1.0} if status == RunStatus.SUCCEEDED else {}
         Run.objects.filter(pk=run.pk).update(status=status, finished_at=now, error=error, **extra)
+        forget_dashboard_stats()
         if status == RunStatus.CANCELLED:
             run.stages.exclude(status__in=DONE_STAGE_STATUSES).exclude(status=StageStatus.FAILED).update(
                 status=StageStatus.CANCELLED)

@@ -16,6 +16,7 @@ from monitoring.events import record_event
 from ..choices import PublishTarget, UploadStatus
 from ..models import Run, Video, run_dir
 from .base import TERMINAL_RUN_STATUSES, media_path, require
+from .queries import forget_dashboard_stats
 
 
 def _size_of(path: Path) -> int:
@@ -59,6 +60,7 @@ def delete_run(run: Run, user) -> int:
     record_event("pipeline", "run.deleted", "info", f"{run} deleted by {user} ({freed} bytes of media)",
                  {"run": run.pk, "bytes": freed}, user=user, target=run)
     run.delete()
+    forget_dashboard_stats()
     # Files go only once the rows are gone for good: a rollback keeps both.
     transaction.on_commit(lambda: _remove_media(paths))
     return freed

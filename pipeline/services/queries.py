@@ -8,8 +8,12 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+
+from lofisite.cache import cached, invalidate
 
 from .. import youtube
 from ..choices import RunStatus
@@ -31,6 +35,27 @@ def success_rate(user, days=30):
     if not total:
         return None
     return finished.filter(status=RunStatus.SUCCEEDED).count() / total
+
+
+# The home dashboard's run statistics, cached per user and role; forgotten when a run is created,
+# finishes, is requeued or deleted (forget_dashboard_stats, on commit), else after the TTL.
+DASHBOARD_STATS_NAMESPACE = "dashboard:pipeline"
+
+
+@cached(DASHBOARD_STATS_NAMESPACE, ttl=settings.DASHBOARD_CACHE_SECONDS)
+def _dashboard_stats(*, user_id: int, role: str) -> dict:
+    user = get_user_model().objects.get(pk=user_id)
+    rate = success_rate(user)
+    return {"runs_today": runs_today(user).count(), "success_rate": None if rate is None else round(rate * 100)}
+
+
+def dashboard_stats(user) -> dict:
+    """{"runs_today", "success_rate" (a percentage or None)} of the runs this user may see."""
+    return _dashboard_stats(user_id=user.pk, role=user.role)
+
+
+def forget_dashboard_stats() -> None:
+    transaction.on_commit(lambda: invalidate(DASHBOARD_STATS_NAMESPACE), robust=True)
 
 
 def latest_video(user):

@@ -22,6 +22,7 @@ from ..models import Run, Stage, Track, Video
 from .base import DONE_STAGE_STATUSES, TERMINAL_RUN_STATUSES, require
 from .channel import channel_connected
 from .execution import enqueue_run, finish_run, requeue_run
+from .queries import forget_dashboard_stats
 
 
 def new_seed() -> int:
@@ -49,6 +50,7 @@ def start_run(user, *, preset, duration_s, seed=None, bpm=None, musical_key="", 
     run.full_clean(exclude=["created_by", "schedule"])
     _validate_run_choices(run)
     run.save()
+    forget_dashboard_stats()
     Stage.objects.bulk_create([Stage(run=run, name=name) for name in STAGE_ORDER])
     Video.objects.create(run=run)
     record_event("pipeline", "run.queued", "info", f"{run} queued ({run.preset}, {format_duration(run.duration_s)})",

@@ -27,3 +27,21 @@ def test_cards_count_runs_success_rate_and_show_latest_video(client, operator, v
     assert "/thumbnail/" in page
     assert "$0.42" in page  # the viewer's own AI spend this month
     assert "New run" not in page  # viewers read only
+
+
+def test_the_run_statistics_are_cached_and_forgotten_when_a_run_starts_or_finishes(
+        client, operator, worker, django_assert_num_queries):
+    from pipeline import services
+    from pipeline.services.execution import finish_run
+
+    assert services.dashboard_stats(operator) == {"runs_today": 0, "success_rate": None}
+    with django_assert_num_queries(0):  # read from the cache
+        assert services.dashboard_stats(operator)["runs_today"] == 0
+
+    run = worker.start(operator)  # committed: the statistics are forgotten
+    assert services.dashboard_stats(operator) == {"runs_today": 1, "success_rate": None}
+
+    worker.commit(finish_run, run, RunStatus.FAILED, "stopped by the test")
+    assert services.dashboard_stats(operator) == {"runs_today": 1, "success_rate": 0}
+    client.force_login(operator)
+    assert "Runs started today" in client.get("/").content.decode()
