@@ -414,7 +414,9 @@ def namespace_version(namespace: str) -> str:
 def invalidate(namespace: str = ALL_NAMESPACES) -> bool:
     """Forget every cached result of `namespace`, or of every namespace (False when the cache is down:
     the entries' TTL bounds how stale they can be when it returns)."""
-    return set_quietly(_version_key(namespace), time.time_ns(), None)
+    version = time.time_ns()
+    set_quietly(_version_key(namespace), version, None)  # Django's backends answer None for a stored value
+    return get_quietly(_version_key(namespace)) == version
 
 
 def _result_key(namespace: str, version: str, name: str, args: tuple, kwargs: dict) -> str:
@@ -462,3 +464,24 @@ def cached(namespace: str, ttl: float):
         return wrapper
 
     return decorate
+
+
+def backend_stats(alias: str = "default") -> dict:
+    """What the backend holds and how often it hit, as it reports it (Redis INFO, files on disk, LocMem)."""
+    cache = _cache(alias)
+    try:
+        if isinstance(cache, RedisCache):
+            client = cache.client.get_client(write=False)
+            server = client.info()
+            hits, misses = server.get("keyspace_hits", 0), server.get("keyspace_misses", 0)
+            return {"keys": client.dbsize(), "memory": server.get("used_memory_human", "?"),
+                    "hit ratio": f"{hits / (hits + misses):.0%}" if hits + misses else "-",
+                    "hits / misses": f"{hits} / {misses} (since Redis started)"}
+        if isinstance(cache, FileBasedCache):
+            files = list(Path(cache._dir).glob(f"*{cache.cache_suffix}"))
+            return {"entries": len(files), "bytes on disk": sum(f.stat().st_size for f in files if f.exists())}
+        if hasattr(cache, "_cache"):
+            return {"entries": len(cache._cache)}
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {}
