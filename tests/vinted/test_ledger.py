@@ -273,3 +273,22 @@ def test_retry_after_in_seconds_or_an_http_date():
     assert site.retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 1  # already past
     date = (now + timedelta(seconds=120)).strftime("%a, %d %b %Y %H:%M:%S GMT")
     assert 110 <= site.retry_after_seconds(date, now=now) <= 120
+
+
+# --- the breaker's hold (monitoring.breakers.trip) ----------------------------------------------
+
+def test_trip_holds_the_breaker_open_past_its_recovery_timeout_until_reset(wall_clock):
+    from monitoring.breakers import BreakerOpen, all_breakers, breaker, trip
+
+    trip("vinted", "blocked", 3600)
+    wall_clock.shift(timedelta(seconds=600))  # past the vinted breaker's 300 s recovery timeout
+    with pytest.raises(BreakerOpen) as caught:
+        breaker("vinted").call(lambda: "sent")
+    assert 2990 <= caught.value.retry_after_seconds <= 3000
+    shown = next(row for row in all_breakers() if row.name == "vinted")
+    assert 2990 <= shown.retry_after_seconds <= 3000
+    trip("vinted", "shorter", 60)  # a shorter trip keeps the longer hold
+    with pytest.raises(BreakerOpen):
+        breaker("vinted").raise_if_open()
+    reset("vinted")
+    assert breaker("vinted").call(lambda: "sent") == "sent"
