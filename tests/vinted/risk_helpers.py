@@ -29,3 +29,11 @@ def check_session_job(account_id: int) -> str:
     from vinted.services.accounts import check_session
 
     return check_session(VintedAccount.objects.get(pk=account_id)).status
+
+
+@job("tests.vinted.read_inbox", max_attempts=3, backoff_base=1)
+def read_inbox_job(account_id: int) -> dict:
+    """A job that reads from Vinted for an account, as the inbox sync does."""
+    from vinted.http import VintedClient
+
+    return VintedClient(VintedAccount.objects.get(pk=account_id)).get_json("/api/v2/users/current", action="inbox")

@@ -26,7 +26,7 @@ from vinted.ledger import (
 )
 from vinted.models import VintedCall
 
-from .risk_helpers import USER_AGENT, check_session_job, make_account
+from .risk_helpers import USER_AGENT, check_session_job, make_account, read_inbox_job
 
 pytestmark = pytest.mark.django_db
 
@@ -232,3 +232,23 @@ def test_the_cookie_values_never_reach_the_logs_events_or_ledger(
     for value in secrets:
         assert value not in caplog.text
         assert value not in stored
+
+
+@pytest.mark.parametrize(("mode", "status", "says"), [
+    ("captcha", AccountStatus.COOLING_DOWN, "captcha"),
+    ("datadome", AccountStatus.COOLING_DOWN, "DataDome"),
+    ("cloudflare", AccountStatus.COOLING_DOWN, "Cloudflare"),
+    ("expired", AccountStatus.NEEDS_LOGIN, "session expired"),
+])
+def test_a_block_or_an_expired_session_stops_the_job_at_once_and_says_why(
+        mode, status, says, account, fake_vinted, django_capture_on_commit_callbacks):
+    fake_vinted.fail_next(mode)
+    run = read_inbox_job.enqueue(account.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_worker()
+    run.refresh_from_db()
+    assert run.status == "failed" and run.attempt == 1  # not retried: retrying makes a block worse
+    assert says in run.error
+    account.refresh_from_db()
+    assert account.status == status and says in account.status_message
+    assert len(fake_vinted.requests) == 1
