@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from monitoring.breakers import reset
 from monitoring.models import Event
+from tests.lofisite.redis_process import redis_process  # noqa: F401  (fixture)
+from tests.lofisite.test_redis_outage import redis_cache  # noqa: F401  (fixture)
 from vinted import ledger, site
 from vinted.choices import AccountStatus, CallKind, CallOutcome
 from vinted.http import VintedClient
@@ -292,3 +294,14 @@ def test_trip_holds_the_breaker_open_past_its_recovery_timeout_until_reset(wall_
         breaker("vinted").raise_if_open()
     reset("vinted")
     assert breaker("vinted").call(lambda: "sent") == "sent"
+
+
+def test_while_the_shared_cache_is_down_writes_are_refused_and_reads_pass(redis_cache, account, fake_vinted):  # noqa: F811
+    server, _clock = redis_cache
+    write(account)
+    server.kill()
+    with pytest.raises(WriteLimitReached, match="cannot be checked now") as caught:
+        write(account)
+    assert caught.value.retry_after == 30
+    assert len(fake_vinted.requests_to(WRITE)) == 1
+    read(account)
