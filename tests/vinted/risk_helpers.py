@@ -37,3 +37,16 @@ def read_inbox_job(account_id: int) -> dict:
     from vinted.http import VintedClient
 
     return VintedClient(VintedAccount.objects.get(pk=account_id)).get_json("/api/v2/users/current", action="inbox")
+
+
+@job("tests.vinted.two_writes", max_attempts=1)
+def two_writes_job(account_id: int) -> bool:
+    """Two writes in a row (the second waits for its turn); True if the run's heartbeat moved meanwhile."""
+    from monitoring.models import JobRun
+    from vinted.http import VintedClient
+
+    client = VintedClient(VintedAccount.objects.get(pk=account_id))
+    client.post_json("/web/api/auth/refresh", {}, action="refresh")
+    before = JobRun.objects.get(name="tests.vinted.two_writes", status="running").heartbeat_at
+    client.post_json("/web/api/auth/refresh", {}, action="refresh")
+    return JobRun.objects.get(name="tests.vinted.two_writes", status="running").heartbeat_at > before

@@ -20,7 +20,7 @@ from vinted.ledger import AccountUnavailable, Blocked, WriteLimitReached, guard
 from vinted.models import VintedCall
 from vinted.services.accounts import end_cooldowns, unblock
 
-from .risk_helpers import make_account
+from .risk_helpers import make_account, two_writes_job
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +101,12 @@ def test_writes_of_an_account_are_spaced_by_the_random_wait(account, settings):
     first, second = VintedCall.objects.order_by("at")
     assert turn >= first.at + timedelta(seconds=0.3)
     assert second.at >= turn  # the second write waited for its turn
+
+
+def test_a_job_waiting_for_its_write_turn_keeps_sending_heartbeats(account, settings):
+    settings.VINTED_WRITE_WAIT_MIN_SECONDS = settings.VINTED_WRITE_WAIT_MAX_SECONDS = 0.5
+    settings.JOB_HEARTBEAT_SECONDS = 0
+    assert two_writes_job.call(account.pk) is True
 
 
 def test_a_read_does_not_wait_for_the_write_turn(account):
