@@ -76,6 +76,14 @@ class VintedClient:
 
             return guard_breaker.call(send)
 
+    def load_csrf_token(self) -> str:
+        """Read the web app's CSRF token from its home page (one read in the ledger) and send it as
+        X-Csrf-Token from now on; "" if the page has none. For callers whose writes Vinted refuses
+        without it."""
+        page = self.request("GET", site.HOME_PATH, action="csrf-token")
+        self.csrf_token = site.csrf_token(page.text)
+        return self.csrf_token
+
     def get_json(self, path: str, *, action: str, params: dict | None = None) -> dict:
         return self.request("GET", path, action=action, params=params, expect_json=True).json()
 

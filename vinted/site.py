@@ -38,6 +38,8 @@ SESSION_CHECK_PATH = "/api/v2/users/current"
 # Where Vinted sends a visitor without a (valid) session: landing on one means "needs login".
 LOGIN_PATHS = ("/member/login", "/member/signup", "/session/new", "/auth/login")
 
+# A page of the web app that carries the CSRF token.
+HOME_PATH = "/"
 # `"CSRF_TOKEN":"<uuid>"` in the web app's HTML; the API wants it back as X-Csrf-Token.
 CSRF_TOKEN_RE = re.compile(r'"CSRF_TOKEN"\s*:\s*"([0-9a-fA-F-]{8,64})"')
 

@@ -64,6 +64,16 @@ def test_a_write_is_recorded_as_mutating(account, fake_vinted):
     assert (call.kind, call.what, call.outcome) == (CallKind.WRITE, "POST /web/api/auth/refresh", CallOutcome.OK)
 
 
+def test_the_csrf_token_read_from_a_page_is_sent_with_later_calls(account, fake_vinted):
+    client = VintedClient(account)
+    assert client.load_csrf_token() == "75f6c9fa-dc8e-4e52-a000-e09dd4084b3e"
+    client.post_json("/web/api/auth/refresh", {}, action="refresh")
+    assert fake_vinted.requests_to("/web/api/auth/refresh")[0].headers["x-csrf-token"] == client.csrf_token
+    assert "x-csrf-token" not in fake_vinted.requests_to("^/$")[0].headers
+    assert list(VintedCall.objects.order_by("at").values_list("kind", "action")) == [
+        (CallKind.READ, "csrf-token"), (CallKind.WRITE, "refresh")]
+
+
 BLOCKS = {"captcha": (200, site.CAPTCHA), "datadome": (403, site.DATADOME), "cloudflare": (403, site.CLOUDFLARE),
           "forbidden": (403, site.FORBIDDEN), "challenge": (200, site.CHALLENGE)}
 
