@@ -106,12 +106,15 @@ DATADOME, CAPTCHA, CLOUDFLARE, CHALLENGE, FORBIDDEN = "datadome", "captcha", "cl
 # A challenge is an IFRAME from a captcha service (DataDome's captcha-delivery.com, reCAPTCHA,
 # hCaptcha). A <script> from them is not: DataDome's tag (ct.captcha-delivery.com/c.js) is on
 # Vinted's ordinary pages too.
+# An invisible reCAPTCHA (`size=invisible`, a score in the background) shows the seller nothing: not one.
 _CAPTCHA_IFRAME_RE = re.compile(
-    r"<iframe\b[^>]*\bsrc\s*=\s*[\"']?[^\"'>]*(captcha-delivery\.com|recaptcha|hcaptcha|/captcha)", re.I)
+    r"<iframe\b[^>]*\bsrc\s*=\s*[\"']?([^\"'>]*(captcha-delivery\.com|recaptcha|hcaptcha|/captcha)[^\"'>]*)", re.I)
 # A challenge page says so in its title or first heading ("Verify you are human", "Vérification").
 _HEADINGS_RE = re.compile(r"<(title|h1)\b[^>]*>(.*?)</\1>", re.I | re.S)
-_CHALLENGE_WORDS_RE = re.compile(r"\b(verify|verification|vérification|vérifiez|are you a robot|"
-                                 r"just a moment|attention required)\b", re.I)
+# (Not "verify" alone: "Verify your email" is an ordinary page.)
+_CHALLENGE_WORDS_RE = re.compile(r"verify (that )?you are (a )?human|verify you are not a robot|are you a robot|"
+                                 r"\bvérification\b|verification required|security check|just a moment|"
+                                 r"attention required", re.I)
 _CLOUDFLARE_RE = re.compile(r"error\s*(code)?\s*:?\s*1020|access denied|cloudflare", re.I)
 _DATADOME_RE = re.compile(r"datadome|captcha-delivery\.com", re.I)
 # The text of DataDome's block page (a normal page carries DataDome's tag, never this).
@@ -181,7 +184,7 @@ def retry_after_seconds(value: str, *, now: datetime | None = None) -> float:
 def _challenge(text: str) -> str:
     """What kind of block an HTML page shown with status 200 is (a browser sees them so), else ""."""
     head = (text or "")[:200_000]
-    if _CAPTCHA_IFRAME_RE.search(head):
+    if any("size=invisible" not in src.lower() for src, _service in _CAPTCHA_IFRAME_RE.findall(head)):
         return CAPTCHA
     if _DATADOME_INTERSTITIAL in head.lower():
         return DATADOME

@@ -232,6 +232,15 @@ def test_an_ordinary_page_with_captcha_in_a_script_name_is_not_a_block(fake_vint
     assert site.csrf_token(page.text) == "75f6c9fa-dc8e-4e52-a000-e09dd4084b3e"
 
 
+@pytest.mark.parametrize("html", [
+    '<iframe src="https://www.google.com/recaptcha/api2/anchor?k=x&amp;size=invisible"></iframe><h1>Sell</h1>',
+    "<title>Verify your email | Vinted</title><h1>Verify your email to sell faster</h1>",
+    '<script src="https://js.hcaptcha.com/1/api.js"></script><p>Vérification en cours de votre annonce</p>',
+])
+def test_ordinary_pages_are_not_blocks(html):
+    assert site.classify_page("https://www.vinted.fr/items/new", html).outcome == CallOutcome.OK
+
+
 def test_json_that_mentions_a_captcha_is_not_a_block():
     body = '{"messages": [{"body": "Verify: is there a captcha on your side? Access denied?"}]}'
     verdict = site.classify(200, {"content-type": "application/json"}, body)
