@@ -509,6 +509,8 @@ VINTED_WRITES_PER_HOUR = env.int("VINTED_WRITES_PER_HOUR", default=20)
 VINTED_WRITE_WAIT_MIN_SECONDS = env.float("VINTED_WRITE_WAIT_MIN_SECONDS", default=0 if TESTING else 20)
 VINTED_WRITE_WAIT_MAX_SECONDS = env.float("VINTED_WRITE_WAIT_MAX_SECONDS", default=0 if TESTING else 120)
 VINTED_COOLDOWN_MINUTES = env.int("VINTED_COOLDOWN_MINUTES", default=60)
+# Blocked again within this many hours of an earlier block: the account stays blocked until an admin unblocks it.
+VINTED_BLOCK_REPEAT_HOURS = env.int("VINTED_BLOCK_REPEAT_HOURS", default=24)
 # Publishing (vinted.services.publishing): how long a confirm token is valid.
 VINTED_CONFIRM_TOKEN_MINUTES = env.int("VINTED_CONFIRM_TOKEN_MINUTES", default=30)
 # Browsers (vinted.browser): Chromium instances across all workers, and one page step's timeout.

@@ -9,7 +9,9 @@
 
 - closed: calls pass; `failure_threshold` consecutive failures open it.
 - open: calls raise `BreakerOpen(name, retry_after_seconds)` at once, without calling.
-- after `recovery_timeout` seconds it goes half-open: ONE trial call at a time
+- `trip(name, reason, seconds)` opens it at once and holds it open at least `seconds` (a service
+  that said "stop", such as a block, not a failure count).
+- after `recovery_timeout` seconds (or the trip's hold) it goes half-open: ONE trial call at a time
   (claimed with a conditional UPDATE; the claim expires after call_timeout +
   a grace period, so a caller that crashed mid-trial can't wedge it).
   `success_threshold` successful trials close it; a failed trial reopens it.
@@ -152,6 +154,21 @@ class Breaker:
             self._release(ticket)
         return False
 
+    def raise_if_open(self) -> None:
+        """Raise BreakerOpen while the breaker is open, without claiming a trial call: for callers
+        that must refuse early (before waiting for a slot) and then call through `call()`."""
+        row = self.state()
+        if row.state == BreakerState.OPEN:
+            now = timezone.now()
+            reopen_at = self._reopen_at(row, now)
+            if now < reopen_at:
+                raise BreakerOpen(self.name, (reopen_at - now).total_seconds())
+
+    def _reopen_at(self, row: CircuitBreaker, now):
+        # (No opened_at can only come from a hand edit: treat the recovery time as over.)
+        reopen_at = row.opened_at + timedelta(seconds=self.recovery_timeout) if row.opened_at else now
+        return max(reopen_at, row.open_until) if row.open_until else reopen_at
+
     # --- state machine (every write is a conditional UPDATE) ------------------------------
 
     def _rows(self):
@@ -164,8 +181,7 @@ class Breaker:
             if row.state == BreakerState.CLOSED:
                 return _Ticket(trial=False, failures_seen=row.failure_count)
             if row.state == BreakerState.OPEN:
-                # (No opened_at can only come from a hand edit: treat the recovery time as over.)
-                reopen_at = row.opened_at + timedelta(seconds=self.recovery_timeout) if row.opened_at else now
+                reopen_at = self._reopen_at(row, now)
                 if now < reopen_at:
                     raise BreakerOpen(self.name, (reopen_at - now).total_seconds())
                 # Recovery time is over: whoever flips it to half-open makes the trial call.
@@ -205,7 +221,8 @@ class Breaker:
         _update(half_open, success_count=F("success_count") + 1, trial_started_at=None)
         if _update(
             half_open.filter(success_count__gte=self.success_threshold),
-            state=BreakerState.CLOSED, failure_count=0, success_count=0, opened_at=None, trial_started_at=None
+            state=BreakerState.CLOSED, failure_count=0, success_count=0, opened_at=None, trial_started_at=None,
+            open_until=None,
         ):
             record_event("breakers", "breaker.closed", "succeeded",
                          f"{self.name} closed again after {self.success_threshold} successful trial call(s).",
@@ -243,6 +260,26 @@ def breaker(name: str, *, exclude: tuple = (), counts_as_failure=None) -> Breake
     return Breaker(name, exclude=exclude, counts_as_failure=counts_as_failure)
 
 
+def trip(name: str, reason: str, seconds: float) -> CircuitBreaker:
+    """Open a breaker now and hold it open for `seconds` (at least), whatever its failure count: the
+    service told us to stop (a block, a ban), and every call before then makes it worse. A longer
+    hold already in place is kept. Records an Event; returns the row."""
+    now = timezone.now()
+    row = CircuitBreaker.objects.get_or_create(name=name)[0]
+    until = now + timedelta(seconds=max(0.0, float(seconds)))
+    if row.state == BreakerState.OPEN and row.open_until and row.open_until > until:
+        until = row.open_until
+    reason = str(reason)[:1000]
+    _update(CircuitBreaker.objects.filter(pk=row.pk), state=BreakerState.OPEN, opened_at=now, open_until=until,
+            success_count=0, trial_started_at=None, last_failure_at=now, last_error=reason)
+    wait = max(1, math.ceil((until - now).total_seconds()))
+    record_event("breakers", "breaker.tripped", "failed", f"{name} held open for {wait} s: {reason}",
+                 {"breaker": name, "seconds": wait, "error": reason})
+    logger.warning("Circuit breaker %s held open for %s s: %s", name, wait, reason)
+    row.refresh_from_db()
+    return row
+
+
 def reset(name: str, by_user=None) -> CircuitBreaker:
     """Close a breaker by hand (admins, or None for a shell/system action); records an Event."""
     if by_user is not None and not CircuitBreaker.objects.model_permits(by_user, Action.CHANGE):
@@ -252,7 +289,8 @@ def reset(name: str, by_user=None) -> CircuitBreaker:
     row = CircuitBreaker.objects.get_or_create(name=name)[0]
     previous = row.state
     _update(CircuitBreaker.objects.filter(pk=row.pk),
-            state=BreakerState.CLOSED, failure_count=0, success_count=0, opened_at=None, trial_started_at=None)
+            state=BreakerState.CLOSED, failure_count=0, success_count=0, opened_at=None, trial_started_at=None,
+            open_until=None)
     who = by_user.get_username() if by_user is not None else "the system"
     record_event("breakers", "breaker.reset", "info", f"{name} reset by {who} (was {previous}).",
                  {"breaker": name, "previous_state": previous}, user=by_user)
@@ -277,5 +315,7 @@ def all_breakers(viewer=None) -> list[CircuitBreaker]:
         row.retry_after_seconds = None
         if row.state == BreakerState.OPEN and row.opened_at:
             reopen_at = row.opened_at + timedelta(seconds=row.config["recovery_timeout"])
+            if row.open_until and row.open_until > reopen_at:
+                reopen_at = row.open_until
             row.retry_after_seconds = max(0, math.ceil((reopen_at - now).total_seconds()))
     return [rows[name] for name in sorted(rows)]

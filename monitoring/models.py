@@ -162,6 +162,8 @@ class CircuitBreaker(models.Model):
     failure_count = models.PositiveIntegerField(default=0)
     success_count = models.PositiveIntegerField(default=0)
     opened_at = models.DateTimeField(null=True, blank=True)
+    # Set by trip(): held open until then, whatever the recovery timeout (a service told us to stop).
+    open_until = models.DateTimeField(null=True, blank=True)
     # Set while a half-open trial call is in flight; it expires so a crashed caller can't wedge it.
     trial_started_at = models.DateTimeField(null=True, blank=True)
     last_failure_at = models.DateTimeField(null=True, blank=True)

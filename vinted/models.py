@@ -287,6 +287,8 @@ class VintedAccount(models.Model):
                               db_index=True)
     status_message = models.CharField(max_length=300, blank=True, help_text="What the seller should do now.")
     cooling_until = models.DateTimeField(null=True, blank=True)
+    # The earliest time of this account's next write: the randomised wait between writes (vinted.ledger).
+    next_write_at = models.DateTimeField(null=True, blank=True, editable=False)
     dry_run = models.BooleanField(default=True, help_text="Stop after prepare; only an admin turns this off.")
     session_imported_at = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)

@@ -8,6 +8,12 @@ Sources: ../shared/VINTED.md (public projects that automate Vinted). Every path 
 else https://www.<the account's domain>.
 """
 
+import json
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
 from django.conf import settings
 
 
@@ -28,6 +34,43 @@ ACCESS_COOKIE = "access_token_web"
 
 # One cheap authenticated request that proves the session works.
 SESSION_CHECK_PATH = "/api/v2/users/current"
+
+# Where Vinted sends a visitor without a (valid) session: landing on one means "needs login".
+LOGIN_PATHS = ("/member/login", "/member/signup", "/session/new", "/auth/login")
+
+# A page of the web app that carries the CSRF token.
+HOME_PATH = "/"
+# `"CSRF_TOKEN":"<uuid>"` in the web app's HTML; the API wants it back as X-Csrf-Token.
+CSRF_TOKEN_RE = re.compile(r'"CSRF_TOKEN"\s*:\s*"([0-9a-fA-F-]{8,64})"')
+
+# Accept-Language / Locale the web app sends on each site (others: English).
+_LOCALES = {"vinted.fr": "fr-FR", "vinted.be": "fr-BE", "vinted.de": "de-DE", "vinted.at": "de-AT",
+            "vinted.es": "es-ES", "vinted.it": "it-IT", "vinted.nl": "nl-NL", "vinted.pl": "pl-PL",
+            "vinted.co.uk": "en-GB", "vinted.com": "en-US"}
+
+
+def locale(domain: str) -> str:
+    return _LOCALES.get(domain, "en-GB")
+
+
+def api_headers(*, domain: str, cookies: dict, user_agent: str = "", csrf_token: str = "") -> dict:
+    """The headers the web app sends with its JSON calls (VINTED.md); the cookies go separately."""
+    origin = base_url(domain)
+    headers = {"Accept": "application/json, text/plain, */*", "Accept-Language": locale(domain),
+               "Locale": locale(domain), "Platform": "web", "Origin": origin, "Referer": origin + "/"}
+    if user_agent:
+        headers["User-Agent"] = user_agent
+    if cookies.get("anon_id"):
+        headers["X-Anon-Id"] = cookies["anon_id"]
+    if csrf_token:
+        headers["X-Csrf-Token"] = csrf_token
+    return headers
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token in a page of the web app ("" when there is none)."""
+    match = CSRF_TOKEN_RE.search(html or "")
+    return match.group(1) if match else ""
 
 
 # =============================================================================================
@@ -57,34 +100,163 @@ DELETE_ITEM_PATH = "/api/v2/items/{id}/delete"
 # Reading Vinted's answers (shared by vinted.http and vinted.browser)
 # =============================================================================================
 
-class Verdict:
-    """What an answer of Vinted's means: `outcome` is a CallOutcome value."""
+# Verdict.block values: what stopped us (for the message, the event and the tests).
+DATADOME, CAPTCHA, CLOUDFLARE, CHALLENGE, FORBIDDEN = "datadome", "captcha", "cloudflare", "challenge", "forbidden"
 
-    def __init__(self, outcome: str, message: str = "", retry_after: float | None = None):
-        self.outcome, self.message, self.retry_after = outcome, message, retry_after
+# A challenge is an IFRAME from a captcha service (DataDome's captcha-delivery.com, reCAPTCHA,
+# hCaptcha). A <script> from them is not: DataDome's tag (ct.captcha-delivery.com/c.js) is on
+# Vinted's ordinary pages too.
+# An invisible reCAPTCHA (`size=invisible`, a score in the background) shows the seller nothing: not one.
+_CAPTCHA_IFRAME_RE = re.compile(
+    r"<iframe\b[^>]*\bsrc\s*=\s*[\"']?([^\"'>]*(captcha-delivery\.com|recaptcha|hcaptcha|/captcha)[^\"'>]*)", re.I)
+# A challenge page says so in its title or first heading ("Verify you are human", "Vérification").
+_HEADINGS_RE = re.compile(r"<(title|h1)\b[^>]*>(.*?)</\1>", re.I | re.S)
+# (Not "verify" alone: "Verify your email" is an ordinary page.)
+_CHALLENGE_WORDS_RE = re.compile(r"verify (that )?you are (a )?human|verify you are not a robot|are you a robot|"
+                                 r"\bvérification\b|verification required|security check|just a moment|"
+                                 r"attention required", re.I)
+_CLOUDFLARE_RE = re.compile(r"error\s*(code)?\s*:?\s*1020|access denied|cloudflare", re.I)
+_DATADOME_RE = re.compile(r"datadome|captcha-delivery\.com", re.I)
+# The text of DataDome's block page (a normal page carries DataDome's tag, never this).
+_DATADOME_INTERSTITIAL = "please enable js and disable any ad blocker"
+# Retry-After beyond this is capped: a job retries then and asks again.
+RETRY_AFTER_MAX_SECONDS = 3600
+RETRY_AFTER_DEFAULT_SECONDS = 60
+
+
+class Verdict:
+    """What an answer of Vinted's means: `outcome` is a CallOutcome value; `block` says what kind of
+    block (DATADOME, CAPTCHA, ...) when the outcome is "blocked"."""
+
+    def __init__(self, outcome: str, message: str = "", retry_after: float | None = None, block: str = ""):
+        self.outcome, self.message, self.retry_after, self.block = outcome, message, retry_after, block
 
     def __repr__(self):
-        return f"Verdict({self.outcome!r}, {self.message!r}, retry_after={self.retry_after!r})"
+        return f"Verdict({self.outcome!r}, {self.message!r}, retry_after={self.retry_after!r}, block={self.block!r})"
+
+
+def _header(headers, name: str) -> str:
+    if not headers:
+        return ""
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return str(value)
+    return ""
+
+
+def _is_login(url: str) -> bool:
+    path = urlsplit(url or "").path.rstrip("/").lower()
+    return any(path == login or path.startswith(login + "/") for login in LOGIN_PATHS)
+
+
+def _json(text: str):
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _looks_like_html(headers, text: str) -> bool:
+    content_type = _header(headers, "content-type").lower()
+    return "html" in content_type or (not content_type and (text or "").lstrip()[:1] == "<")
+
+
+def retry_after_seconds(value: str, *, now: datetime | None = None) -> float:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date); a default when absent or bad."""
+    value = (value or "").strip()
+    if not value:
+        return float(RETRY_AFTER_DEFAULT_SECONDS)
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return float(RETRY_AFTER_DEFAULT_SECONDS)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds:  # NaN
+        return float(RETRY_AFTER_DEFAULT_SECONDS)
+    return float(min(max(seconds, 1.0), RETRY_AFTER_MAX_SECONDS))
+
+
+def _challenge(text: str) -> str:
+    """What kind of block an HTML page shown with status 200 is (a browser sees them so), else ""."""
+    head = (text or "")[:200_000]
+    if any("size=invisible" not in src.lower() for src, _service in _CAPTCHA_IFRAME_RE.findall(head)):
+        return CAPTCHA
+    if _DATADOME_INTERSTITIAL in head.lower():
+        return DATADOME
+    for _tag, inner in _HEADINGS_RE.findall(head):
+        words = re.sub(r"<[^>]+>", " ", inner)
+        if re.search(r"access denied", words, re.I) and re.search(r"cloudflare|1020", head, re.I):
+            return CLOUDFLARE
+        if _CHALLENGE_WORDS_RE.search(words):
+            return CHALLENGE
+    return ""
+
+
+_BLOCK_TEXT = {
+    DATADOME: "Vinted's bot protection (DataDome) blocked the request",
+    CAPTCHA: "Vinted answered with a captcha instead of the page",
+    CHALLENGE: "Vinted answered with a \"verify you are human\" check instead of the page",
+    CLOUDFLARE: "Vinted's Cloudflare front refused access (Access denied, error 1020)",
+    FORBIDDEN: "Vinted refused access (403 Forbidden)",
+}
+
+
+def _blocked(kind: str) -> Verdict:
+    from .choices import CallOutcome
+
+    return Verdict(CallOutcome.BLOCKED, _BLOCK_TEXT[kind] + ".", block=kind)
 
 
 def classify(status_code: int, headers, text: str, url: str = "") -> Verdict:
-    """The meaning of one HTTP answer (or a page the browser landed on, with status 200)."""
+    """The meaning of one HTTP answer (or of a page the browser landed on: see classify_page).
+
+    `url` is where the answer came from (or, for a redirect, its Location). JSON bodies are never
+    searched for words (a buyer's message may say "captcha"); HTML pages are, for challenges.
+    """
     from .choices import CallOutcome
 
-    lowered = (text or "")[:20000].lower()
-    if status_code == 401 or "invalid_authentication_token" in lowered or "/member/signup" in url \
-            or "/session/new" in url:
-        return Verdict(CallOutcome.NEEDS_LOGIN, "Vinted says the session expired: import a new one.")
+    text = text or ""
+    status_code = int(status_code or 0)
+    if 300 <= status_code < 400:
+        location = _header(headers, "location") or url
+        if _is_login(location):
+            return Verdict(CallOutcome.NEEDS_LOGIN, "Vinted sent us to its login page: the session expired.")
+        return Verdict(CallOutcome.ERROR, f"Vinted answered with an unexpected redirect ({status_code}).")
+    data = None if _looks_like_html(headers, text) else _json(text)
+    message_code = str(data.get("message_code") or "") if isinstance(data, dict) else ""
+    if status_code == 401 or message_code == "invalid_authentication_token" or _is_login(url):
+        return Verdict(CallOutcome.NEEDS_LOGIN, "Vinted says the session expired.")
     if status_code == 429:
-        try:
-            retry_after = float(headers.get("Retry-After", "60"))
-        except (TypeError, ValueError):
-            retry_after = 60.0
-        return Verdict(CallOutcome.RATE_LIMITED, f"Vinted asks us to slow down ({retry_after:.0f} s).", retry_after)
-    if status_code == 403 or "captcha" in lowered or "datadome" in lowered or "access denied" in lowered:
-        return Verdict(CallOutcome.BLOCKED, "Vinted blocked the request.")
+        retry_after = retry_after_seconds(_header(headers, "retry-after"))
+        return Verdict(CallOutcome.RATE_LIMITED,
+                       f"Vinted asks us to slow down (429): retrying in {retry_after:.0f} s.", retry_after)
+    if status_code == 403:
+        if _header(headers, "x-datadome") or _DATADOME_RE.search(text[:200_000]):
+            return _blocked(DATADOME)
+        if (_header(headers, "cf-ray") or "cloudflare" in _header(headers, "server").lower()) \
+                and _CLOUDFLARE_RE.search(text[:200_000]):
+            return _blocked(CLOUDFLARE)
+        if _CLOUDFLARE_RE.search(text[:200_000]) and "1020" in text[:200_000]:
+            return _blocked(CLOUDFLARE)
+        return _blocked(FORBIDDEN)
     if status_code >= 500:
-        return Verdict(CallOutcome.ERROR, f"Vinted answered {status_code}.")
+        return Verdict(CallOutcome.ERROR, f"Vinted is not answering properly ({status_code}).")
     if status_code >= 400:
         return Verdict(CallOutcome.ERROR, f"Vinted refused the request ({status_code}).")
+    if _looks_like_html(headers, text):
+        challenge = _challenge(text)
+        if challenge:
+            return _blocked(challenge)
     return Verdict(CallOutcome.OK)
+
+
+def classify_page(url: str, html: str, status_code: int = 200) -> Verdict:
+    """The meaning of a page the browser landed on (after each navigation or action): a login page,
+    a captcha, challenge or block page, or OK. Pass the navigation's status when there is one (a
+    click that changes the page has none: 200)."""
+    return classify(status_code or 200, {"content-type": "text/html"}, html, url)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -33,11 +34,16 @@ from ._server import FakeHTTPServer, FakeService
 #   "datadome"     403 with DataDome's block page
 #   "cloudflare"   403 Cloudflare "Access denied | Error 1020"
 #   "expired"      401 {"code": 100, "message_code": "invalid_authentication_token"}
-#   "rate_limit"   429 with Retry-After
+#   "challenge"    200 page "Vérification de sécurité" (a bot check without an iframe)
+#   "forbidden"    403 JSON without any block page (an IP ban looks so)
+#   "login_redirect" 302 to the login page (a web page asked for without a session)
+#   "rate_limit"   429 with Retry-After: `retry_after` seconds, or an HTTP date when `retry_date` is set
 #   "server_error" 503
+#   "disconnect"   the connection closes without an answer
 #   "slow"         the normal answer, after `seconds`
 #   "drop_field"   (the new-item form) silently drops the field named `field` when filled
-FAILURE_MODES = ("captcha", "datadome", "cloudflare", "expired", "rate_limit", "server_error", "slow", "drop_field")
+FAILURE_MODES = ("captcha", "datadome", "cloudflare", "expired", "challenge", "forbidden", "login_redirect",
+                 "rate_limit", "server_error", "disconnect", "slow", "drop_field")
 
 
 @dataclass
@@ -75,6 +81,7 @@ class Failure:
     mode: str
     paths: str | None = None  # a regex: only requests to matching paths fail (None: any)
     retry_after: float = 2.0
+    retry_date: str = ""  # an HTTP date for Retry-After instead of seconds
     seconds: float = 5.0
     field: str = ""
 
@@ -169,12 +176,22 @@ def _failure_response(fake: FakeVinted, failure: Failure) -> Response | None:
     if failure.mode == "expired":
         return Response(401, {"code": 100, "message_code": "invalid_authentication_token",
                               "message": "Authentication token is invalid"})
+    if failure.mode == "challenge":
+        return html('<html><head><title>Vérification de sécurité</title></head><body>'
+                    '<h1>Vérification</h1><p>Nous vérifions que vous n\'êtes pas un robot.</p></body></html>')
+    if failure.mode == "forbidden":
+        return Response(403, {"code": 403, "message": "Forbidden"})
+    if failure.mode == "login_redirect":
+        return Response(302, b"", "text/html", {"Location": f"{LOGIN_PATH}?ref_url=%2F"})
     if failure.mode == "rate_limit":
         return Response(429, {"code": 106, "message": "Too many requests"},
-                        headers={"Retry-After": f"{failure.retry_after:g}"})
+                        headers={"Retry-After": failure.retry_date or f"{failure.retry_after:g}"})
     if failure.mode == "server_error":
         return html("<html><body>Service unavailable</body></html>", 503)
     return None  # drop_field is the form's own business
+
+
+LOGIN_PATH = "/member/login"
 
 
 def unauthenticated() -> Response:
@@ -193,8 +210,34 @@ def _current_user(fake: FakeVinted, request: Request, match: re.Match) -> Respon
     return Response(200, {"user": {"id": user["id"], "login": user["login"]}, "code": 0})
 
 
+def _refresh_token(fake: FakeVinted, request: Request, match: re.Match) -> Response:
+    """POST /web/api/auth/refresh: the refresh token of a live session answers OK (tokens unchanged)."""
+    refresh = request.cookies.get("refresh_token_web", "")
+    with fake.lock:
+        live = any(refresh == f"fake-refresh-{token}" for token in fake.sessions)
+    return Response(200, {"code": 0}) if live else unauthenticated()
+
+
+def _home(fake: FakeVinted, request: Request, match: re.Match) -> Response:
+    """An ordinary page: DataDome's tag and a captcha word in a script name, the CSRF token; no challenge."""
+    return html('<html><head><title>Vinted | Vends et achète des vêtements</title>'
+                '<script src="https://ct.captcha-delivery.com/c.js"></script>'
+                '<script src="/assets/recaptcha-free-checkout.js"></script></head><body>'
+                '<h1>Prêt à faire du tri dans tes placards ?</h1>'
+                '<script type="application/json">{"CSRF_TOKEN":"75f6c9fa-dc8e-4e52-a000-e09dd4084b3e"}</script>'
+                '<p>Verify your email to sell faster.</p></body></html>')
+
+
+def _login_page(fake: FakeVinted, request: Request, match: re.Match) -> Response:
+    return html('<html><head><title>Se connecter | Vinted</title></head><body><h1>Bienvenue</h1>'
+                '<form action="/member/login" method="post"><input name="login"></form></body></html>')
+
+
 ROUTES: list[tuple[str, str, Callable]] = [
     ("GET", r"^/api/v2/users/current$", _current_user),
+    ("POST", r"^/web/api/auth/refresh$", _refresh_token),
+    ("GET", r"^/$", _home),
+    ("GET", rf"^{LOGIN_PATH}$", _login_page),
 ]
 
 
@@ -238,6 +281,10 @@ class _Handler(BaseHTTPRequestHandler):
             fake.requests.append(request)
         response = None
         failure = fake.take_failure(parts.path, modes=tuple(m for m in FAILURE_MODES if m != "drop_field"))
+        if failure is not None and failure.mode == "disconnect":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if failure is not None:
             response = _failure_response(fake, failure)
         if response is None:

@@ -6,6 +6,7 @@ functions answer the account, whose serializers and pages show only `has_session
 """
 
 import json
+import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -22,58 +23,112 @@ from ..models import VintedAccount
 SESSION_MAX_CHARS = 64 * 1024
 
 
+# A cookie name is an RFC 6265 token; a value may not hold separators or control characters (it goes
+# into a Cookie header as is: one with a newline or ";" would forge headers or other cookies).
+_COOKIE_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}$")
+_COOKIE_VALUE_RE = re.compile(r"^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{0,8192}$")
+_USER_AGENT_RE = re.compile(r"^[\x20-\x7e]{0,500}$")
+
+
 def parse_cookies(raw: str) -> dict[str, str]:
     """Cookie name -> value from a Cookie header ("a=1; b=2", optionally prefixed "Cookie:") or a
     browser export (a JSON list of {"name", "value", ...}, or a JSON object name -> value).
     ValidationError (field "session") says what is wrong; the values are never in the message."""
-    text = (raw or "").strip()
+    text = (raw or "").strip() if isinstance(raw, str) else ""
     if not text:
         raise ValidationError({"session": "Paste the Cookie header or the cookie export of a signed-in Vinted tab."})
     if len(text) > SESSION_MAX_CHARS:
         raise ValidationError({"session": f"That is longer than {SESSION_MAX_CHARS // 1024} KB: not a session."})
-    cookies: dict[str, str] = {}
+    pairs: list[tuple] = []
     if text[0] in "[{":
         try:
             data = json.loads(text)
         except ValueError:
             raise ValidationError({"session": "That looks like JSON but does not parse."}) from None
-        items = data.items() if isinstance(data, dict) else (
-            (entry.get("name"), entry.get("value")) for entry in data if isinstance(entry, dict))
-        for name, value in items:
-            if isinstance(name, str) and isinstance(value, str) and name.strip():
-                cookies[name.strip()] = value
+        if isinstance(data, dict) and isinstance(data.get("cookies"), list):
+            data = data["cookies"]  # some extensions wrap the list
+        pairs = list(data.items()) if isinstance(data, dict) else [
+            (entry.get("name"), entry.get("value")) for entry in data if isinstance(entry, dict)]
     else:
         if text.lower().startswith("cookie:"):
             text = text[len("cookie:"):]
         for part in text.split(";"):
             name, sep, value = part.strip().partition("=")
-            if sep and name.strip():
-                cookies[name.strip()] = value.strip()
+            if sep:
+                pairs.append((name, value))
+    cookies: dict[str, str] = {}
+    bad: list[str] = []
+    for name, value in pairs:
+        if not isinstance(name, str) or not name.strip():
+            continue
+        name = name.strip()
+        value = str(value).strip() if isinstance(value, str | int) else None
+        if value is not None and len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]  # a quoted cookie value
+        if not _COOKIE_NAME_RE.match(name) or value is None or not _COOKIE_VALUE_RE.match(value):
+            if name in site.SESSION_COOKIES:
+                bad.append(name)
+            continue  # another site's or a consent cookie we cannot send as is: left out
+        cookies[name] = value
+    if bad:
+        # Names only: a value may be the secret itself.
+        raise ValidationError({"session": "These cookies have characters a cookie cannot hold (is the paste cut "
+                                          f"or wrapped?): {', '.join(sorted(set(bad))[:10])}."})
     if site.ACCESS_COOKIE not in cookies or not cookies[site.ACCESS_COOKIE]:
         raise ValidationError({"session": f"No {site.ACCESS_COOKIE} cookie in it: copy it from a tab where "
                                           "you are signed in to Vinted."})
     return cookies
 
 
+def clean_user_agent(user_agent) -> str:
+    """The browser's user agent as sent with every call; ValidationError (field "user_agent") if it
+    could not be a header value."""
+    text = (user_agent or "").strip() if isinstance(user_agent, str) else ""
+    if not _USER_AGENT_RE.match(text):
+        raise ValidationError({"user_agent": "A user agent is one line of at most 500 plain characters "
+                                             "(copy navigator.userAgent from the browser's console)."})
+    return text
+
+
 def import_session(account: VintedAccount, raw: str, *, user_agent: str = "", by_user=None) -> VintedAccount:
-    """Store a new session for the account and check it at once; the account's status says how it went."""
+    """Store a new session for the account and check it at once; the account's status says how it went.
+
+    A new session does not lift a block: an account cooling down keeps its cool-down (the session is
+    checked when it is over) and a blocked one stays blocked until an admin unblocks it
+    (Vinted blocks the browser and the address, not only the session)."""
     if by_user is not None and not VintedAccount.objects.permits(by_user, account, Action.CHANGE):
         raise PermissionDenied("You may not change this Vinted account.")
     cookies = parse_cookies(raw)
+    agent = clean_user_agent(user_agent)
     with transaction.atomic():
+        locked = VintedAccount.objects.select_for_update().get(pk=account.pk)
+        held = locked.status == AccountStatus.BLOCKED or (
+            locked.status == AccountStatus.COOLING_DOWN and locked.cooling_until
+            and locked.cooling_until > timezone.now())
         account.cookies = json.dumps(cookies)
-        account.user_agent = (user_agent or "").strip()[:500]
+        account.user_agent = agent
         account.session_imported_at = timezone.now()
-        account.status, account.status_message, account.cooling_until = AccountStatus.ACTIVE, "", None
+        account.vinted_user_id, account.vinted_login = "", ""
+        if held:
+            account.status, account.cooling_until = locked.status, locked.cooling_until
+            account.status_message = (locked.status_message + " A new session is stored; it is checked once "
+                                      "the account may call Vinted again.")[:300]
+        else:
+            account.status, account.status_message, account.cooling_until = AccountStatus.ACTIVE, "", None
         account.save()
         record_event("vinted", "account.session_imported", "info",
                      f"New session imported for Vinted account {account.label}.",
                      {"account": account.pk, "cookies": sorted(cookies)}, user=by_user, target=account)
+    if held:
+        return account
     return check_session(account)
 
 
 def check_session(account: VintedAccount) -> VintedAccount:
-    """One authenticated request; the account ends active (with Vinted's user id) or says what to do."""
+    """One authenticated request; the account ends active (with Vinted's user id) or says what to do.
+
+    Refused without a request while the account may not call Vinted (its status says why). A
+    TransientError (Vinted down, 429, the breaker open) propagates: the status is unchanged."""
     from ..http import VintedClient
     from ..ledger import VintedError
 
@@ -84,33 +139,72 @@ def check_session(account: VintedAccount) -> VintedAccount:
     try:
         data = VintedClient(account).get_json(site.SESSION_CHECK_PATH, action="session-check")
     except VintedError:
-        pass  # the ledger set the account's status and message
+        account.refresh_from_db()  # the ledger set the account's status and message
+        fields = []
     else:
-        user = data.get("user") or {}
+        user = data.get("user") if isinstance(data, dict) else None
+        user = user if isinstance(user, dict) else {}
         account.vinted_user_id = str(user.get("id") or "")[:32]
         account.vinted_login = str(user.get("login") or "")[:100]
-        account.status, account.status_message = AccountStatus.ACTIVE, ""
+        fields = ["vinted_user_id", "vinted_login"]
+        if not account.vinted_user_id:
+            account.status = AccountStatus.NEEDS_LOGIN
+            account.status_message = "Vinted answered without a signed-in user: import a new session."
+            fields += ["status", "status_message"]
+        elif account.status == AccountStatus.ACTIVE:
+            account.status_message = ""
+            fields.append("status_message")
     account.last_checked_at = timezone.now()
-    account.save()
+    account.save(update_fields=[*fields, "last_checked_at", "updated_at"])
     return account
 
 
 def check_sessions(accounts=None) -> list[VintedAccount]:
-    """Check every active account (or those given); each one's outcome is on the account."""
+    """Check every active account (or those given); each one's outcome is on the account, and
+    `check_error` says why a check could not be made (Vinted unavailable, rate limited...)."""
     from monitoring.jobs import TransientError
 
     queryset = VintedAccount.objects.usable() if accounts is None else accounts
     checked = []
     for account in queryset:
+        account.check_error = ""
         try:
             checked.append(check_session(account))
-        except TransientError:
+        except TransientError as exc:
             account.refresh_from_db()
+            account.check_error = str(exc)
             checked.append(account)
     return checked
 
 
 def end_cooldowns() -> int:
     """Scheduler hook: accounts whose cool-down is over become active again (their session is checked
-    at the next call)."""
-    return 0
+    at the next call); returns how many."""
+    from ..ledger import end_cooldown
+
+    now = timezone.now()
+    due = VintedAccount.objects.filter(status=AccountStatus.COOLING_DOWN, cooling_until__lte=now)
+    return sum(1 for account in due if end_cooldown(account, now))
+
+
+def unblock(account: VintedAccount, by_user) -> VintedAccount:
+    """An admin lifts a block or a cool-down by hand: the account is active again (or needs a login
+    when it has no session). The `vinted` breaker is not reset here: it pauses the whole site and
+    has its own reset on the monitoring page."""
+    if not VintedAccount.objects.permits(by_user, account, Action.ADMIN):
+        raise PermissionDenied("Only admins may unblock a Vinted account.")
+    account.refresh_from_db()
+    if account.status not in (AccountStatus.BLOCKED, AccountStatus.COOLING_DOWN):
+        raise ValidationError({"status": f"The account is not blocked (it is {account.get_status_display().lower()})."})
+    previous = account.status
+    if account.has_session:
+        account.status, account.status_message = AccountStatus.ACTIVE, ""
+    else:
+        account.status, account.status_message = AccountStatus.NEEDS_LOGIN, "Import a session first."
+    account.cooling_until = None
+    account.save(update_fields=["status", "status_message", "cooling_until", "updated_at"])
+    record_event("vinted", "account.unblocked", "info",
+                 f"Vinted account {account.label} unblocked by {by_user.get_username()} (was {previous}).",
+                 {"account": account.pk, "status": account.status, "previous_status": previous},
+                 user=by_user, target=account)
+    return account
