@@ -125,3 +125,28 @@ def test_each_relist_is_a_new_draft(api_as, operator):
     assert client.post(f"{API}/listings/{sold.pk}/relist/", {}, format="json").status_code == 201
     assert client.post(f"{API}/listings/{sold.pk}/relist/", {}, format="json").status_code == 201
     assert Listing.objects.filter(relisted_from=sold).count() == 2
+
+
+@pytest.mark.parametrize("persona,api_with", API_PERSONAS, indirect=["api_with"])
+def test_role_matrix_of_the_relist_status(api_for, api_with, stale, persona):
+    response = api_for(persona, using=api_with).get(f"{API}/listings/{stale.pk}/relist/status/")
+    assert_matrix_answer(response, (401, 200, 200, 404, 200)[PERSONAS.index(persona)], persona)
+
+
+def test_the_relist_status_follows_a_failed_deletion(api_as, operator, fake_vinted,
+                                                      django_capture_on_commit_callbacks):
+    account = account_for(operator, fake_vinted)
+    old = published(operator, account=account, item_id=vinted_items.add_item(fake_vinted))
+    client = api_as(operator)
+    before = client.get(f"{API}/listings/{old.pk}/relist/status/").json()
+    assert before == {"listing": old.pk, "can_relist": True, "stale_days": 30, "relisted_from": None,
+                      "relists": [], "deletion": None}
+    new_id = client.post(f"{API}/listings/{old.pk}/relist/", {"delete_old": True}, format="json").json()["id"]
+    assert client.get(f"{API}/listings/{old.pk}/relist/status/").json()["deletion"]["status"] == "queued"
+    fake_vinted.fail_next("expired", paths=r"/delete$")
+    with django_capture_on_commit_callbacks(execute=True):
+        run_worker()
+    state = client.get(f"{API}/listings/{old.pk}/relist/status/").json()
+    assert state["relists"] == [new_id]
+    assert state["deletion"]["status"] == "failed" and "session expired" in state["deletion"]["error"]
+    assert client.get(f"{API}/listings/{new_id}/relist/status/").json()["relisted_from"] == old.pk

@@ -3,10 +3,13 @@
 
 `POST /api/v1/vinted/listings/{id}/relist/` `{"delete_old": false}` answers 201 with the new draft
 (`Location` is its URL, `relisted_from` the old listing's id); with `delete_old` the answer's
-`delete_job` is the id of the background run that deletes the old item on Vinted
-(`/api/v1/monitoring/jobs/...` shows its state, and the old listing's page too). 400 VALIDATION_ERROR
+`delete_job` is the id of the background run that deletes the old item on Vinted. 400 VALIDATION_ERROR
 when the listing cannot be relisted (its state) or `delete_old` cannot be honoured (field
-`delete_old`); 403 without the right to add listings; 404 for a listing the user cannot see.
+`delete_old`); 403 without the right to add or change listings; 404 for a listing the user cannot see.
+
+`GET /api/v1/vinted/listings/{id}/relist/status/` follows it, for whoever may see the listing: whether it
+may be relisted now, the listing it was relisted from, its relists, and the deletion on Vinted of this
+listing's item (the job's status and Vinted's reason when it failed), as the listing page shows them.
 """
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -15,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from lofisite.openapi import ERROR_SCHEMA
+from monitoring.choices import JobStatus
 
 from ..services import relist as services
 from .serializers import ListingSerializer
@@ -40,6 +44,26 @@ class RelistedListingSerializer(ListingSerializer):
     def get_delete_job(self, listing) -> int | None:
         run = self.context.get("delete_job")
         return getattr(run, "pk", None)
+
+
+class DeletionSerializer(serializers.Serializer):
+    job = serializers.IntegerField(source="pk")
+    status = serializers.ChoiceField(JobStatus.choices, help_text="queued, running, retrying: under way.")
+    attempt = serializers.IntegerField()
+    max_attempts = serializers.IntegerField()
+    error = serializers.CharField(help_text="Why it failed (Vinted's reason); empty otherwise.")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class RelistStatusSerializer(serializers.Serializer):
+    listing = serializers.IntegerField(source="listing.pk")
+    can_relist = serializers.BooleanField(help_text="Sold or stale now (your permission aside).")
+    stale_days = serializers.IntegerField(help_text="VINTED_STALE_DAYS: a listing published longer ago is stale.")
+    relisted_from = serializers.IntegerField(source="source.pk", allow_null=True, default=None)
+    relists = serializers.ListField(child=serializers.IntegerField(), help_text="Drafts made from this listing.")
+    deletion = DeletionSerializer(allow_null=True, help_text="Deleting this listing's item on Vinted; null if never "
+                                                             "asked.")
 
 
 class ListingRelistActions:
@@ -75,3 +99,19 @@ class ListingRelistActions:
         new = self.get_queryset().get(pk=new.pk)
         data = RelistedListingSerializer(new, context={**self.get_serializer_context(), "delete_job": run}).data
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
+
+    @extend_schema(
+        summary="Relist state: can it be relisted, its relists, the deletion of its item on Vinted",
+        responses={200: RelistStatusSerializer,
+                   401: OpenApiResponse(ERROR_ENVELOPE, description="NOT_AUTHENTICATED."),
+                   403: OpenApiResponse(ERROR_ENVELOPE, description="PERMISSION_DENIED."),
+                   404: OpenApiResponse(ERROR_ENVELOPE, description="NOT_FOUND: no such listing you can see.")},
+    )
+    @action(detail=True, methods=["get"], url_path="relist/status", url_name="relist-status")
+    def relist_status(self, request, pk=None):
+        listing = self.get_object()
+        state = services.panel_state(request.user, listing)
+        return Response(RelistStatusSerializer({
+            "listing": listing, "can_relist": services.can_relist(listing), "stale_days": state["stale_days"],
+            "source": state["source"], "relists": [copy.pk for copy in state["relists"]],
+            "deletion": state["deletion"]}).data)
