@@ -119,3 +119,25 @@ def test_a_successful_deletion_archives_the_old_listing_and_says_so(client, oper
         run_worker()
     page = client.get(old.get_absolute_url()).content.decode()
     assert 'data-job-status="succeeded"' in page and "Archived" in page
+
+
+def test_a_published_listing_is_marked_sold_from_its_page_and_the_profit_shows(client, operator):
+    listing = published(operator, days_ago=5, purchase_cost="6.00", title="Sold jeans")
+    client.force_login(operator)
+    page = client.get(listing.get_absolute_url()).content.decode()
+    assert "Mark sold" in page and "Archive" in page
+    response = client.post(reverse("vinted:listing-mark-sold", args=[listing.pk]),
+                           {"sale_price": "30.00", "sale_fees": "2.50"}, follow=True)
+    page = response.content.decode()
+    assert "marked sold" in page and "21.50 EUR" in page  # the profit on the listing page
+    listing.refresh_from_db()
+    assert listing.status == ListingStatus.SOLD and listing.days_to_sell == 5
+    inventory = client.get(reverse("vinted:inventory")).content.decode()
+    assert "21.50" in inventory
+
+
+def test_a_published_listing_is_archived_from_its_page(client, operator):
+    listing = published(operator, days_ago=5)
+    client.force_login(operator)
+    client.post(reverse("vinted:listing-archive", args=[listing.pk]))
+    assert Listing.objects.get(pk=listing.pk).status == ListingStatus.ARCHIVED
