@@ -26,7 +26,7 @@ def _catalogue(vinted_catalogue):
 
 
 def test_relist_a_stale_listing_and_delete_the_old_item_on_vinted(open_page, operator, fake_vinted):
-    account = VintedAccount.objects.create(owner=operator, label="main", status=AccountStatus.ACTIVE,
+    account = VintedAccount.objects.create(owner=operator, label="main", status=AccountStatus.ACTIVE, dry_run=False,
                                            cookies=json.dumps(fake_vinted.add_session()))
     item_id = vinted_items.add_item(fake_vinted, title="Levi's 501")
     old = ListingFactory(owner=operator, complete=True, title="Levi's 501, W30", status=ListingStatus.PUBLISHED,

@@ -28,8 +28,10 @@ pytestmark = pytest.mark.django_db
 
 def account_for(owner, fake=None, **fields):
     cookies = json.dumps(fake.add_session()) if fake is not None else json.dumps({"access_token_web": "x"})
+    # A live account (dry run off, as an admin leaves it once the account really sells).
     return VintedAccount.objects.create(owner=owner, label=fields.pop("label", "main"), cookies=cookies,
-                                        status=fields.pop("status", AccountStatus.ACTIVE), **fields)
+                                        status=fields.pop("status", AccountStatus.ACTIVE),
+                                        dry_run=fields.pop("dry_run", False), **fields)
 
 
 def published(owner, *, days_ago=45, account=None, item_id="", status=ListingStatus.PUBLISHED, **fields):
@@ -171,6 +173,26 @@ def test_delete_old_needs_the_listing_on_vinted_and_the_users_account(operator, 
         services.relist(on_someone_elses, by_user=operator, delete_old=True)
     assert "Vinted account" in caught.value.message_dict["delete_old"][0]
     assert Listing.objects.count() == 2 and not JobRun.objects.exists()
+
+
+def test_a_dry_run_account_never_deletes_on_vinted(operator, fake_vinted, django_capture_on_commit_callbacks):
+    account = account_for(operator, fake_vinted, dry_run=True)
+    old = published(operator, account=account, item_id=vinted_items.add_item(fake_vinted))
+    with pytest.raises(ValidationError) as caught:
+        services.relist(old, by_user=operator, delete_old=True)
+    assert "dry-run mode" in caught.value.message_dict["delete_old"][0]
+    assert Listing.objects.count() == 1
+
+    # Turned on after the relist was asked: the job refuses without calling Vinted.
+    VintedAccount.objects.filter(pk=account.pk).update(dry_run=False)
+    services.relist(old, by_user=operator, delete_old=True)
+    VintedAccount.objects.filter(pk=account.pk).update(dry_run=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_worker()
+    run = services.deletion_job(old)
+    assert run.status == "failed" and "dry-run mode" in run.error
+    assert fake_vinted.requests_to(r"/delete$") == [] and not VintedCall.objects.exists()
+    assert Listing.objects.get(pk=old.pk).status == ListingStatus.PUBLISHED
 
 
 def _relist_with_delete(operator, fake_vinted, *, status=ListingStatus.PUBLISHED, **item):

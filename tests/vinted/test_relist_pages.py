@@ -60,6 +60,18 @@ def test_the_form_is_offered_only_to_who_may_relist_a_relistable_listing(client,
     assert "Relist as a new draft" not in client.get(stale.get_absolute_url()).content.decode()
 
 
+def test_a_dry_run_account_offers_no_deletion_and_says_why(client, operator, fake_vinted):
+    account = account_for(operator, fake_vinted, dry_run=True)
+    old = published(operator, account=account, item_id=vinted_items.add_item(fake_vinted))
+    client.force_login(operator)
+    page = client.get(old.get_absolute_url()).content.decode()
+    assert "Relist as a new draft" in page and "Also delete it on Vinted" not in page
+    assert "is in dry-run mode" in page
+    response = client.post(reverse("vinted:listing-relist", args=[old.pk]), {"delete_old": "on"}, follow=True)
+    assert "Not relisted: The Vinted account main (vinted.fr) is in dry-run mode" in response.content.decode()
+    assert Listing.objects.count() == 1
+
+
 def test_relisting_from_the_page_redirects_to_the_draft_which_links_back(client, operator, stale):
     client.force_login(operator)
     response = client.post(reverse("vinted:listing-relist", args=[stale.pk]), {}, follow=True)

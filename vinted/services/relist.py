@@ -16,14 +16,16 @@ Rules this module keeps (where the issue is silent, the choice is written here):
   gets its own file names holding the same bytes (a hard link where the filesystem allows, else a
   copy), so deleting either listing or any one photo never takes the other's files (the delete paths
   in vinted.services.photos / .listings remove a photo's own names only).
-- **Deleting the old item on Vinted** (`delete_old`): only for a listing on Vinted (a Vinted item id and
-  an account the user may use). The draft is made at once; the deletion is a background job
-  (`vinted.delete_item`, a mutating "write" call with action "delete" through vinted.http.VintedClient,
-  so the ledger and the `vinted` breaker apply). When Vinted confirms (or answers 404: the item is
-  already gone), the old listing is archived, unless it is sold (a sale is history the profit rests
-  on, so it keeps its status). Its Vinted id stays, so conversations still find it. A block, an
-  expired session or any other refusal fails the job, which the listing pages show with Vinted's
-  reason; the new draft stays either way. Rate limits and Vinted's 5xx are retried by the job wrapper.
+- **Deleting the old item on Vinted** (`delete_old`): only for a listing on Vinted (a Vinted item id
+  and an account the user may use), and never from an account in dry-run mode (dry run means nothing
+  mutating reaches Vinted; the job checks it again when it runs). The draft is made at once; the
+  deletion is a background job (`vinted.delete_item`, a mutating "write" call with action "delete"
+  through vinted.http.VintedClient, so the ledger and the `vinted` breaker apply). When Vinted
+  confirms (or answers 404: the item is already gone), the old listing is archived, unless it is
+  sold (a sale is history the profit rests on, so it keeps its status). Its Vinted id stays, so
+  conversations still find it. A block, an expired session or any other refusal fails the job,
+  which the listing pages show with Vinted's reason; the new draft stays either way. Rate limits
+  and Vinted's 5xx are retried by the job wrapper.
 """
 
 import logging
@@ -50,6 +52,8 @@ from .listings import ARCHIVABLE, CONTENT_FIELDS, INVENTORY_FIELDS
 logger = logging.getLogger(__name__)
 
 DELETE_JOB = "vinted.delete_item"
+DRY_RUN_MESSAGE = ("The Vinted account {account} is in dry-run mode: nothing is changed on Vinted from it (an admin "
+                   "can turn dry run off on the account's page).")
 COPIED_FIELDS = tuple(name for name in CONTENT_FIELDS + INVENTORY_FIELDS if name != "colours")
 
 
@@ -98,6 +102,8 @@ def _check_delete_old(user, listing) -> VintedAccount:
     account = VintedAccount.objects.get(pk=listing.account_id)
     if not VintedAccount.objects.permits(user, account, Action.CHANGE):
         raise ValidationError({"delete_old": ["You may not act on the Vinted account this listing is on."]})
+    if account.dry_run:
+        raise ValidationError({"delete_old": [DRY_RUN_MESSAGE.format(account=account)]})
     return account
 
 
@@ -188,13 +194,17 @@ def delete_on_vinted(listing_id: int) -> dict:
     """Delete the listing's item on Vinted, then archive the listing (unless sold). Raises what Vinted's
     answer means (vinted.ledger): the job wrapper retries the transient ones and fails on the others."""
     from ..http import VintedClient
-    from ..ledger import VintedError, VintedRefused
+    from ..ledger import AccountUnavailable, VintedError, VintedRefused
 
     listing = Listing.objects.select_related("account").filter(pk=listing_id).first()
     if listing is None:
         return {"listing": listing_id, "deleted": False, "note": "The listing no longer exists."}
     if not is_on_vinted(listing):
         raise VintedRefused(f"{listing} is not on Vinted (no Vinted item id or account): nothing to delete.")
+    if listing.account.dry_run:  # turned on after the relist was asked: still nothing mutating is sent
+        exc = AccountUnavailable(DRY_RUN_MESSAGE.format(account=listing.account))
+        _record_failure(listing, exc)
+        raise exc
     path = site.DELETE_ITEM_PATH.format(id=listing.vinted_item_id)
     already_gone = False
     try:
@@ -245,7 +255,8 @@ def panel_state(user, listing) -> dict:
     permitted = permits_relist(user, listing)
     offer = permitted and can_relist(listing)
     account = VintedAccount.objects.filter(pk=listing.account_id).first() if offer and is_on_vinted(listing) else None
-    can_delete_old = account is not None and VintedAccount.objects.permits(user, account, Action.CHANGE)
+    may_use = account is not None and VintedAccount.objects.permits(user, account, Action.CHANGE)
+    can_delete_old = may_use and not account.dry_run
     deletion = deletion_job(listing)
     source = None
     if listing.relisted_from_id:
@@ -256,6 +267,7 @@ def panel_state(user, listing) -> dict:
         "offer": offer,
         "refusal": refusal(listing) if permitted and listing.status == ListingStatus.PUBLISHED else "",
         "can_delete_old": can_delete_old,
+        "dry_run_account": account if may_use and account.dry_run else None,
         "deletion": deletion,
         "source": source,
         "source_deletion": source_deletion,
