@@ -517,6 +517,8 @@ VINTED_CONFIRM_TOKEN_MINUTES = env.int("VINTED_CONFIRM_TOKEN_MINUTES", default=3
 PLAYWRIGHT_CHROMIUM_EXECUTABLE = env.str("PLAYWRIGHT_CHROMIUM_EXECUTABLE", default="/usr/bin/chromium")
 VINTED_MAX_BROWSERS = env.int("VINTED_MAX_BROWSERS", default=1)
 VINTED_BROWSER_TIMEOUT_SECONDS = env.float("VINTED_BROWSER_TIMEOUT_SECONDS", default=60)
+# Relist (vinted.services.relist): a published listing older than this many days is "stale" and may be relisted.
+VINTED_STALE_DAYS = env.int("VINTED_STALE_DAYS", default=30)
 # Inbox sync (a scheduler hook): how often each active account's inbox is read.
 VINTED_INBOX_SYNC_MINUTES = env.int("VINTED_INBOX_SYNC_MINUTES", default=10)
 CIRCUIT_BREAKERS["vinted"] = {"failure_threshold": 5, "recovery_timeout": 300,

@@ -24,3 +24,17 @@ def draft_batch(batch_id: int) -> dict:
 
     batch = run_batch(batch_id)
     return {"done": batch.done, "failed": batch.failed} if batch is not None else {}
+
+
+# --- relist: delete the old item on Vinted (vinted.services.relist) ---------------------------------------
+def delete_item_label(listing_id: int) -> str:
+    return f"Delete listing #{listing_id} on Vinted"
+
+
+@job("vinted.delete_item", label=delete_item_label)
+def delete_item(listing_id: int) -> dict:
+    # Rate limits and Vinted's 5xx are TransientError: retried with backoff; a block, an expired session
+    # or a refusal fails the run, which the listing pages show.
+    from .services.relist import delete_on_vinted
+
+    return delete_on_vinted(listing_id)

@@ -1,7 +1,10 @@
 """Vinted relist pages (mounted at /vinted/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-from .views import relist as views  # noqa: F401
+from .views import relist as views
 
-urlpatterns = []
+urlpatterns = [
+    path("listings/<int:pk>/relist/", views.ListingRelistView.as_view(), name="listing-relist"),
+    path("listings/<int:pk>/relist/status/", views.ListingRelistStatusView.as_view(), name="listing-relist-status"),
+]
