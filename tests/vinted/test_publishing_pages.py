@@ -45,7 +45,8 @@ def make_publication(listing, account, status, *, screenshot=True, **fields):
     if screenshot:
         publication.screenshot.save(f"publication-{publication.pk}.png", ContentFile(PNG))
     listing_status = {PublicationStatus.PUBLISHED: ListingStatus.PUBLISHED,
-                      PublicationStatus.FAILED: ListingStatus.FAILED}.get(status, ListingStatus.PREPARED)
+                      PublicationStatus.FAILED: ListingStatus.FAILED,
+                      PublicationStatus.DRY_RUN: ListingStatus.READY}.get(status, ListingStatus.PREPARED)
     Listing.objects.filter(pk=listing.pk).update(status=listing_status, account=account,
                                                  vinted_item_id=fields.get("vinted_item_id", ""),
                                                  vinted_url=fields.get("vinted_url", ""))
@@ -232,7 +233,7 @@ def test_a_dry_run_says_nothing_was_published_and_offers_no_confirm(client, oper
     publication = make_publication(listing, account, PublicationStatus.DRY_RUN)
     client.force_login(operator)
     page = client.get(reverse("vinted:publication-detail", args=[publication.pk])).content.decode()
-    assert "Dry run: nothing was published." in page and "an admin turns dry run off" in page
+    assert "Dry run: nothing was published." in page and "An admin turns dry run off" in page
     assert "data-confirm-form" not in page and "Confirm and publish" not in page
     assert "Prepare again" in page
 

@@ -45,6 +45,7 @@ VALUE_LABELS = {
     "color_ids": "Colours",
     "price": "Price",
     "package_size_id": "Package size",
+    "photos": "Photos",  # only in a read-back difference: the photos' hashes, in order
 }
 # Keys whose value is one of Vinted's ids (shown as "name" with "Vinted id N" beside it).
 _ID_KEYS = {"catalog_id", "brand_id", "size_id", "status_id", "color_ids", "package_size_id"}
@@ -98,6 +99,10 @@ class _Names:
         }
 
     def text(self, key, value, currency="") -> tuple[str, str]:
+        if key == "photos":
+            hashes = [str(item) for item in value or []]
+            return (f"{len(hashes)} photo{'' if len(hashes) == 1 else 's'}"
+                    + (": " + ", ".join(h[:10] for h in hashes) if hashes else "")), ""
         if key not in _ID_KEYS:
             if key == "price" and value not in (None, ""):
                 return f"{value} {currency}".strip(), ""

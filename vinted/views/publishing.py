@@ -30,8 +30,6 @@ from .listings import PAGE_QUERYSET, VintedPageMixin, listing_context
 
 PUBLICATION_QUERYSET = Publication.objects.select_related(
     "listing__owner", "account", "owner", "prepare_job", "publish_job", "confirmed_by")
-# Refusals that are about the state of things rather than the request's input (HTTP 409).
-CONFLICT_CODES = frozenset({"already_published", "idempotency_conflict", "busy", "conflict"})
 
 
 def publication_url(publication) -> str:
@@ -39,7 +37,8 @@ def publication_url(publication) -> str:
 
 
 def refusal_status(exc) -> int:
-    return 409 if exc.code in CONFLICT_CODES else 400
+    """The service's own answer: 400 for bad input (a forged token), 409 when the state refuses it."""
+    return getattr(exc, "http_status", 400)
 
 
 def publication_context(request, publication, **extra) -> dict:
