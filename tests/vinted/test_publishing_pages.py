@@ -6,53 +6,21 @@ answers 4xx with a message and changes nothing; a double submit publishes once.
 Publications are made directly in each state (the prepare job itself is the publishing tests'
 business, tests/vinted/test_publishing.py); the tokens are the service's own."""
 
-import hashlib
-import json
 import re
 
 import pytest
-from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
 from monitoring.models import JobRun
-from tests.factories import ListingFactory, PhotoFactory, image_bytes
+from tests.factories import ListingFactory, PhotoFactory
 from tests.helpers import PERSONAS, assert_answer, client_for
+from tests.vinted.publishing_helpers import PNG, make_account, make_publication
 from vinted.choices import AccountStatus, ListingStatus, PublicationStatus
-from vinted.models import Colour, Listing, Publication, VintedAccount
+from vinted.models import Colour, Listing, Publication
 from vinted.services import publishing
 
 pytestmark = pytest.mark.django_db
-
-PNG = image_bytes(80, 60, fmt="PNG")
-
-
-def make_account(owner, label="Otto on vinted.fr", **fields):
-    fields = {"status": AccountStatus.ACTIVE, "dry_run": False, **fields}
-    return VintedAccount.objects.create(owner=owner, label=label, cookies=json.dumps({"access_token_web": "t"}),
-                                        **fields)
-
-
-def make_publication(listing, account, status, *, screenshot=True, **fields):
-    """A publication as the prepare job leaves it: the snapshot of the listing's values, its hash,
-    the listing's fingerprint and the screenshot; the listing in the status that goes with it."""
-    snapshot = {"values": publishing.listing_values(listing),
-                "photo_hashes": list(listing.photos.order_by("position").values_list("sha256", flat=True))}
-    publication = Publication.objects.create(
-        owner=listing.owner, listing=listing, account=account, status=status, snapshot=snapshot,
-        snapshot_hash=hashlib.sha256(json.dumps(snapshot, sort_keys=True).encode()).hexdigest(),
-        listing_fingerprint=publishing.listing_fingerprint(listing), prepared_at=timezone.now(), **fields)
-    if screenshot:
-        publication.screenshot.save(f"publication-{publication.pk}.png", ContentFile(PNG))
-    listing_status = {PublicationStatus.PUBLISHED: ListingStatus.PUBLISHED,
-                      PublicationStatus.FAILED: ListingStatus.FAILED,
-                      PublicationStatus.DRY_RUN: ListingStatus.READY}.get(status, ListingStatus.PREPARED)
-    Listing.objects.filter(pk=listing.pk).update(status=listing_status, account=account,
-                                                 vinted_item_id=fields.get("vinted_item_id", ""),
-                                                 vinted_url=fields.get("vinted_url", ""))
-    listing.refresh_from_db()
-    return publication
-
 
 @pytest.fixture
 def listing(operator):
@@ -218,7 +186,8 @@ def test_a_prepared_publication_shows_screenshot_values_and_the_confirm_form(cli
     assert "Values read back from Vinted's form" in page
     blue = Colour.objects.get(name="Blue")
     for text in ("Otto&#x27;s jeans", "Jeans", "Levi&#x27;s", "Very good", "Blue", "25.00 EUR", "Medium",
-                 ">53<", f">{blue.vinted_id}<", f">{listing.size.vinted_id}<", "1 uploaded, in order"):
+                 "(id 53)", f"(id {blue.vinted_id})", f"(id {listing.size.vinted_id})", "(id 1187)",
+                 "1 uploaded, in order"):
         assert text in page, text
     fields = _form_fields(page)
     assert fields["token"] and re.fullmatch(r"[0-9a-f-]{36}", fields["idempotency_key"])
