@@ -150,9 +150,10 @@ def _require(by_user, listing, account):
         raise PermissionDenied("You may not use this Vinted account.")
 
 
-def request_prepare(listing, account, *, by_user) -> Publication:
+def request_prepare(listing, account, *, by_user, enqueue: bool = True) -> Publication:
     """A new publication in "preparing" with its prepare job queued; an earlier prepared (or dry-run,
-    or failed) publication of the listing is superseded."""
+    or failed) publication of the listing is superseded. enqueue=False: the caller runs the job
+    itself (`prepare_publication.call(publication.pk)`, as the publish command does)."""
     from ..tasks import prepare_publication
 
     _require(by_user, listing, account)
@@ -187,8 +188,9 @@ def request_prepare(listing, account, *, by_user) -> Publication:
         publication = Publication.objects.create(owner=locked.owner, listing=locked, account=account,
                                                  status=PublicationStatus.PREPARING)
         Listing.objects.filter(pk=locked.pk).update(status=ListingStatus.PREPARING, updated_at=timezone.now())
-        publication.prepare_job = prepare_publication.enqueue(publication.pk)
-        publication.save(update_fields=["prepare_job", "updated_at"])
+        if enqueue:
+            publication.prepare_job = prepare_publication.enqueue(publication.pk)
+            publication.save(update_fields=["prepare_job", "updated_at"])
         record_event("vinted", "publication.prepare_requested", "info",
                      f"Prepare of listing #{locked.pk} on {account.label} requested.",
                      {"publication": publication.pk, "listing": locked.pk, "account": account.pk},
@@ -414,9 +416,9 @@ def _replay(publication, key) -> Publication | None:
 
 # --- publish -----------------------------------------------------------------------------------
 
-def request_publish(publication, token: str, idempotency_key: str, *, by_user) -> Publication:
+def request_publish(publication, token: str, idempotency_key: str, *, by_user, enqueue: bool = True) -> Publication:
     """Start publishing the confirmed snapshot (status "publishing", job queued). The same key for the
-    same publication answers it again without a second job."""
+    same publication answers it again without a second job. enqueue=False: the caller runs the job."""
     from ..tasks import publish_publication
 
     key = clean_idempotency_key(idempotency_key)
@@ -448,8 +450,9 @@ def request_publish(publication, token: str, idempotency_key: str, *, by_user) -
             locked.error, locked.difference = "", {}
             locked.save()
             Listing.objects.filter(pk=listing.pk).update(status=ListingStatus.PUBLISHING, updated_at=now)
-            locked.publish_job = publish_publication.enqueue(locked.pk)
-            locked.save(update_fields=["publish_job", "updated_at"])
+            if enqueue:
+                locked.publish_job = publish_publication.enqueue(locked.pk)
+                locked.save(update_fields=["publish_job", "updated_at"])
             record_event("vinted", "publication.publish_requested", "info",
                          f"Publish of listing #{listing.pk} on {locked.account.label} confirmed.",
                          {"publication": locked.pk, "listing": listing.pk}, user=by_user, target=locked)
