@@ -35,6 +35,7 @@ import tempfile
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core import signing
@@ -86,7 +87,7 @@ def listing_values(listing) -> dict:
         "size_id": str(listing.size.vinted_id) if listing.size_id else "",
         "status_id": "" if listing.condition is None else str(listing.condition),
         "color_ids": [str(colour.vinted_id) for colour in colours],
-        "price": "" if listing.price is None else f"{listing.price:.2f}",
+        "price": "" if listing.price is None else f"{Decimal(str(listing.price)):.2f}",
         "package_size_id": "" if listing.package_size is None else str(listing.package_size),
     }
 
@@ -257,8 +258,6 @@ def _differences(expected: dict, found: dict) -> dict:
             return sorted(str(item) for item in (value or []))
         if key == "price" and value not in (None, ""):
             try:
-                from decimal import Decimal
-
                 return f"{Decimal(str(value).replace(',', '.')):.2f}"
             except ArithmeticError:
                 return str(value)
