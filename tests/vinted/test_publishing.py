@@ -1,11 +1,14 @@
 """Publishing services: prepare requests, the confirm token's rules, idempotent publish requests, and
 (with real Chromium against the fake Vinted, once vinted.browser exists) the prepare and publish jobs."""
 
+import os
+
 import pytest
 from django.core.exceptions import PermissionDenied
 
 from monitoring.choices import JobStatus
 from monitoring.models import JobRun
+from tests.monitoring.worker import make_due, run_worker
 from vinted.choices import AccountStatus, ListingStatus, PublicationStatus
 from vinted.models import Colour, Listing, Photo, Publication
 from vinted.services import listings as listing_services
@@ -199,3 +202,144 @@ def test_a_worker_that_dies_while_publishing_fails_visibly_without_retrying(oper
     publication.refresh_from_db()
     assert publication.status == PublicationStatus.FAILED and "check the account on Vinted" in publication.error
     assert Listing.objects.get(pk=listing.pk).status == ListingStatus.FAILED
+
+
+# --- the jobs, with real Chromium against the fake Vinted ----------------------------------------
+
+CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
+
+
+@pytest.fixture
+def vinted(fake_vinted, settings, operator):
+    """The fake Vinted with Chromium settings, and an active account of the operator signed in there."""
+    settings.PLAYWRIGHT_CHROMIUM_EXECUTABLE = CHROMIUM
+    settings.VINTED_MAX_BROWSERS = 1
+    settings.VINTED_BROWSER_TIMEOUT_SECONDS = 20
+    fake_vinted.account = account_for(operator, label="Fake shop", cookies=fake_vinted.add_session())
+    return fake_vinted
+
+
+def submits(fake):
+    return fake.state.get("submits", 0)
+
+
+def prepare_now(listing, account, user):
+    publication = publishing.request_prepare(listing, account, by_user=user)
+    run_worker()
+    publication.refresh_from_db()
+    return publication
+
+
+def publish_now(publication, user, key="key-1"):
+    token, _ = publishing.issue_confirm_token(publication, by_user=user)
+    publication = publishing.request_publish(publication, token, key, by_user=user)
+    run_worker()
+    publication.refresh_from_db()
+    return publication
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)),
+                    reason=f"Chromium not found at {CHROMIUM}")
+class TestWithChromium:
+
+    def test_prepare_fills_the_form_and_stores_a_screenshot_and_snapshot(self, vinted, operator, listing):
+        publication = prepare_now(listing, vinted.account, operator)
+
+        assert publication.status == PublicationStatus.PREPARED, publication.error
+        values = publication.snapshot["values"]
+        assert {**values, "color_ids": sorted(values["color_ids"])} == publishing.listing_values(listing)
+        assert publication.snapshot["photo_hashes"] == [p.sha256 for p in publishing.ready_photos(listing)]
+        assert publication.snapshot_hash == publishing.snapshot_hash(publication.snapshot)
+        assert publication.listing_fingerprint == publishing.listing_fingerprint(listing)
+        with publication.screenshot.open("rb") as handle:
+            assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+        assert Listing.objects.get(pk=listing.pk).status == ListingStatus.PREPARED
+        assert JobRun.objects.get(pk=publication.prepare_job_id).status == JobStatus.SUCCEEDED
+        assert submits(vinted) == 0
+
+    def test_confirm_publishes_the_snapshot_and_records_the_item(self, vinted, operator, listing):
+        publication = publish_now(prepare_now(listing, vinted.account, operator), operator)
+
+        assert publication.status == PublicationStatus.PUBLISHED, publication.error
+        assert submits(vinted) == 1
+        item = vinted.state["items"][publication.vinted_item_id]
+        assert {**item["values"], "color_ids": sorted(item["values"]["color_ids"])} == {
+            **publication.snapshot["values"], "color_ids": sorted(publication.snapshot["values"]["color_ids"])}
+        assert item["photo_hashes"] == publication.snapshot["photo_hashes"]
+        listing.refresh_from_db()
+        assert (listing.status, listing.vinted_item_id, listing.vinted_url, listing.account) == (
+            ListingStatus.PUBLISHED, publication.vinted_item_id, publication.vinted_url, vinted.account)
+        assert listing.listed_at is not None and publication.published_at is not None
+        assert publication.vinted_url.startswith(vinted.base_url + f"/items/{publication.vinted_item_id}")
+        # Published once: neither another prepare nor another confirm of it goes through.
+        refusal(lambda: publishing.request_prepare(listing, vinted.account, by_user=operator), "ALREADY_PUBLISHED")
+        refusal(lambda: publishing.issue_confirm_token(publication, by_user=operator), "ALREADY_PUBLISHED")
+
+    def test_a_form_that_drops_a_field_is_caught_before_submitting(self, vinted, operator, listing):
+        publication = prepare_now(listing, vinted.account, operator)
+        assert publication.status == PublicationStatus.PREPARED, publication.error
+        vinted.fail_next("drop_field", field="brand_id", paths="^/items/new$")
+
+        publication = publish_now(publication, operator)
+
+        assert publication.status == PublicationStatus.FAILED
+        assert set(publication.difference) == {"brand_id"}
+        assert publication.difference["brand_id"]["expected"] == "53"
+        assert "Nothing was submitted" in publication.error
+        assert submits(vinted) == 0 and not vinted.state["items"]
+        listing.refresh_from_db()
+        assert (listing.status, listing.vinted_item_id) == (ListingStatus.FAILED, "")
+        assert JobRun.objects.get(pk=publication.publish_job_id).status == JobStatus.FAILED  # not retried
+
+    def test_a_field_dropped_at_prepare_leaves_nothing_to_confirm(self, vinted, operator, listing):
+        vinted.fail_next("drop_field", field="price", paths="^/items/new$")
+        publication = prepare_now(listing, vinted.account, operator)
+        assert publication.status == PublicationStatus.FAILED
+        assert set(publication.difference) == {"price"}
+        refusal(lambda: publishing.issue_confirm_token(publication, by_user=operator), "NOT_PREPARED")
+
+    def test_a_double_publish_publishes_once(self, vinted, operator, listing):
+        publication = prepare_now(listing, vinted.account, operator)
+        token, _expires = publishing.issue_confirm_token(publication, by_user=operator)
+        first = publishing.request_publish(publication, token, "click", by_user=operator)
+        second = publishing.request_publish(publication, token, "click", by_user=operator)
+        assert first.pk == second.pk
+        run_worker()
+        refusal(lambda: publishing.request_publish(publication, token, "another-click", by_user=operator),
+                "ALREADY_PUBLISHED")
+        run_worker()
+        assert submits(vinted) == 1
+        assert Publication.objects.get(pk=publication.pk).status == PublicationStatus.PUBLISHED
+
+    def test_dry_run_stops_after_prepare_and_says_so(self, vinted, operator, listing):
+        vinted.account.dry_run = True
+        vinted.account.save()
+        publication = prepare_now(listing, vinted.account, operator)
+        assert publication.status == PublicationStatus.DRY_RUN
+        assert "nothing was published" in publication.error and "admin" in publication.error
+        assert publication.screenshot and publication.snapshot["values"]["title"] == listing.title
+        assert Listing.objects.get(pk=listing.pk).status == ListingStatus.READY
+        refusal(lambda: publishing.issue_confirm_token(publication, by_user=operator), "DRY_RUN")
+        assert submits(vinted) == 0
+
+    def test_an_expired_session_fails_with_the_plain_message_and_no_retry(self, vinted, operator, listing):
+        vinted.fail_next("expired", paths="^/items/new$")
+        publication = prepare_now(listing, vinted.account, operator)
+        assert publication.status == PublicationStatus.FAILED
+        assert "session expired" in publication.error
+        assert Listing.objects.get(pk=listing.pk).status == ListingStatus.FAILED
+        run = JobRun.objects.get(pk=publication.prepare_job_id)
+        assert (run.status, run.attempt) == (JobStatus.FAILED, 1)
+
+    def test_a_vinted_outage_is_retried_by_the_job_wrapper(self, vinted, operator, listing):
+        vinted.fail_next("server_error", paths="^/items/new$")
+        publication = publishing.request_prepare(listing, vinted.account, by_user=operator)
+        run_worker()
+        run = JobRun.objects.get(pk=publication.prepare_job_id)
+        assert (run.status, run.attempt) == (JobStatus.RETRYING, 2)
+        assert Publication.objects.get(pk=publication.pk).status == PublicationStatus.PREPARING
+        make_due()
+        run_worker()
+        publication.refresh_from_db()
+        assert publication.status == PublicationStatus.PREPARED, publication.error

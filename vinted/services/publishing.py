@@ -286,12 +286,11 @@ def run_prepare(publication_id: int) -> Publication | None:
         with local_photo_files(photos) as paths:
             filled = browser.prepare_form(account, values, paths)
     except browser.ReadBackMismatch as exc:
-        _fail(publication, f"Vinted's form did not keep what was filled: {exc}",
-              difference=getattr(exc, "difference", {}) or {})
-        return publication
+        _fail(publication, exc.message, difference=exc.difference)
+        raise  # the job run fails too (not retried: VintedError is not transient)
     except VintedError as exc:
         _fail(publication, exc.message)
-        return publication
+        raise
     except TransientError as exc:
         if _last_attempt():
             _fail(publication, f"Vinted or the browser stayed unavailable: {exc}")
@@ -304,7 +303,7 @@ def run_prepare(publication_id: int) -> Publication | None:
     snapshot = {"values": dict(filled.values), "photo_hashes": list(filled.photo_hashes)}
     difference = _differences(values, snapshot["values"])
     if snapshot["photo_hashes"] != expected_hashes:
-        difference["photos"] = {"expected": expected_hashes, "found": snapshot["photo_hashes"]}
+        difference["photo_hashes"] = {"expected": expected_hashes, "found": snapshot["photo_hashes"]}
     if difference:
         _fail(publication, "Vinted's form does not hold what was filled: " + ", ".join(sorted(difference)) + ".",
               difference=difference)
@@ -479,7 +478,7 @@ def run_publish(publication_id: int) -> Publication | None:
     photos = ready_photos(publication.listing)
     if [photo_hash(photo) for photo in photos] != publication.snapshot.get("photo_hashes"):
         _fail(publication, "The listing's photos changed after it was prepared: prepare it again.",
-              difference={"photos": {"expected": publication.snapshot.get("photo_hashes"),
+              difference={"photo_hashes": {"expected": publication.snapshot.get("photo_hashes"),
                                      "found": [photo_hash(photo) for photo in photos]}})
         return publication
     heartbeat(0.1, "Filling Vinted's form from the confirmed snapshot")
@@ -488,13 +487,12 @@ def run_publish(publication_id: int) -> Publication | None:
             result = browser.publish_form(account, {"values": publication.snapshot["values"],
                                                     "photo_hashes": publication.snapshot["photo_hashes"]}, paths)
     except browser.ReadBackMismatch as exc:
-        difference = getattr(exc, "difference", {}) or {}
         _fail(publication, "Nothing was submitted: Vinted's form did not hold the confirmed values ("
-                           + (", ".join(sorted(difference)) or str(exc)) + ").", difference=difference)
-        return publication
+                           + ", ".join(sorted(exc.difference)) + ").", difference=exc.difference)
+        raise
     except VintedError as exc:
         _fail(publication, exc.message)
-        return publication
+        raise
     except TransientError as exc:
         if _last_attempt():
             _fail(publication, f"Vinted or the browser stayed unavailable; nothing was published: {exc}")
