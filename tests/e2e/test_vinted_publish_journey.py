@@ -15,7 +15,7 @@ from tests.e2e.conftest import PHONE
 from tests.e2e.helpers import has_horizontal_scroll, overflowing_elements, sign_in, visit
 from tests.factories import ListingFactory, PhotoFactory
 from tests.monitoring.worker import run_worker
-from tests.vinted.publishing_helpers import make_account, make_publication
+from tests.vinted.publishing_page_helpers import make_account, make_publication
 from vinted.choices import AccountStatus, ListingStatus, PublicationStatus
 from vinted.models import VintedAccount
 from vinted.services.accounts import import_session

@@ -1,42 +1,41 @@
-"""Vinted accounts and publications made directly in each state, for the publishing pages' tests
-(the prepare job's own work is tested in tests/vinted/test_publishing.py)."""
+"""Test data for publishing: an active Vinted account with a session on the fake, a ready listing
+with photos whose hashes are stored, and a publication left as a finished prepare job leaves it
+(for the confirm/publish rules that need no browser)."""
 
 import hashlib
 import json
 
-from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from tests.factories import image_bytes
+from tests.factories import ListingFactory, PhotoFactory, image_bytes
 from vinted.choices import AccountStatus, ListingStatus, PublicationStatus
-from vinted.models import Listing, Publication, VintedAccount
+from vinted.models import Publication, VintedAccount
 from vinted.services import publishing
 
-PNG = image_bytes(80, 60, fmt="PNG")
+
+def account_for(owner, *, label="Main shop", dry_run=False, cookies=None, status=AccountStatus.ACTIVE):
+    return VintedAccount.objects.create(
+        owner=owner, label=label, dry_run=dry_run, status=status,
+        cookies=json.dumps(cookies or {"access_token_web": "not-checked"}), user_agent="pytest")
 
 
-def make_account(owner, label="Otto on vinted.fr", **fields):
-    fields = {"status": AccountStatus.ACTIVE, "dry_run": False, **fields}
-    return VintedAccount.objects.create(owner=owner, label=label, cookies=json.dumps({"access_token_web": "t"}),
-                                        **fields)
+def ready_listing(owner, *, photos=2, **fields):
+    listing = ListingFactory(owner=owner, complete=True, status=ListingStatus.READY, **fields)
+    for position in range(photos):
+        data = image_bytes(64 + position, 48, colour=(30 + 40 * position, 99, 199))
+        PhotoFactory(listing=listing, position=position, original__data=data, original__filename=f"p{position}.jpg",
+                     sha256=hashlib.sha256(data).hexdigest())
+    return listing
 
 
-def make_publication(listing, account, status, *, screenshot=True, **fields):
-    """A publication as the prepare job leaves it: the snapshot of the listing's values, its hash,
-    the listing's fingerprint and the screenshot; the listing in the status that goes with it."""
+def prepared(listing, account, *, status=PublicationStatus.PREPARED) -> Publication:
+    """A publication in the state run_prepare leaves after a form that held exactly the listing."""
     snapshot = {"values": publishing.listing_values(listing),
-                "photo_hashes": list(listing.photos.order_by("position").values_list("sha256", flat=True))}
+                "photo_hashes": [publishing.photo_hash(p) for p in publishing.ready_photos(listing)]}
     publication = Publication.objects.create(
         owner=listing.owner, listing=listing, account=account, status=status, snapshot=snapshot,
-        snapshot_hash=hashlib.sha256(json.dumps(snapshot, sort_keys=True).encode()).hexdigest(),
-        listing_fingerprint=publishing.listing_fingerprint(listing), prepared_at=timezone.now(), **fields)
-    if screenshot:
-        publication.screenshot.save(f"publication-{publication.pk}.png", ContentFile(PNG))
-    listing_status = {PublicationStatus.PUBLISHED: ListingStatus.PUBLISHED,
-                      PublicationStatus.FAILED: ListingStatus.FAILED,
-                      PublicationStatus.DRY_RUN: ListingStatus.READY}.get(status, ListingStatus.PREPARED)
-    Listing.objects.filter(pk=listing.pk).update(status=listing_status, account=account,
-                                                 vinted_item_id=fields.get("vinted_item_id", ""),
-                                                 vinted_url=fields.get("vinted_url", ""))
-    listing.refresh_from_db()
+        snapshot_hash=publishing.snapshot_hash(snapshot), listing_fingerprint=publishing.listing_fingerprint(listing),
+        prepared_at=timezone.now())
+    listing.status = ListingStatus.PREPARED if status == PublicationStatus.PREPARED else ListingStatus.READY
+    listing.save(update_fields=["status"])
     return publication

@@ -15,7 +15,7 @@ from django.utils import timezone
 from monitoring.models import JobRun
 from tests.factories import ListingFactory, PhotoFactory
 from tests.helpers import PERSONAS, assert_answer, client_for
-from tests.vinted.publishing_helpers import PNG, make_account, make_publication
+from tests.vinted.publishing_page_helpers import PNG, make_account, make_publication
 from vinted.choices import AccountStatus, ListingStatus, PublicationStatus
 from vinted.models import Colour, Listing, Publication
 from vinted.services import publishing
