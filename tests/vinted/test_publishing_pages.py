@@ -308,3 +308,16 @@ def test_a_token_of_another_publication_is_refused(client, operator, listing, ac
     assert response.status_code in (400, 409)
     prepared.refresh_from_db()
     assert not prepared.publish_job_id and not JobRun.objects.exists()
+
+
+def test_a_signed_out_poll_sends_the_browser_to_sign_in(client, prepared):
+    response = client.get(reverse("vinted:publication-progress", args=[prepared.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith(reverse("accounts:login"))
+
+
+def test_a_superseded_publication_says_so_and_offers_no_confirm(client, operator, listing, account):
+    old = make_publication(listing, account, PublicationStatus.SUPERSEDED)
+    client.force_login(operator)
+    page = client.get(reverse("vinted:publication-detail", args=[old.pk])).content.decode()
+    assert "A newer prepare replaced this one" in page and "Confirm and publish" not in page
