@@ -124,7 +124,7 @@ def test_an_expired_token_is_refused(operator, listing, account, wall_clock, set
     publication = prepared(listing, account)
     token, _ = publishing.issue_confirm_token(publication, by_user=operator)
     wall_clock.shift(31 * 60)
-    refusal(lambda: publishing.request_publish(publication, token, "key-1", by_user=operator), "TOKEN_EXPIRED")
+    refusal(lambda: publishing.request_publish(publication, token, "key-1", by_user=operator), "CONFIRMATION_EXPIRED")
     assert Publication.objects.get(pk=publication.pk).status == PublicationStatus.PREPARED
     assert not JobRun.objects.filter(name="vinted.publish_publication").exists()
 
@@ -133,10 +133,10 @@ def test_a_token_of_another_publication_or_forged_is_refused(operator, listing, 
     publication = prepared(listing, account)
     other = prepared(ready_listing(operator), account)
     token, _ = publishing.issue_confirm_token(other, by_user=operator)
-    refusal(lambda: publishing.request_publish(publication, token, "key-1", by_user=operator), "TOKEN_INVALID")
+    refusal(lambda: publishing.request_publish(publication, token, "key-1", by_user=operator), "CONFIRMATION_INVALID")
     refusal(lambda: publishing.request_publish(publication, token[:-2] + "xx", "key-1", by_user=operator),
-            "TOKEN_INVALID")
-    refusal(lambda: publishing.request_publish(publication, "", "key-1", by_user=operator), "TOKEN_INVALID")
+            "CONFIRMATION_INVALID")
+    refusal(lambda: publishing.request_publish(publication, "", "key-1", by_user=operator), "CONFIRMATION_INVALID")
 
 
 def test_a_changed_listing_cannot_be_published_with_an_old_token(operator, listing, account):

@@ -9,7 +9,7 @@
   same key again answers the same publication without a second publish.
 
 Refusals use the one envelope: 400 for bad input (VALIDATION_ERROR per field, NOT_READY with
-details.fields, TOKEN_INVALID, TOKEN_EXPIRED, IDEMPOTENCY_KEY_REQUIRED / _INVALID), 409 when the state
+details.fields, CONFIRMATION_INVALID, CONFIRMATION_EXPIRED, IDEMPOTENCY_KEY_REQUIRED / _INVALID), 409 when the state
 does not allow it (ALREADY_PUBLISHED, BUSY, DRY_RUN, LISTING_CHANGED, NOT_PREPARED, SUPERSEDED,
 ACCOUNT_UNAVAILABLE, IDEMPOTENCY_KEY_REUSED).
 """
@@ -130,7 +130,7 @@ class ListingPublishingActions:
                                      description=IDEMPOTENCY_HELP)],
         responses={202: PublicationSerializer,
                    400: OpenApiResponse(ERROR_ENVELOPE, description="IDEMPOTENCY_KEY_REQUIRED or _INVALID, "
-                                                                    "TOKEN_INVALID, TOKEN_EXPIRED, or "
+                                                                    "CONFIRMATION_INVALID, CONFIRMATION_EXPIRED, or "
                                                                     "VALIDATION_ERROR (details.fields.token)."),
                    404: OpenApiResponse(ERROR_ENVELOPE, description="NOT_FOUND: not prepared yet, or not yours."),
                    409: REFUSED_409},

@@ -95,12 +95,13 @@ def _run(job, publication) -> None:
     """Run the job here (retries sleep in place); its failure is on the publication."""
     try:
         job.call(publication.pk)
-    except TransientError as exc:
-        publication.refresh_from_db()
-        raise CommandError(publication.error or f"Vinted or the browser is unavailable: {exc}") from exc
     except Exception as exc:
         publication.refresh_from_db()
-        raise CommandError(publication.error or f"{type(exc).__name__}: {exc}") from exc
+        if publication.status == PublicationStatus.FAILED:
+            raise _failed(publication) from exc
+        if isinstance(exc, TransientError):
+            raise CommandError(f"Vinted or the browser is unavailable: {exc}") from exc
+        raise CommandError(f"{type(exc).__name__}: {exc}") from exc
     publication.refresh_from_db()
 
 

@@ -374,14 +374,15 @@ def _check_token(publication, token: str) -> None:
         data = signing.loads(token or "", salt=TOKEN_SALT,
                              max_age=timedelta(minutes=settings.VINTED_CONFIRM_TOKEN_MINUTES))
     except signing.SignatureExpired:
-        raise PublishRefused("TOKEN_EXPIRED", f"The confirmation expired (it is valid for "
+        raise PublishRefused("CONFIRMATION_EXPIRED", f"The confirmation expired (it is valid for "
                                               f"{settings.VINTED_CONFIRM_TOKEN_MINUTES} minutes): confirm again.",
                              400) from None
     except signing.BadSignature:
-        raise PublishRefused("TOKEN_INVALID", "This is not a valid confirmation token: confirm the listing first.",
-                             400, {"fields": {"token": ["Not a valid confirmation token."]}}) from None
+        raise PublishRefused("CONFIRMATION_INVALID", "This is not a valid confirmation token: confirm the "
+                                                     "listing first.", 400,
+                             {"fields": {"token": ["Not a valid confirmation token."]}}) from None
     if not isinstance(data, dict) or data.get("p") != publication.pk:
-        raise PublishRefused("TOKEN_INVALID", "This confirmation is for another publication.", 400,
+        raise PublishRefused("CONFIRMATION_INVALID", "This confirmation is for another publication.", 400,
                              {"fields": {"token": ["This token confirms another publication."]}})
     if data.get("h") != publication.snapshot_hash:
         raise PublishRefused("LISTING_CHANGED", "What you confirmed is not what is prepared now: confirm again.")
