@@ -321,3 +321,17 @@ def test_a_superseded_publication_says_so_and_offers_no_confirm(client, operator
     client.force_login(operator)
     page = client.get(reverse("vinted:publication-detail", args=[old.pk])).content.decode()
     assert "A newer prepare replaced this one" in page and "Confirm and publish" not in page
+
+
+def test_a_publish_stopped_by_the_read_back_says_what_you_confirmed(client, operator, listing, account):
+    job = JobRun.objects.create(name="vinted.publish_publication", job_path="vinted.tasks.publish_publication",
+                                status="succeeded", progress=1.0)
+    publication = make_publication(listing, account, PublicationStatus.FAILED, publish_job=job,
+                                   difference={"price": {"expected": "25.00", "found": "2.50"}},
+                                   error="Nothing was submitted: Vinted's form did not hold the confirmed values.")
+    client.force_login(operator)
+    page = client.get(reverse("vinted:publication-detail", args=[publication.pk])).content.decode()
+    assert "did not hold what you confirmed" in page and "You confirmed" in page
+    difference = re.search(r'data-difference.*?</section>', page, re.S).group(0)
+    assert "25.00 EUR" in difference and "2.50 EUR" in difference
+    assert "updates live" not in page and "Prepare again" in page
