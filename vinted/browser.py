@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+import httpx
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
@@ -312,8 +313,8 @@ class _Steps:
         the HTTP answer of the navigation, then the page as rendered (Chromium shows challenge pages
         with status 200), as site.classify_page reads it."""
         url, content = self.run(lambda: (self.page.url, self.page.content()))
-        if status is not None:
-            call.answer(status, headers or {}, content, url)
+        if status is not None:  # Playwright lower-cases header names; classify reads "Retry-After"
+            call.answer(status, httpx.Headers(headers or {}), content, url)
         call.answer(200, {"content-type": "text/html"}, content, url)
 
     def open_form(self, action: str) -> None:

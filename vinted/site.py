@@ -8,8 +8,6 @@ Sources: ../shared/VINTED.md (public projects that automate Vinted). Every path 
 else https://www.<the account's domain>.
 """
 
-import re
-
 from django.conf import settings
 
 
@@ -67,12 +65,14 @@ FORM_FIELDS = {
 SUBMIT_BUTTON = 'button[type="submit"]'
 
 # Where Vinted lands after a successful submit: the new item's page, /items/<id>-<slug>.
-ITEM_URL_PATTERN = re.compile(r"/items/(\d+)(?:-[^/?#]*)?/?(?:[?#].*)?$")
+ITEM_URL_PATTERN = r"/items/(\d+)(?:-[^/?#]*)?/?(?:[?#].*)?$"
 
 
 def item_id_from_url(url: str) -> str | None:
     """The id of the item whose page `url` is, or None when it is not an item page."""
-    match = ITEM_URL_PATTERN.search(url or "")
+    import re
+
+    match = re.search(ITEM_URL_PATTERN, url or "")
     return match.group(1) if match else None
 
 

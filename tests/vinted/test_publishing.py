@@ -343,3 +343,15 @@ class TestWithChromium:
         run_worker()
         publication.refresh_from_db()
         assert publication.status == PublicationStatus.PREPARED, publication.error
+
+
+def test_a_worker_that_dies_while_preparing_fails_the_publication(operator, listing, account):
+    publication = publishing.request_prepare(listing, account, by_user=operator)
+    publishing.on_prepare_worker_died(publication.prepare_job)
+    publication.refresh_from_db()
+    assert publication.status == PublicationStatus.FAILED and "prepare again" in publication.error
+    assert Listing.objects.get(pk=listing.pk).status == ListingStatus.FAILED
+    # A failed listing can be prepared again.
+    again = publishing.request_prepare(Listing.objects.get(pk=listing.pk), account, by_user=operator)
+    assert again.status == PublicationStatus.PREPARING
+    assert Publication.objects.get(pk=publication.pk).status == PublicationStatus.SUPERSEDED

@@ -13,7 +13,7 @@ from ..services.publishing import IDEMPOTENCY_KEY_MAX
 
 class PrepareRequestSerializer(serializers.Serializer):
     account = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1,
+        required=False, allow_null=True, min_value=1, max_value=2**31 - 1,
         help_text="The Vinted account (of the listing's owner) to publish on; default: the listing's account, or "
                   "the owner's only active one.")
 
