@@ -16,8 +16,10 @@ class ListingStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
-# Statuses in which a listing's content may still be edited by its owner.
-EDITABLE_STATUSES = frozenset({ListingStatus.DRAFT, ListingStatus.READY, ListingStatus.FAILED})
+# Statuses in which a listing's content may still be edited by its owner. Editing a prepared one
+# supersedes its preparation (vinted.services.listings): the confirm token no longer matches it.
+EDITABLE_STATUSES = frozenset({ListingStatus.DRAFT, ListingStatus.READY, ListingStatus.PREPARED,
+                               ListingStatus.FAILED})
 # Statuses that count as "in stock" for the inventory (bought, not yet sold or archived).
 STOCK_STATUSES = frozenset(set(ListingStatus) - {ListingStatus.SOLD, ListingStatus.ARCHIVED})
 

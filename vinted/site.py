@@ -79,6 +79,45 @@ def csrf_token(html: str) -> str:
 
 NEW_ITEM_PATH = "/items/new"
 
+# The photo input (several files at once, uploaded by the page in the order given), one element per
+# uploaded photo in order with its sha256 in an attribute, and the element the page shows when an
+# upload was refused (its `data-status` is the HTTP status, its text Vinted's answer).
+PHOTO_INPUT = 'input[type="file"]'
+PHOTO_ITEM = "[data-photo-sha256]"
+PHOTO_HASH_ATTRIBUTE = "data-photo-sha256"
+PHOTO_UPLOAD_ERROR = "[data-upload-error]"
+
+# The form's fields: value key -> (how the field is filled and read, its selector). Kinds:
+#   "text"      an input or textarea: filled, read with its value
+#   "select"    a <select>: the option with that value is selected
+#   "radio"     a group of radio inputs: the one whose value is the value is clicked
+#   "checkboxes" a group of checkboxes: exactly the listed values are checked (a list of strings)
+# Every key of a listing's values (vinted.services.publishing.listing_values) is here, in the order
+# a seller fills them on Vinted (the category decides which sizes are offered).
+FORM_FIELDS = {
+    "title": ("text", 'input[name="title"]'),
+    "description": ("text", 'textarea[name="description"]'),
+    "catalog_id": ("text", 'input[name="catalog_id"]'),
+    "brand_id": ("text", 'input[name="brand_id"]'),
+    "size_id": ("text", 'input[name="size_id"]'),
+    "status_id": ("select", 'select[name="status_id"]'),
+    "color_ids": ("checkboxes", 'input[type="checkbox"][name="color_ids"]'),
+    "price": ("text", 'input[name="price"]'),
+    "package_size_id": ("radio", 'input[type="radio"][name="package_size_id"]'),
+}
+SUBMIT_BUTTON = 'button[type="submit"]'
+
+# Where Vinted lands after a successful submit: the new item's page, /items/<id>-<slug>.
+ITEM_URL_PATTERN = r"/items/(\d+)(?:-[^/?#]*)?/?(?:[?#].*)?$"
+
+
+def item_id_from_url(url: str) -> str | None:
+    """The id of the item whose page `url` is, or None when it is not an item page."""
+    import re
+
+    match = re.search(ITEM_URL_PATTERN, url or "")
+    return match.group(1) if match else None
+
 
 # =============================================================================================
 # Inbox (vinted.services.inbox)

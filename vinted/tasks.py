@@ -38,3 +38,37 @@ def delete_item(listing_id: int) -> dict:
     from .services.relist import delete_on_vinted
 
     return delete_on_vinted(listing_id)
+# --- publishing (vinted.services.publishing) ---------------------------------------------------
+
+# A transient fault (Vinted's 429/5xx, no free browser slot) retries; the last attempt fails visibly.
+PUBLISHING_MAX_ATTEMPTS = 3
+
+
+def prepare_label(publication_id: int) -> str:
+    return f"Prepare Vinted publication #{publication_id}"
+
+
+def publish_label(publication_id: int) -> str:
+    return f"Publish Vinted publication #{publication_id}"
+
+
+@job("vinted.prepare_publication", label=prepare_label, max_attempts=PUBLISHING_MAX_ATTEMPTS,
+     time_limit=settings.VINTED_BROWSER_TIMEOUT_SECONDS * 5,
+     on_dead="vinted.services.publishing.on_prepare_worker_died")
+def prepare_publication(publication_id: int) -> dict:
+    from .services.publishing import run_prepare
+
+    publication = run_prepare(publication_id)
+    return {"status": publication.status} if publication is not None else {}
+
+
+@job("vinted.publish_publication", label=publish_label, max_attempts=PUBLISHING_MAX_ATTEMPTS,
+     time_limit=settings.VINTED_BROWSER_TIMEOUT_SECONDS * 5,
+     on_dead="vinted.services.publishing.on_publish_worker_died")
+def publish_publication(publication_id: int) -> dict:
+    from .services.publishing import run_publish
+
+    publication = run_publish(publication_id)
+    if publication is None:
+        return {}
+    return {"status": publication.status, "item_id": publication.vinted_item_id}

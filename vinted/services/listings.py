@@ -149,6 +149,12 @@ def update_listing(user, listing, **fields) -> Listing:
     _apply(listing, fields, changed)
     if content and listing.status == ListingStatus.READY:
         listing.status, listing.ready_at = ListingStatus.DRAFT, None
+    if content and listing.status == ListingStatus.PREPARED:
+        listing.status = ListingStatus.READY  # what was prepared is no longer the listing: prepare again
+    if content:
+        from .publishing import supersede_for_edit
+
+        supersede_for_edit(listing)
     listing.save()
     if "colours" in changed:
         listing.colours.set(fields["colours"])
