@@ -102,7 +102,8 @@ class HealthView(HealthCheckView):
     details_for = None  # callable(user) -> bool: who sees every check; None: nobody
 
     async def get(self, request, *args, **kwargs):
-        user = await request.auser()
+        # A request that never went through AuthenticationMiddleware (RequestFactory) is anonymous.
+        user = await request.auser() if hasattr(request, "auser") else None
         rule = self.details_for
         self.show_details = bool(rule) and await sync_to_async(rule)(user)
         response = await super().get(request, *args, **kwargs)
