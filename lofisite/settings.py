@@ -575,6 +575,8 @@ HEALTH_CHECKS = [
     "pipeline.health.FfmpegCheck",
 ]
 SCHEDULER_HOOKS = [*SCHEDULER_HOOKS, "monitoring.health.ping_idle_worker"]
+# django-health-check logs every failing check with a traceback at WARNING, on every probe; errors stay logged.
+LOGGING["loggers"]["health_check"] = {"level": "ERROR"}
 
 # --- metrics (monitoring.exporter: /metrics for Prometheus; README "Metrics and alerts") --------------------
 # Both gates apply: the client address (lofisite.client_ip, honouring PROXY_COUNT) must be listed ("*" = any),

@@ -17,6 +17,7 @@ import os
 import socket
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import psutil
 from asgiref.sync import sync_to_async
@@ -97,7 +98,10 @@ class DiskCheck(HealthCheck):
 
     def run(self):
         minimum = settings.HEALTH_DISK_MIN_FREE_MB if self.min_free_mb is None else self.min_free_mb
-        free = psutil.disk_usage(self.path).free
+        try:
+            free = psutil.disk_usage(self.path).free
+        except OSError as exc:  # a path that is gone or unreadable: say so, it is no outage of the site
+            raise ServiceWarning(f"cannot read the free space of {self.path}: {type(exc).__name__}") from exc
         if free < minimum * _MB:
             raise ServiceWarning(f"{free / _MB:.0f} MB free on {self.path}, below the {minimum:g} MB threshold")
 
@@ -259,9 +263,9 @@ class AIBudgetCheck(OperationalCheck):
         if not ai.ai_enabled():
             return  # offline fallbacks: nothing is spent
         floor = settings.HEALTH_AI_MIN_HEADROOM_PERCENT
+        used_limit = (100 - Decimal(str(floor))) / 100  # budgets are Decimal; the setting a float
         short = [row for row in ai.spend_by_user()
-                 if row["budget_usd"] is not None
-                 and row["cost_usd"] >= row["budget_usd"] * (100 - floor) / 100]
+                 if row["budget_usd"] is not None and row["cost_usd"] >= row["budget_usd"] * used_limit]
         if short:
             raise ServiceWarning(f"AI budget with less than {floor:g} % headroom this month: " + ", ".join(
                 f"{row['username']} {row['cost_usd']:.2f}/{row['budget_usd']:.2f} USD" for row in short))

@@ -96,6 +96,7 @@ def test_disk_check_warns_below_the_free_space_threshold(settings, tmp_path):
     settings.HEALTH_DISK_MIN_FREE_MB = free_mb * 10  # the disk is "full" for this threshold
     assert_warns(checks.DiskCheck(), "MB free on", str(tmp_path), "threshold")
     assert_warns(checks.DiskCheck(path=str(tmp_path), min_free_mb=free_mb * 10), "below")
+    assert_warns(checks.DiskCheck(path=str(tmp_path / "gone"), min_free_mb=1), "cannot read the free space")
 
 
 def test_memory_check_warns_above_its_percentage():
@@ -208,7 +209,7 @@ def test_breakers_check_warns_while_a_breaker_is_open(breaker_settings):
 def test_ai_budget_check_warns_when_a_pool_has_little_headroom(settings, operator):
     settings.OPENAI_API_KEY = "sk-test"
     settings.AI_MONTHLY_BUDGET_USD = 20.0
-    settings.HEALTH_AI_MIN_HEADROOM_PERCENT = 10
+    settings.HEALTH_AI_MIN_HEADROOM_PERCENT = 10.0  # a float, as env.float gives
     AIUsage.objects.create(user=operator, model="gpt-4o-mini", request_type="test", cost_usd=Decimal("5"))
     assert_ok(checks.AIBudgetCheck())
     AIUsage.objects.create(user=operator, model="gpt-4o-mini", request_type="test", cost_usd=Decimal("13.5"))
