@@ -546,7 +546,7 @@ MAINTENANCE_RETRY_AFTER_SECONDS = env.int("MAINTENANCE_RETRY_AFTER_SECONDS", def
 MIDDLEWARE.insert(MIDDLEWARE.index("lofisite.middleware.RequestIDMiddleware") + 1,
                   "monitoring.middleware.MaintenanceModeMiddleware")
 
-# --- health (/health/, lofisite.health; checks of each app, README "Health") ------------------------------------
+# --- health (/health/, lofisite.health; each app lists its checks; README "Faults") ---------------------------------
 # Every check /health/, the health API and `manage.py health` run: dotted paths or (path, options). Each app
 # lists its own; a ServiceWarning makes the whole "degraded" (200), any other failure "unhealthy" (503).
 HEALTH_DISK_PATH = env.str("HEALTH_DISK_PATH", default=str(VAR_DIR))  # where the database, media, backups are
