@@ -35,4 +35,5 @@ urlpatterns = [
     path("", include("legal.api.urls")),
     path("", include(router.urls)),
     path("admin/", include("monitoring.api.admin_urls")),
+    path("", include("monitoring.api.health")),
 ]

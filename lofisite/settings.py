@@ -552,6 +552,38 @@ MAINTENANCE_RETRY_AFTER_SECONDS = env.int("MAINTENANCE_RETRY_AFTER_SECONDS", def
 MIDDLEWARE.insert(MIDDLEWARE.index("lofisite.middleware.RequestIDMiddleware") + 1,
                   "monitoring.middleware.MaintenanceModeMiddleware")
 
+# --- health (/health/, lofisite.health; each app lists its checks; README "Faults") ---------------------------------
+# Every check /health/, the health API and `manage.py health` run: dotted paths or (path, options). Each app
+# lists its own; a ServiceWarning makes the whole "degraded" (200), any other failure "unhealthy" (503).
+HEALTH_DISK_PATH = env.str("HEALTH_DISK_PATH", default=str(VAR_DIR))  # where the database, media, backups are
+HEALTH_DISK_MIN_FREE_MB = env.float("HEALTH_DISK_MIN_FREE_MB", default=1024)
+HEALTH_MEMORY_MAX_PERCENT = env.float("HEALTH_MEMORY_MAX_PERCENT", default=90)
+HEALTH_WORKER_MAX_AGE_SECONDS = env.int("HEALTH_WORKER_MAX_AGE_SECONDS", default=300)
+HEALTH_WORKER_PING_SECONDS = env.int("HEALTH_WORKER_PING_SECONDS", default=60)  # idle workers get a no-op task
+HEALTH_QUEUE_MAX_AGE_SECONDS = env.int("HEALTH_QUEUE_MAX_AGE_SECONDS", default=1800)
+HEALTH_SCHEDULER_MAX_AGE_SECONDS = env.int("HEALTH_SCHEDULER_MAX_AGE_SECONDS", default=180)
+HEALTH_AI_MIN_HEADROOM_PERCENT = env.float("HEALTH_AI_MIN_HEADROOM_PERCENT", default=10)
+HEALTH_REDIS_URL = env.str("REDIS_URL", default="")
+HEALTH_CHECKS = [
+    "health_check.checks.Database",
+    "lofisite.health.CacheCheck",
+    "health_check.checks.Storage",
+    "monitoring.health.DiskCheck",
+    ("health_check.contrib.psutil.Memory", {"max_memory_usage_percent": HEALTH_MEMORY_MAX_PERCENT}),
+    *(["monitoring.health.RedisCheck"] if HEALTH_REDIS_URL else []),
+    "monitoring.health.MaintenanceCheck",
+    "monitoring.health.WorkerCheck",
+    "monitoring.health.QueueCheck",
+    "monitoring.health.SchedulerCheck",
+    "monitoring.health.BreakersCheck",
+    "monitoring.health.AIBudgetCheck",
+    "monitoring.health.BackupFreshnessCheck",
+    "pipeline.health.FfmpegCheck",
+]
+SCHEDULER_HOOKS = [*SCHEDULER_HOOKS, "monitoring.health.ping_idle_worker"]
+# django-health-check logs every failing check with a traceback at WARNING, on every probe; errors stay logged.
+LOGGING["loggers"]["health_check"] = {"level": "ERROR"}
+
 # --- metrics (monitoring.exporter: /metrics for Prometheus; README "Metrics and alerts") --------------------
 # Both gates apply: the client address (lofisite.client_ip, honouring PROXY_COUNT) must be listed ("*" = any),
 # and when METRICS_TOKEN is set the scrape must send `Authorization: Bearer <token>`.

@@ -14,13 +14,28 @@ def health(client):
     return response.status_code, response.json()
 
 
-def test_health_is_healthy_on_the_embedded_defaults(client):
+def _run_the_background_processes():
+    """What a running `scheduler` and `db_worker` leave behind: a tick, and a worker that ran a task."""
+    from monitoring.scheduler import Scheduler
+    from tests.monitoring.worker import run_worker
+
+    Scheduler(hooks=["monitoring.health.ping_idle_worker"], tick_seconds=0).tick()
+    run_worker()
+
+
+def test_health_is_healthy_on_the_embedded_defaults_once_worker_and_scheduler_run(client, admin_user):
+    client.force_login(admin_user)
+    status, body = health(client)
+    assert (status, body["status"]) == (200, "degraded")  # neither has run yet: a load balancer keeps it
+    waiting = [name for name, text in body["checks"].items() if text != "OK"]
+    assert waiting == ["WorkerCheck()", "SchedulerCheck()"], body["checks"]
+    _run_the_background_processes()
     status, body = health(client)
     assert (status, body["status"]) == (200, "healthy")
     assert set(body["checks"].values()) == {"OK"}
 
 
-def test_health_says_degraded_while_redis_is_down_and_healthy_when_it_is_back(client, settings,
+def test_health_says_degraded_while_redis_is_down_and_healthy_when_it_is_back(client, settings, admin_user,
                                                                               redis_process):  # noqa: F811
     settings.CACHES = {"default": {
         "BACKEND": "lofisite.cache.FailSoftRedisCache", "LOCATION": redis_process.url, "KEY_PREFIX": "health-test",
@@ -30,7 +45,9 @@ def test_health_says_degraded_while_redis_is_down_and_healthy_when_it_is_back(cl
 
     clock = ManualClock(1000.0)
     cache.outage.clock = clock
+    client.force_login(admin_user)
     try:
+        _run_the_background_processes()  # the scheduler's tick goes to this Redis
         assert health(client)[1]["status"] == "healthy"
         redis_process.kill()
         status, body = health(client)
@@ -38,6 +55,9 @@ def test_health_says_degraded_while_redis_is_down_and_healthy_when_it_is_back(cl
         assert any("cache unreachable" in text for text in body["checks"].values())
         redis_process.start()
         clock.advance(2)  # past the back-off
+        # The new Redis is empty: the scheduler's last tick is unknown until its next tick writes it.
+        assert "the scheduler has not ticked yet" in health(client)[1]["checks"]["SchedulerCheck()"]
+        _run_the_background_processes()
         assert health(client)[1]["status"] == "healthy"
     finally:
         cache.outage.clock = shared_cache.Outage.clock
@@ -71,7 +91,8 @@ def test_health_is_unhealthy_with_503_when_a_check_fails(rf):
     assert response.status_code == 503 and response["X-Health-Status"] == "unhealthy"
 
 
-def test_the_health_page_is_our_own_page_without_inline_style(client):
+def test_the_health_page_is_our_own_page_without_inline_style(client, admin_user):
+    client.force_login(admin_user)
     response = client.get("/health/", HTTP_ACCEPT="text/html")
     html = response.content.decode()
     assert response.status_code == 200 and "System status" in html

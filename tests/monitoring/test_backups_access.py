@@ -2,7 +2,6 @@
 answers, and maintenance mode (pages and API blocked, health answers, workers and scheduler wait)."""
 
 import io
-import json
 
 import pytest
 from django.core.management import call_command
@@ -220,7 +219,7 @@ def test_maintenance_blocks_pages_and_api_and_lets_health_answer(client, api_as,
         assert api.get("/api/v1/pipeline/runs/").status_code == 503
         health = client.get("/health/", HTTP_ACCEPT="application/json")
         assert health.status_code == 200 and health["X-Health-Status"] == "degraded"
-        assert "maintenance mode: Restoring backup #7" in json.dumps(health.json())
+        assert health.json() == {"status": "degraded"}  # each check's message: admins only (test_health_api)
         assert Scheduler(hooks=["monitoring.jobs.recover_stale_jobs"]).tick() == {}  # no hook runs
     finally:
         maintenance.leave()
