@@ -220,8 +220,8 @@ def what_to_do(account: VintedAccount) -> str:
         until = f" until {timezone.localtime(account.cooling_until):%Y-%m-%d %H:%M}" if account.cooling_until else ""
         return f"Vinted pushed back: nothing is sent for this account{until}. Wait; there is nothing to do."
     if account.status == AccountStatus.BLOCKED:
-        return "Vinted blocked this account's requests. Open Vinted in your browser to see why; an admin " \
-               "can unblock it here once it is solved."
+        return "Vinted blocked this account's requests. Open Vinted in your browser to see why, and ask an " \
+               "admin to unblock the account once it is solved."
     if account.dry_run:
         return "Ready. Dry run is on: publishing stops after the prepare step, until an admin turns it off."
     return "Ready: publishing and inbox sync run for this account."

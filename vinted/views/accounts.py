@@ -16,6 +16,7 @@ from lofisite.validation import error_text
 from monitoring.jobs import TransientError
 
 from .. import ledger
+from ..choices import AccountStatus
 from ..forms import apply_service_errors
 from ..forms_accounts import AccountForm, SessionImportForm
 from ..models import VintedAccount, VintedCall
@@ -135,7 +136,7 @@ class AccountSessionView(AccountObjectFormView):
         except TransientError as exc:
             messages.warning(self.request, "Session saved. " + NO_ANSWER.format(reason=exc))
             return redirect(account)
-        if account.status == "active":
+        if account.status == AccountStatus.ACTIVE:
             messages.success(self.request, f"Session imported and checked: signed in as {account.vinted_login}.")
         else:
             messages.error(self.request, f"Session imported, but the check failed: {account.status_message}")
@@ -155,7 +156,7 @@ class AccountCheckView(AccountActionView):
         except TransientError as exc:
             messages.warning(request, NO_ANSWER.format(reason=exc))
             return redirect(account)
-        if account.status == "active":
+        if account.status == AccountStatus.ACTIVE:
             messages.success(request, f"The session works: signed in as {account.vinted_login}.")
         else:
             messages.error(request, f"The check failed: {services.what_to_do(account)}")
