@@ -237,3 +237,11 @@ def test_the_page_shows_the_ledger_cards_and_pages_through_the_recent_calls(clie
     assert "Page 1 of 2" in page
     second = client.get(account.get_absolute_url() + "?page=2").content.decode()
     assert "GET /api/v2/inbox?p=0" in second and "POST /reply" not in second
+
+
+@pytest.mark.parametrize("seconds,text", [(0, "now"), (None, "now"), (0.4, "now"), (45, "45 s"), (60, "1 min"),
+                                          (61, "2 min"), (3599.5, "60 min")])
+def test_the_wait_until_the_hourly_limit_frees_up_reads_as_a_person_says_it(seconds, text):
+    from vinted.views.accounts import wait_text
+
+    assert wait_text(seconds) == text

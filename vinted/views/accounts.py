@@ -57,15 +57,25 @@ class AccountCreateView(FormStatusMixin, AccountPageMixin, RestrictedViewMixin, 
         return redirect("vinted:account-session", account.pk)
 
 
+def wait_text(seconds) -> str:
+    """A wait as a person reads it: "now", "45 s", "12 min"."""
+    seconds = max(0, round(seconds or 0))
+    if not seconds:
+        return "now"
+    return f"{seconds} s" if seconds < 60 else f"{-(-seconds // 60)} min"
+
+
 def account_context(request, account) -> dict:
     """The account page's buttons (the queryset's rule) and its risk ledger."""
     user = request.user
     calls = VintedCall.objects.restrict(user).filter(account=account)
     page = Paginator(calls, CALLS_PER_PAGE).get_page(request.GET.get("page"))
     can_change = VintedAccount.objects.permits(user, account, Action.CHANGE)
+    summary = ledger.summary(account)
     return {
         "account": account, "object": account, "tab": "accounts",
-        "what_to_do": services.what_to_do(account), "ledger": ledger.summary(account),
+        "what_to_do": services.what_to_do(account), "ledger": summary,
+        "limit_frees_in": wait_text(summary["limit_frees_in_seconds"]),
         "calls": page.object_list, "page_obj": page,
         "can_change": can_change,
         "can_delete": VintedAccount.objects.permits(user, account, Action.DELETE),
