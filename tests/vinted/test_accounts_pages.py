@@ -245,3 +245,20 @@ def test_the_wait_until_the_hourly_limit_frees_up_reads_as_a_person_says_it(seco
     from vinted.views.accounts import wait_text
 
     assert wait_text(seconds) == text
+
+
+@pytest.mark.parametrize("status,has_session,dry_run,says", [
+    (AccountStatus.NEEDS_LOGIN, False, True, "Import a session: sign in to Vinted"),
+    (AccountStatus.NEEDS_LOGIN, True, True, "sign in again in your browser"),
+    (AccountStatus.COOLING_DOWN, False, True, "nothing is sent for this account"),  # a new session would not help
+    (AccountStatus.BLOCKED, True, True, "ask an admin to unblock the account"),
+    (AccountStatus.ACTIVE, True, True, "Dry run is on"),
+    (AccountStatus.ACTIVE, True, False, "publishing and inbox sync run for this account"),
+])
+def test_the_page_says_what_to_do_now(client, operator, account, status, has_session, dry_run, says):
+    VintedAccount.objects.filter(pk=account.pk).update(status=status, dry_run=dry_run)
+    if has_session:
+        account.cookies = '{"access_token_web": "t"}'
+        account.save(update_fields=["cookies"])
+    client.force_login(operator)
+    assert says in client.get(account.get_absolute_url()).content.decode()

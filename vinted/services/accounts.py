@@ -210,18 +210,19 @@ def delete_account(account: VintedAccount, by_user) -> None:
 
 
 def what_to_do(account: VintedAccount) -> str:
-    """The plain next step for the seller, from the account's status."""
+    """The plain next step for the seller, from the account's status (a block or a cool-down first:
+    a new session does not lift them)."""
+    if account.status == AccountStatus.BLOCKED:
+        return "Vinted blocked this account's requests. Open Vinted in your browser to see why, and ask an " \
+               "admin to unblock the account once it is solved."
+    if account.status == AccountStatus.COOLING_DOWN:
+        until = f" until {timezone.localtime(account.cooling_until):%Y-%m-%d %H:%M}" if account.cooling_until else ""
+        return f"Vinted pushed back: nothing is sent for this account{until}. Wait; there is nothing to do."
     if not account.has_session:
         return "Import a session: sign in to Vinted in your browser, copy the Cookie header or export the cookies, " \
                "and paste them here."
     if account.status == AccountStatus.NEEDS_LOGIN:
         return "Vinted no longer accepts this session: sign in again in your browser and import the new cookies."
-    if account.status == AccountStatus.COOLING_DOWN:
-        until = f" until {timezone.localtime(account.cooling_until):%Y-%m-%d %H:%M}" if account.cooling_until else ""
-        return f"Vinted pushed back: nothing is sent for this account{until}. Wait; there is nothing to do."
-    if account.status == AccountStatus.BLOCKED:
-        return "Vinted blocked this account's requests. Open Vinted in your browser to see why, and ask an " \
-               "admin to unblock the account once it is solved."
     if account.dry_run:
         return "Ready. Dry run is on: publishing stops after the prepare step, until an admin turns it off."
     return "Ready: publishing and inbox sync run for this account."
