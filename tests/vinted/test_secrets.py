@@ -173,3 +173,18 @@ def test_the_sql_export_holds_only_ciphertext(imported, secrets, admin_user):
     # SQLite's dump quotes the label as an SQL literal; pg_dump writes COPY rows as they are.
     label = LABEL.replace("'", "''") if connection.vendor == "sqlite" else LABEL
     assert_clean(out.getvalue(), secrets, "backup export (sql)", expect=label)
+
+
+def test_error_reports_hide_the_pasted_session(client, api_as, operator, secrets):
+    """Django's error reports (a 500's log or mail) print the POST: the session and user agent are masked."""
+    from django.views.debug import SafeExceptionReporterFilter
+
+    account = VintedAccount.objects.create(owner=operator, label=LABEL)
+    client.force_login(operator)
+    paste = {"session": "{" + secrets["cookies"]["access_token_web"], "user_agent": secrets["user_agent"]}
+    page = client.post(reverse("vinted:account-session", args=[account.pk]), paste)
+    api = api_as(operator).post(f"{API}/{account.pk}/session/", paste, format="multipart")
+    for name, response in (("page", page), ("api", api)):
+        assert response.status_code == 400, name
+        shown = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
+        assert shown["session"] == shown["user_agent"] == SafeExceptionReporterFilter.cleansed_substitute, name

@@ -15,6 +15,8 @@ The base viewset restricts the queryset once per request: each user sees only th
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -58,6 +60,7 @@ def unavailable(exc) -> APIError:
     list=extend_schema(summary="List Vinted accounts", description="Yours; an admin sees everyone's."),
     retrieve=extend_schema(summary="A Vinted account"),
 )
+@method_decorator(sensitive_post_parameters("session", "user_agent"), name="dispatch")  # error reports
 class VintedAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
     """Vinted accounts: label, site, status and the ledger; the session goes in and never comes out."""
 

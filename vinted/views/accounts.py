@@ -7,6 +7,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import DetailView, FormView
 
 from accounts.mixins import ObjectActionView, ObjectListView, ObjectPermissionMixin, RestrictedViewMixin
@@ -129,6 +131,8 @@ class AccountUpdateView(AccountObjectFormView):
         return redirect(account)
 
 
+# Error reports (a 500's log or mail) show the POST without the pasted session and user agent.
+@method_decorator(sensitive_post_parameters("session", "user_agent"), name="dispatch")
 class AccountSessionView(AccountObjectFormView):
     """Paste a session; it is checked at once. The pasted text is never rendered back."""
 
