@@ -7,6 +7,7 @@ from accounts.api import views as accounts_api
 from legal.api import views as legal_api
 from monitoring.api import views as monitoring_api
 from pipeline.api import views as pipeline_api
+from vinted.api import accounts as vinted_accounts_api
 from vinted.api import batches as vinted_batches_api
 from vinted.api import inventory as vinted_inventory_api
 from vinted.api import photos as vinted_photos_api
@@ -29,6 +30,7 @@ router.register("vinted/catalogue", vinted_api.CatalogueViewSet, basename="vinte
 router.register("vinted/photos", vinted_photos_api.PhotoViewSet, basename="vinted-photo")
 router.register("vinted/batches", vinted_batches_api.DraftBatchViewSet, basename="vinted-batch")
 router.register("vinted/inventory", vinted_inventory_api.InventoryViewSet, basename="vinted-inventory")
+router.register("vinted/accounts", vinted_accounts_api.VintedAccountViewSet, basename="vinted-account")
 
 urlpatterns = [
     path("", include("accounts.api.urls")),

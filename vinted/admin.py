@@ -141,3 +141,39 @@ class ForbiddenPhraseAdmin(admin.ModelAdmin):
     list_display = ("pattern", "kind", "reason", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("pattern", "reason")
+
+
+# --- Vinted accounts and their risk ledger --------------------------------------------------------
+# The session cookies and the user agent are secrets: they are not fields of these pages at all, not
+# even read-only (sessions are imported on the account's page). Status and dry run change through
+# vinted.services.accounts (the account page), so these pages only show (and an admin may delete).
+# (Imported here, not at the top, so that each part of the desk appends its own block.)
+from .models import VintedAccount, VintedCall  # noqa: E402
+
+
+@admin.register(VintedAccount)
+class VintedAccountAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("label", "domain", "owner", "status", "dry_run", "vinted_login", "last_checked_at", "created_at")
+    list_filter = ("status", "dry_run", "domain")
+    search_fields = ("label", "vinted_login", "owner__username")
+    list_select_related = ("owner",)
+    fields = ("owner", "label", "domain", "status", "status_message", "cooling_until", "dry_run", "has_session",
+              "vinted_user_id", "vinted_login", "session_imported_at", "last_checked_at", "last_inbox_sync_at",
+              "created_at", "updated_at")
+    readonly_fields = fields
+    exclude = ("cookies", "user_agent")
+
+    @admin.display(boolean=True, description="session imported")
+    def has_session(self, account):
+        return account.has_session
+
+
+@admin.register(VintedCall)
+class VintedCallAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("at", "account", "kind", "action", "what", "status_code", "outcome", "duration_ms")
+    list_filter = ("kind", "outcome", "action")
+    search_fields = ("what", "message", "account__label")
+    list_select_related = ("account",)
+    date_hierarchy = "at"
+    fields = ("account", "at", "kind", "action", "what", "status_code", "outcome", "duration_ms", "message")
+    readonly_fields = fields

@@ -208,3 +208,115 @@ def unblock(account: VintedAccount, by_user) -> VintedAccount:
                  {"account": account.pk, "status": account.status, "previous_status": previous},
                  user=by_user, target=account)
     return account
+
+
+# ============================================================================================
+# Account management (the account pages and API): create, edit, dry run, delete, what to do now.
+# ============================================================================================
+
+def _check_label_free(owner, label: str, *, exclude_pk=None) -> None:
+    taken = VintedAccount.objects.filter(owner=owner, label__iexact=label)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise ValidationError({"label": "You already have a Vinted account with this label."})
+
+
+def _check_domain(domain: str) -> None:
+    from django.conf import settings
+
+    if domain not in settings.VINTED_DOMAINS:
+        raise ValidationError({"domain": f"Choose one of: {', '.join(settings.VINTED_DOMAINS)}."})
+
+
+def create_account(user, *, label: str, domain: str) -> VintedAccount:
+    """A new account of `user`, without a session (needs login) and in dry run."""
+    if not VintedAccount.objects.can_add(user):
+        raise PermissionDenied("You may not add Vinted accounts.")
+    label = (label or "").strip()
+    if not label:
+        raise ValidationError({"label": "Give the account a label."})
+    _check_domain(domain)
+    with transaction.atomic():
+        _check_label_free(user, label)
+        account = VintedAccount.objects.create(
+            owner=user, label=label, domain=domain, status=AccountStatus.NEEDS_LOGIN, dry_run=True,
+            status_message="Import a session: paste the cookies of a signed-in Vinted tab.")
+        record_event("vinted", "account.created", "info", f"Vinted account {account.label} added.",
+                     {"account": account.pk, "domain": domain}, user=user, target=account)
+    return account
+
+
+def update_account(user, account: VintedAccount, *, label: str | None = None,
+                   domain: str | None = None) -> VintedAccount:
+    """Rename the account or move it to another Vinted site (its session belongs to one site:
+    a new domain needs a new session)."""
+    if not VintedAccount.objects.permits(user, account, Action.CHANGE):
+        raise PermissionDenied("You may not change this Vinted account.")
+    fields = []
+    if label is not None:
+        label = label.strip()
+        if not label:
+            raise ValidationError({"label": "Give the account a label."})
+        _check_label_free(account.owner, label, exclude_pk=account.pk)
+        account.label = label
+        fields.append("label")
+    if domain is not None and domain != account.domain:
+        _check_domain(domain)
+        account.domain = domain
+        account.cookies, account.user_agent, account.session_imported_at = "", "", None
+        account.status = AccountStatus.NEEDS_LOGIN
+        account.status_message = f"Moved to {domain}: import a session from that site."
+        fields += ["domain", "cookies", "user_agent", "session_imported_at", "status", "status_message"]
+    if fields:
+        account.save(update_fields=[*fields, "updated_at"])
+    return account
+
+
+def set_dry_run(account: VintedAccount, value: bool, by_user) -> VintedAccount:
+    """Dry run on (prepare only) or off (really publish): an admin's decision per account."""
+    if not VintedAccount.objects.permits(by_user, account, Action.ADMIN):
+        raise PermissionDenied("Only an admin may turn an account's dry run on or off.")
+    value = bool(value)
+    if account.dry_run != value:
+        account.dry_run = value
+        account.save(update_fields=["dry_run", "updated_at"])
+        record_event("vinted", "account.dry_run", "warning" if not value else "info",
+                     f"Dry run {'on' if value else 'off'} for Vinted account {account.label}.",
+                     {"account": account.pk, "dry_run": value}, user=by_user, target=account)
+    return account
+
+
+def delete_account(account: VintedAccount, by_user) -> None:
+    """Delete the account, its ledger and its inbox; refused while publications refer to it."""
+    if not VintedAccount.objects.permits(by_user, account, Action.DELETE):
+        raise PermissionDenied("You may not delete this Vinted account.")
+    count = account.publications.count()
+    if count:
+        raise ValidationError(
+            f"{account.label} has {count} publication{'s' if count != 1 else ''}: it cannot be deleted "
+            "while they refer to it.")
+    label, pk = account.label, account.pk
+    with transaction.atomic():
+        account.delete()
+        record_event("vinted", "account.deleted", "info", f"Vinted account {label} deleted.",
+                     {"account": pk}, user=by_user)
+
+
+def what_to_do(account: VintedAccount) -> str:
+    """The plain next step for the seller, from the account's status (a block or a cool-down first:
+    a new session does not lift them)."""
+    if account.status == AccountStatus.BLOCKED:
+        return "Vinted blocked this account's requests. Open Vinted in your browser to see why, and ask an " \
+               "admin to unblock the account once it is solved."
+    if account.status == AccountStatus.COOLING_DOWN:
+        until = f" until {timezone.localtime(account.cooling_until):%Y-%m-%d %H:%M}" if account.cooling_until else ""
+        return f"Vinted pushed back: nothing is sent for this account{until}. Wait; there is nothing to do."
+    if not account.has_session:
+        return "Import a session: sign in to Vinted in your browser, copy the Cookie header or export the cookies, " \
+               "and paste them here."
+    if account.status == AccountStatus.NEEDS_LOGIN:
+        return "Vinted no longer accepts this session: sign in again in your browser and import the new cookies."
+    if account.dry_run:
+        return "Ready. Dry run is on: publishing stops after the prepare step, until an admin turns it off."
+    return "Ready: publishing and inbox sync run for this account."
