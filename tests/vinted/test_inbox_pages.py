@@ -116,7 +116,8 @@ def test_reply_box_queues_the_reply_and_the_thread_shows_it_live(client, operato
                            follow=True)
     page = response.content.decode()
     assert "Reply queued" in page and "Yes, 18 is fine" in page and "Sending" in page
-    assert 'hx-get="%s"' % reverse("vinted:conversation-messages", args=[conversation.pk]) in page
+    thread_url = reverse("vinted:conversation-messages", args=[conversation.pk])
+    assert f'hx-get="{thread_url}"' in page
     run_worker()
     thread = client.get(reverse("vinted:conversation-messages", args=[conversation.pk])).content.decode()
     assert "Sent" in thread and "hx-get" not in thread
