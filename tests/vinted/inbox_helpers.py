@@ -15,3 +15,18 @@ def account_on_fake(fake, owner, *, label="Main shop", user_id=4242, login="fake
         owner=owner, label=label, cookies=json.dumps(cookies), user_agent="pytest-agent/1.0",
         vinted_user_id=str(user_id), vinted_login=login, status=AccountStatus.ACTIVE,
         session_imported_at=timezone.now())
+
+
+def stored_conversation(owner, *, label="Stored shop", buyer="marie", body="Is it still available?"):
+    """A conversation already synced (rows only: for tests that need no Vinted), one unread message."""
+    from vinted.models import Conversation, Message
+
+    account = VintedAccount.objects.create(owner=owner, label=label, cookies=json.dumps({"access_token_web": "t"}),
+                                           vinted_user_id="4242", status=AccountStatus.ACTIVE)
+    now = timezone.now()
+    conversation = Conversation.objects.create(account=account, vinted_id="9100000001", subject="Levi's 501",
+                                               other_user=buyer, other_user_id="777", unread_count=1,
+                                               last_message_at=now, synced_at=now)
+    Message.objects.create(conversation=conversation, vinted_id="9100000002", body=body, sender=buyer,
+                           sent_at=now)
+    return conversation
