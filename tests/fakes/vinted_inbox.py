@@ -126,7 +126,8 @@ def _own_conversation(fake, request, match: re.Match) -> tuple[dict | None, Resp
     if user is None:
         return None, unauthenticated()
     conversation = _inbox(fake)["conversations"].get(int(match["id"]))
-    if conversation is None or conversation["seller_id"] != user["id"]:
+    # "gone": deleted on Vinted between the list and the read (a test sets it).
+    if conversation is None or conversation["seller_id"] != user["id"] or conversation.get("gone"):
         return None, Response(404, {"code": 404, "message": "Conversation not found"})
     return conversation, None
 

@@ -161,3 +161,14 @@ def test_sync_is_guarded_against_a_bad_answer_shape(fake_vinted, account):
     assert site.parse_conversation(None)["messages"] == []
     assert site.parse_message({"id": 3, "entity_type": "new_kind", "created_at_ts": "yesterday"})["kind"] == \
         MessageKind.ACTION
+
+
+def test_a_conversation_vinted_refuses_does_not_stop_the_others(fake_vinted, account):
+    gone = add_conversation(fake_vinted, buyer="gone")
+    add_message(fake_vinted, gone, "Deleted soon")
+    kept = add_conversation(fake_vinted, buyer="kept")
+    add_message(fake_vinted, kept, "Still here")
+    fake_vinted.state["inbox"]["conversations"][gone]["gone"] = True  # listed, but its page answers 404
+    assert inbox.sync_account(account) == {"conversations": 1, "messages": 1}
+    assert list(Conversation.objects.values_list("other_user", flat=True)) == ["kept"]
+    assert VintedCall.objects.filter(account=account, outcome=CallOutcome.ERROR, status_code=404).count() == 1

@@ -74,7 +74,13 @@ def sync_account(account: VintedAccount) -> dict:
         changed = [row for row in rows if _needs_reading(row, stored)]
         for row in changed:
             heartbeat()
-            created, added, from_buyer = _sync_conversation(account, client, row)
+            try:
+                created, added, from_buyer = _sync_conversation(account, client, row)
+            except ledger.VintedRefused as exc:
+                # One conversation Vinted will not give (deleted, 404) must not stop the others.
+                logger.warning("Inbox sync of account %s skipped conversation %s: %s", account.pk,
+                               row["vinted_id"], exc.message)
+                continue
             totals["conversations"] += created
             totals["messages"] += added
             buyer_messages += from_buyer
