@@ -4,11 +4,12 @@ the unread badge and the dashboard card, marking read on opening, the account fi
 import pytest
 from django.urls import reverse
 
+from monitoring.models import JobRun
 from tests.fakes.vinted_inbox import add_conversation, add_message
 from tests.helpers import PERSONAS, assert_answer, client_for
 from tests.monitoring.worker import run_worker
 from tests.vinted.inbox_helpers import account_on_fake
-from vinted.choices import MessageStatus
+from vinted.choices import AccountStatus, MessageStatus
 from vinted.models import Conversation, Message
 from vinted.services import inbox
 
@@ -36,6 +37,7 @@ MATRIX = [
     ("detail", "get", "vinted:conversation-detail", True, None, ("login", 404, 200, 404, 200)),
     ("messages", "get", "vinted:conversation-messages", True, None, ("login", 404, 200, 404, 200)),
     ("reply", "post", "vinted:conversation-reply", True, {"body": "Yes!"}, ("login", 403, 302, 404, 302)),
+    ("sync-now", "post", "vinted:inbox-sync", "account", {}, ("login", 403, 302, 404, 302)),
 ]
 
 
@@ -43,13 +45,14 @@ MATRIX = [
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_role_matrix(client, personas, conversation, persona, name, method, url_name, one, data, expected):
     client = client_for(client, personas, persona)
-    url = reverse(url_name, args=[conversation.pk] if one else [])
-    before = _snapshot()
+    pk = conversation.account_id if one == "account" else conversation.pk
+    url = reverse(url_name, args=[pk] if one else [])
+    before = _snapshot(), JobRun.objects.count()
     response = client.get(url) if method == "get" else client.post(url, data)
     want = expected[PERSONAS.index(persona)]
     assert_answer(response, want)
     if want != 302 and method == "post":
-        assert _snapshot() == before, "a refused request changed data"
+        assert (_snapshot(), JobRun.objects.count()) == before, "a refused request changed data"
 
 
 def test_list_shows_only_what_each_user_may_see(client, personas, conversation):
@@ -152,3 +155,25 @@ def test_dashboard_card_tells_the_seller_about_new_messages(client, operator, ot
     assert 'id="dashboard-inbox"' in page and "unread Vinted messages" in page
     client.force_login(other_operator)  # no Vinted account: no inbox card
     assert 'id="dashboard-inbox"' not in client.get("/").content.decode()
+
+
+def test_sync_now_queues_one_job_and_says_so(client, operator, conversation, fake_vinted):
+    add_message(fake_vinted, int(conversation.vinted_id), "One more thing")
+    client.force_login(operator)
+    url = reverse("vinted:inbox-sync", args=[conversation.account_id])
+    assert "Sync Main shop now" in client.get(reverse("vinted:conversation-list")).content.decode()
+    assert "in the background" in client.post(url, follow=True).content.decode()
+    assert "already on its way" in client.post(url, follow=True).content.decode()
+    assert JobRun.objects.filter(name="vinted.sync_inbox").count() == 1
+    run_worker()
+    assert conversation.messages.filter(body="One more thing").exists()
+
+
+def test_sync_now_of_an_account_that_needs_login_says_what_to_do(client, operator, conversation):
+    account = conversation.account
+    account.status, account.status_message = AccountStatus.NEEDS_LOGIN, "Import a new session first."
+    account.save()
+    client.force_login(operator)
+    page = client.post(reverse("vinted:inbox-sync", args=[account.pk]), follow=True).content.decode()
+    assert "Import a new session first." in page
+    assert not JobRun.objects.filter(name="vinted.sync_inbox").exists()

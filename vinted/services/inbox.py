@@ -203,6 +203,28 @@ def sync_due_inboxes(now=None) -> int:
     return queued
 
 
+def queue_sync(account: VintedAccount, *, by_user) -> bool:
+    """"Sync now" of a seller: queue the account's sync job unless one is waiting or running already.
+    Returns whether a job was queued."""
+    from monitoring.choices import JobStatus
+    from monitoring.models import JobRun
+
+    from .. import tasks
+
+    if not VintedAccount.objects.permits(by_user, account, Action.CHANGE):
+        raise PermissionDenied("You may not sync this Vinted account.")
+    if account.status != AccountStatus.ACTIVE:
+        raise ValidationError(account.status_message
+                              or f"The account {account.label} is {account.get_status_display().lower()}.")
+    waiting = JobRun.objects.filter(name=tasks.sync_inbox.name, args=[account.pk], status__in=(
+        JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING))
+    with transaction.atomic():
+        if waiting.exists():
+            return False
+        tasks.sync_inbox.enqueue(account.pk)
+    return True
+
+
 # --- reading ----------------------------------------------------------------------------------
 
 def mark_read(conversation: Conversation, by_user) -> int:

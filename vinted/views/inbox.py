@@ -3,19 +3,21 @@ its messages and the reply box, and the messages part the page polls while a rep
 Thin: vinted.services.inbox does the work; access is the conversation queryset's rule (owner-only:
 each seller sees their own conversations, admins all)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.generic import DetailView, FormView
 
-from accounts.mixins import ObjectListView, ObjectPermissionMixin
+from accounts.mixins import ObjectActionView, ObjectListView, ObjectPermissionMixin
 from accounts.roles import Action
 from lofisite.page_mixins import FormStatusMixin
 
 from ..choices import MessageStatus
 from ..forms import apply_service_errors
 from ..forms_inbox import ConversationFilterSet, ReplyForm
-from ..models import Conversation
+from ..models import Conversation, VintedAccount
 from ..services import inbox as services
 from .listings import VintedPageMixin
 
@@ -37,8 +39,11 @@ class ConversationListView(InboxPageMixin, ObjectListView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
+        # "Sync now" for the active accounts the user may change (their own; an admin's too).
+        syncable = VintedAccount.objects.restrict(user, Action.CHANGE).usable().order_by("label", "id")
         return super().get_context_data(shows_everyone=Conversation.objects.shows_everyone(user),
-                                        unread_total=services.unread_total(user), **kwargs)
+                                        unread_total=services.unread_total(user), syncable=syncable,
+                                        sync_minutes=settings.VINTED_INBOX_SYNC_MINUTES, **kwargs)
 
 
 def conversation_context(request, conversation, **extra) -> dict:
@@ -103,3 +108,18 @@ class ConversationReplyView(FormStatusMixin, InboxPageMixin, ObjectPermissionMix
             return response
         messages.success(self.request, "Reply queued: it is sent to Vinted in the background.")
         return redirect(self.conversation)
+
+
+class InboxSyncView(ObjectActionView):
+    """"Sync now" for one account: its sync job is queued (the ledger and the breaker apply)."""
+
+    queryset = VintedAccount.objects.all()
+    permission_denied_message = "Only the account's owner or an admin may sync it."
+
+    def act(self, account, user) -> str:
+        if services.queue_sync(account, by_user=user):
+            return f"Syncing the inbox of {account.label} in the background: reload in a moment."
+        return f"A sync of {account.label} is already on its way."
+
+    def get_success_url(self, account):
+        return reverse("vinted:conversation-list")
