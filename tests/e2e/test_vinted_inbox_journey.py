@@ -5,7 +5,7 @@ from "Sending" to "Sent" without reloading (htmx polling under the strict CSP); 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.helpers import has_horizontal_scroll, overflowing_elements, sign_in, visit
 from tests.fakes.vinted_inbox import add_conversation, add_message, replies
 from tests.monitoring.worker import run_worker
@@ -32,6 +32,10 @@ def test_seller_gets_a_buyers_message_and_replies(open_page, operator, fake_vint
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Levi's 501 W32")
     expect(row).to_contain_text("1 unread")
+    page.set_viewport_size(PHONE)
+    assert not has_horizontal_scroll(page), overflowing_elements(page)
+    page.screenshot(path=screenshots_dir / "vinted-inbox-list-390.png", full_page=True)
+    page.set_viewport_size(DESKTOP)
 
     page.get_by_role("link", name="marie").click()
     expect(page.locator("#conversation-thread")).to_contain_text("Hello! Is it still available?")

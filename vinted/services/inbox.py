@@ -269,7 +269,7 @@ def send_reply(conversation: Conversation, body, *, by_user) -> Message:
     if account.status != AccountStatus.ACTIVE:
         raise ValidationError(account.status_message
                               or f"The account {account.label} is {account.get_status_display().lower()}.")
-    usage = ledger.summary(account, hours=1)
+    usage = ledger.summary(account)
     if usage["writes_left"] <= 0:
         wait = max(60, int(usage.get("limit_frees_in_seconds") or 0))
         raise ReplyLimitReached(
