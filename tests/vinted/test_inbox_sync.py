@@ -172,3 +172,22 @@ def test_a_conversation_vinted_refuses_does_not_stop_the_others(fake_vinted, acc
     assert inbox.sync_account(account) == {"conversations": 1, "messages": 1}
     assert list(Conversation.objects.values_list("other_user", flat=True)) == ["kept"]
     assert VintedCall.objects.filter(account=account, outcome=CallOutcome.ERROR, status_code=404).count() == 1
+
+
+def test_sync_respects_the_vinted_breaker(settings, fake_vinted, account):
+    """Vinted down: after the breaker's threshold of 5xx answers, a sync is refused without a request
+    (BreakerOpen is transient: the job wrapper retries later)."""
+    from monitoring.breakers import BreakerOpen
+    from vinted.ledger import VintedUnavailable
+
+    add_message(fake_vinted, add_conversation(fake_vinted), "Hello")
+    threshold = settings.CIRCUIT_BREAKERS["vinted"]["failure_threshold"]
+    fake_vinted.fail_next("server_error", count=threshold)
+    for _ in range(threshold):
+        with pytest.raises(VintedUnavailable):
+            inbox.sync_account(account)
+    fake_vinted.requests.clear()
+    with pytest.raises(BreakerOpen):
+        inbox.sync_account(account)
+    assert fake_vinted.requests == []
+    assert not Message.objects.exists()
