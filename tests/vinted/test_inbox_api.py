@@ -88,7 +88,7 @@ def test_reply_through_the_api_reaches_the_fake(api_as, fake_vinted, operator):
 
 
 @pytest.mark.parametrize("body", [{}, {"body": ""}, {"body": "   "}, {"body": "x" * (inbox.REPLY_MAX_CHARS + 1)},
-                                  {"body": ["list"]}])
+                                  {"body": ["list"]}, {"body": 5}, {"body": None}, {"body": "a\x00b"}])
 def test_bad_reply_bodies_are_field_errors(api_as, operator, conversation, body):
     before = _snapshot()
     assert "body" in field_errors(api_as(operator).post(f"{API}/{conversation.pk}/reply/", body, format="json"))

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from accounts.api.viewsets import BaseViewSet
 from lofisite.errors import APIError
+from lofisite.fields import StrictCharField
 from lofisite.openapi import ERROR_SCHEMA
 
 from ..forms_inbox import ConversationFilterSet
@@ -53,7 +54,7 @@ class ConversationDetailSerializer(ConversationSerializer):
 
 
 class ReplySerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=services.REPLY_MAX_CHARS, trim_whitespace=True,
+    body = StrictCharField(max_length=services.REPLY_MAX_CHARS, trim_whitespace=True,
                                  help_text="The message to the buyer.")
 
 
