@@ -9,6 +9,7 @@ from monitoring.api import views as monitoring_api
 from pipeline.api import views as pipeline_api
 from vinted.api import accounts as vinted_accounts_api
 from vinted.api import batches as vinted_batches_api
+from vinted.api import inbox as vinted_inbox_api
 from vinted.api import inventory as vinted_inventory_api
 from vinted.api import photos as vinted_photos_api
 from vinted.api import views as vinted_api
@@ -31,6 +32,7 @@ router.register("vinted/photos", vinted_photos_api.PhotoViewSet, basename="vinte
 router.register("vinted/batches", vinted_batches_api.DraftBatchViewSet, basename="vinted-batch")
 router.register("vinted/inventory", vinted_inventory_api.InventoryViewSet, basename="vinted-inventory")
 router.register("vinted/accounts", vinted_accounts_api.VintedAccountViewSet, basename="vinted-account")
+router.register("vinted/conversations", vinted_inbox_api.ConversationViewSet, basename="vinted-conversation")
 
 urlpatterns = [
     path("", include("accounts.api.urls")),

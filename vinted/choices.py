@@ -102,3 +102,11 @@ class MessageKind(models.TextChoices):
     OFFER_REQUEST = "offer_request_message", "Offer request"
     STATUS = "status_message", "Status"
     ACTION = "action_message", "Action"
+
+
+class MessageStatus(models.TextChoices):
+    """A message's delivery: synced ones are "sent"; our replies go sending -> sent or failed."""
+
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"

@@ -20,6 +20,7 @@ from .choices import (
     Currency,
     ListingStatus,
     MessageKind,
+    MessageStatus,
     PackageSize,
     PhotoStatus,
     PublicationStatus,
@@ -445,12 +446,18 @@ class Message(models.Model):
     sent_at = models.DateTimeField(db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Our replies: written here first (no Vinted id yet), then sent by a job (vinted.services.inbox).
+    status = models.CharField(max_length=8, choices=MessageStatus.choices, default=MessageStatus.SENT)
+    error = models.CharField(max_length=300, blank=True, help_text="Why the reply was not sent.")
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
 
     objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["sent_at", "id"]
-        constraints = [models.UniqueConstraint(fields=["conversation", "vinted_id"], name="vinted_message_unique")]
+        constraints = [models.UniqueConstraint(fields=["conversation", "vinted_id"], condition=~models.Q(vinted_id=""),
+                                               name="vinted_message_unique")]
 
     def __str__(self):
         return f"Message {self.vinted_id}"

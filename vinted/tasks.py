@@ -72,3 +72,26 @@ def publish_publication(publication_id: int) -> dict:
     if publication is None:
         return {}
     return {"status": publication.status, "item_id": publication.vinted_item_id}
+# --- inbox (vinted.services.inbox) ------------------------------------------------------------
+
+def inbox_sync_label(account_id: int) -> str:
+    return f"Inbox sync of Vinted account #{account_id}"
+
+
+@job("vinted.sync_inbox", label=inbox_sync_label, max_attempts=3)
+def sync_inbox(account_id: int) -> dict:
+    # A 401 or a block stops here (not transient): the ledger already set the account's status.
+    from .services.inbox import sync_account_id
+
+    return sync_account_id(account_id)
+
+
+def reply_label(message_id: int) -> str:
+    return f"Vinted reply #{message_id}"
+
+
+@job("vinted.send_reply", label=reply_label, max_attempts=5, on_dead="vinted.services.inbox.on_reply_worker_died")
+def send_reply(message_id: int) -> dict:
+    from .services.inbox import deliver_reply
+
+    return deliver_reply(message_id)

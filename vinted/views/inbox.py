@@ -1,12 +1,125 @@
-"""Vinted inbox pages (thin: services do the work; access is the querysets' rule)."""
+"""Vinted inbox pages: conversations with unread counts (filter by account), a conversation with
+its messages and the reply box, and the messages part the page polls while a reply is on its way.
+Thin: vinted.services.inbox does the work; access is the conversation queryset's rule (owner-only:
+each seller sees their own conversations, admins all)."""
 
-from accounts.mixins import ObjectListView
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.generic import DetailView, FormView
 
-from ..models import Conversation
+from accounts.mixins import ObjectActionView, ObjectListView, ObjectPermissionMixin
+from accounts.roles import Action
+from lofisite.page_mixins import FormStatusMixin
+
+from ..choices import MessageStatus
+from ..forms import apply_service_errors
+from ..forms_inbox import ConversationFilterSet, ReplyForm
+from ..models import Conversation, VintedAccount
+from ..services import inbox as services
 from .listings import VintedPageMixin
 
+CONVERSATIONS = Conversation.objects.select_related("account", "account__owner", "listing")
 
-class ConversationListView(VintedPageMixin, ObjectListView):
+
+class InboxPageMixin(VintedPageMixin):
     tab = "inbox"
-    queryset = Conversation.objects.select_related("account")
+
+
+class ConversationListView(InboxPageMixin, ObjectListView):
+    queryset = CONVERSATIONS
+    filterset_class = ConversationFilterSet
     template_name = "vinted/inbox/conversation_list.html"
+    context_object_name = "conversations"
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("-last_message_at", "-id")
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        # "Sync now" for the active accounts the user may change (their own; an admin's too).
+        syncable = VintedAccount.objects.restrict(user, Action.CHANGE).usable().order_by("label", "id")
+        return super().get_context_data(shows_everyone=Conversation.objects.shows_everyone(user),
+                                        unread_total=services.unread_total(user), syncable=syncable,
+                                        sync_minutes=settings.VINTED_INBOX_SYNC_MINUTES, **kwargs)
+
+
+def conversation_context(request, conversation, **extra) -> dict:
+    thread = list(conversation.messages.select_related("sent_by"))
+    can_reply = Conversation.objects.permits(request.user, conversation, Action.CHANGE)
+    context = {"conversation": conversation, "object": conversation, "thread": thread, "tab": "inbox",
+               "can_reply": can_reply,
+               "sending": any(message.status == MessageStatus.SENDING for message in thread)}
+    if can_reply:
+        context["reply_form"] = extra.pop("reply_form", None) or ReplyForm()
+    context.update(extra)
+    return context
+
+
+class ConversationDetailView(InboxPageMixin, ObjectPermissionMixin, DetailView):
+    queryset = CONVERSATIONS
+    template_name = "vinted/inbox/conversation_detail.html"
+
+    def get_object(self, queryset=None):
+        conversation = super().get_object(queryset)
+        services.mark_read(conversation, self.request.user)  # the owner has now seen the buyer's messages
+        return conversation
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **conversation_context(self.request, self.object)}
+
+
+class ConversationMessagesView(ConversationDetailView):
+    """The messages alone, for the page's htmx polling while a reply is being sent."""
+
+    template_name = "vinted/inbox/_thread.html"
+
+
+class ConversationReplyView(FormStatusMixin, InboxPageMixin, ObjectPermissionMixin, FormView):
+    queryset = CONVERSATIONS
+    permission_action = Action.CHANGE
+    template_name = "vinted/inbox/conversation_detail.html"
+    form_class = ReplyForm
+    http_method_names = ["post"]
+    permission_denied_message = "Only the account's owner or an admin may reply."
+
+    def post(self, request, *args, **kwargs):
+        self.conversation = self.get_object()
+        return super().post(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        form = kwargs.pop("form", None)
+        return {**super().get_context_data(**kwargs),
+                **conversation_context(self.request, self.conversation, reply_form=form)}
+
+    def form_valid(self, form):
+        try:
+            services.send_reply(self.conversation, form.cleaned_data["body"], by_user=self.request.user)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            return self.form_invalid(form)
+        except services.ReplyLimitReached as exc:
+            form.add_error(None, exc.message)
+            response = self.render_to_response(self.get_context_data(form=form))
+            response.status_code = 429
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        messages.success(self.request, "Reply queued: it is sent to Vinted in the background.")
+        return redirect(self.conversation)
+
+
+class InboxSyncView(ObjectActionView):
+    """"Sync now" for one account: its sync job is queued (the ledger and the breaker apply)."""
+
+    queryset = VintedAccount.objects.all()
+    permission_denied_message = "Only the account's owner or an admin may sync it."
+
+    def act(self, account, user) -> str:
+        if services.queue_sync(account, by_user=user):
+            return f"Syncing the inbox of {account.label} in the background: reload in a moment."
+        return f"A sync of {account.label} is already on its way."
+
+    def get_success_url(self, account):
+        return reverse("vinted:conversation-list")
