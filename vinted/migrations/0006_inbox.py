@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vinted', '0004_automation'),
+        ('vinted', '0005_risk'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
