@@ -12,5 +12,6 @@ urlpatterns = [
     path("accounts/<int:pk>/session/", views.AccountSessionView.as_view(), name="account-session"),
     path("accounts/<int:pk>/check/", views.AccountCheckView.as_view(), name="account-check"),
     path("accounts/<int:pk>/dry-run/", views.AccountDryRunView.as_view(), name="account-dry-run"),
+    path("accounts/<int:pk>/unblock/", views.AccountUnblockView.as_view(), name="account-unblock"),
     path("accounts/<int:pk>/delete/", views.AccountDeleteView.as_view(), name="account-delete"),
 ]

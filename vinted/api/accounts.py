@@ -23,6 +23,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.api.viewsets import BaseViewSet
+from accounts.roles import Action
 from lofisite.errors import APIError
 from monitoring.jobs import TransientError
 
@@ -127,6 +128,15 @@ class VintedAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Bas
             services.check_session(account)
         except TransientError as exc:
             raise unavailable(exc) from exc
+        return account_answer(self, account)
+
+    @extend_schema(summary="Unblock a blocked or cooling-down account (admins)", request=None, responses={
+        200: VintedAccountSerializer, 400: OpenApiResponse(description="VALIDATION_ERROR: it is not blocked."),
+        403: OpenApiResponse(description="PERMISSION_DENIED: admins only."),
+        404: OpenApiResponse(description="NOT_FOUND")})
+    @action(detail=True, methods=["post"], permission_action=Action.ADMIN)
+    def unblock(self, request, pk=None):
+        account = services.unblock(self.get_object(), request.user)
         return account_answer(self, account)
 
     @extend_schema(summary="The risk ledger: last 24 h at a glance and the calls, newest first",

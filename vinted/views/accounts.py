@@ -191,6 +191,15 @@ class AccountDryRunView(AccountActionView):
                f"for {account}."
 
 
+class AccountUnblockView(AccountActionView):
+    permission_action = Action.ADMIN
+    permission_denied_message = "Only an admin may unblock a Vinted account."
+
+    def act(self, account, user):
+        account = services.unblock(account, user)
+        return f"{account} unblocked: {account.get_status_display().lower()}."
+
+
 class AccountDeleteView(AccountActionView):
     permission_action = Action.DELETE
     permission_denied_message = "Only the account's owner or an admin may delete it."
