@@ -355,3 +355,12 @@ def test_a_worker_that_dies_while_preparing_fails_the_publication(operator, list
     again = publishing.request_prepare(Listing.objects.get(pk=listing.pk), account, by_user=operator)
     assert again.status == PublicationStatus.PREPARING
     assert Publication.objects.get(pk=publication.pk).status == PublicationStatus.SUPERSEDED
+
+
+def test_a_dry_run_preparation_stays_unpublishable_after_dry_run_is_turned_off(operator, listing):
+    dry = account_for(operator, label="Dry", dry_run=True)
+    publication = prepared(listing, dry, status=PublicationStatus.DRY_RUN)
+    dry.dry_run = False
+    dry.save()
+    refused = refusal(lambda: publishing.issue_confirm_token(publication, by_user=operator), "DRY_RUN")
+    assert "prepare the listing again" in refused.message
