@@ -355,3 +355,27 @@ def test_a_worker_that_dies_while_preparing_fails_the_publication(operator, list
     again = publishing.request_prepare(Listing.objects.get(pk=listing.pk), account, by_user=operator)
     assert again.status == PublicationStatus.PREPARING
     assert Publication.objects.get(pk=publication.pk).status == PublicationStatus.SUPERSEDED
+
+
+def test_a_dry_run_preparation_stays_unpublishable_after_dry_run_is_turned_off(operator, listing):
+    dry = account_for(operator, label="Dry", dry_run=True)
+    publication = prepared(listing, dry, status=PublicationStatus.DRY_RUN)
+    dry.dry_run = False
+    dry.save()
+    refused = refusal(lambda: publishing.issue_confirm_token(publication, by_user=operator), "DRY_RUN")
+    assert "prepare the listing again" in refused.message
+
+
+def test_an_ai_redraft_of_a_prepared_listing_supersedes_the_preparation(operator, listing, account, fake_openai):
+    from vinted.services.drafts import draft_listing
+
+    from .drafting_helpers import GOOD_ANSWER
+
+    publication = prepared(listing, account)
+    token, _ = publishing.issue_confirm_token(publication, by_user=operator)
+    fake_openai.reply_next(GOOD_ANSWER)
+    result = draft_listing(operator, Listing.objects.get(pk=listing.pk), overwrite=True)
+    assert result.filled
+    assert Listing.objects.get(pk=listing.pk).status == ListingStatus.DRAFT
+    assert Publication.objects.get(pk=publication.pk).status == PublicationStatus.SUPERSEDED
+    refusal(lambda: publishing.request_publish(publication, token, "key-1", by_user=operator), "SUPERSEDED")

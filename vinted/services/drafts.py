@@ -201,8 +201,11 @@ def _apply(listing, suggestion, protected: set[str], *, offline: bool, cost: Dec
     listing.ai_drafted_at = timezone.now()
     listing.ai_cost_usd = cost
     listing.edited_fields = [name for name in listing.edited_fields or [] if name not in filled]
-    if filled and listing.status == ListingStatus.READY:
-        # What was checked changed: it must pass the validator again.
+    if filled and listing.status in (ListingStatus.READY, ListingStatus.PREPARED):
+        # What was checked changed: it must pass the validator again (and a preparation no longer shows it).
+        from .publishing import supersede_for_edit
+
+        supersede_for_edit(listing)
         listing.status, listing.ready_at = ListingStatus.DRAFT, None
     listing.save()
     if colours is not None:

@@ -337,8 +337,11 @@ def run_prepare(publication_id: int) -> Publication | None:
 
 def _check_publishable(publication, listing) -> None:
     """What confirm and publish both demand of a prepared publication (PublishRefused otherwise)."""
-    if publication.status == PublicationStatus.DRY_RUN or publication.account.dry_run:
+    if publication.account.dry_run:
         raise PublishRefused("DRY_RUN", dry_run_message(publication.account))
+    if publication.status == PublicationStatus.DRY_RUN:  # dry run was turned off since: a real prepare is due
+        raise PublishRefused("DRY_RUN", "That preparation was a dry run; dry run is now off for the account: "
+                                        "prepare the listing again, then confirm.")
     if Publication.objects.filter(listing_id=publication.listing_id, status=PublicationStatus.PUBLISHED).exists() \
             or listing.vinted_item_id or listing.status == ListingStatus.PUBLISHED:
         raise PublishRefused("ALREADY_PUBLISHED", "This listing is already published on Vinted.")
