@@ -1,23 +1,45 @@
 """Encryption of secrets at rest (OAuth refresh tokens, session cookies).
 
-Fernet (AES-128-CBC + HMAC) with a key from FIELD_ENCRYPTION_KEY, or derived
-from SECRET_KEY when that is unset (then rotating SECRET_KEY makes stored
-secrets unreadable: set FIELD_ENCRYPTION_KEY in production).
+Fernet (AES-128-CBC + HMAC). New secrets are encrypted with FIELD_ENCRYPTION_KEY, or with a key
+derived from SECRET_KEY when that is unset (then SECRET_KEY_FALLBACKS' derived keys are read too).
+Reading also accepts every key in FIELD_ENCRYPTION_OLD_KEYS ("SECRET_KEY" there stands for the key
+derived from it), so keys can be rotated without losing what is stored (MultiFernet):
+
+1. put the new key first (FIELD_ENCRYPTION_KEY) and the old one in FIELD_ENCRYPTION_OLD_KEYS; restart;
+2. `manage.py rotate_encryption_key` re-encrypts every stored secret with the new key;
+3. drop the old key from FIELD_ENCRYPTION_OLD_KEYS.
 """
 
 import base64
 import hashlib
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 
 
-def _fernet() -> Fernet:
-    key = getattr(settings, "FIELD_ENCRYPTION_KEY", "")
-    if not key:
-        key = base64.urlsafe_b64encode(hashlib.sha256(b"lofisite.crypto:" + settings.SECRET_KEY.encode()).digest())
-    return Fernet(key)
+def _derived(secret: str) -> bytes:
+    return base64.urlsafe_b64encode(hashlib.sha256(b"lofisite.crypto:" + secret.encode()).digest())
+
+
+def _keys() -> list:
+    explicit = getattr(settings, "FIELD_ENCRYPTION_KEY", "")
+    accepted = [explicit] if explicit else [_derived(secret) for secret in
+                                            [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]]
+    for old in getattr(settings, "FIELD_ENCRYPTION_OLD_KEYS", []):
+        # "SECRET_KEY" stands for the key derived from it: moving from no FIELD_ENCRYPTION_KEY to one.
+        accepted.append(_derived(settings.SECRET_KEY) if old == "SECRET_KEY" else old)
+    unique = []
+    for key in accepted:
+        key = key.encode() if isinstance(key, str) else key
+        if key and key not in unique:
+            unique.append(key)
+    return unique
+
+
+def _fernet() -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in _keys()])
 
 
 def encrypt(plaintext: str) -> str:
@@ -28,7 +50,38 @@ def decrypt(token: str) -> str:
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken as exc:
-        raise ValueError("Stored secret cannot be decrypted (was the encryption key changed?)") from exc
+        raise ValueError("Stored secret cannot be decrypted (was the encryption key changed? "
+                         "Keep the old key in FIELD_ENCRYPTION_OLD_KEYS until `manage.py rotate_encryption_key` "
+                         "has run)") from exc
+
+
+def rotate(token: str) -> str:
+    """The same secret encrypted with the current key (ValueError if no accepted key opens it)."""
+    try:
+        return _fernet().rotate(token.encode()).decode()
+    except InvalidToken as exc:
+        raise ValueError("Stored secret cannot be decrypted with any accepted key") from exc
+
+
+def encrypted_fields():
+    """(model, field name) of every EncryptedTextField of every installed app."""
+    return [(model, field.name) for model in apps.get_models() for field in model._meta.concrete_fields
+            if isinstance(field, EncryptedTextField)]
+
+
+def rotate_all() -> dict[str, int]:
+    """Re-encrypt every stored secret with the current key; per "app.Model.field", the rows rewritten."""
+    rewritten = {}
+    for model, name in encrypted_fields():
+        count = 0
+        for pk, value in model._base_manager.exclude(**{name: ""}).values_list("pk", name).iterator():
+            stored = value.ciphertext if isinstance(value, DecryptedText) else value
+            fresh = rotate(stored)
+            if fresh != stored:
+                model._base_manager.filter(pk=pk).update(**{name: Ciphertext(fresh)})
+                count += 1
+        rewritten[f"{model._meta.label}.{name}"] = count
+    return rewritten
 
 
 class DecryptedText(str):

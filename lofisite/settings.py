@@ -394,6 +394,8 @@ SILENCED_SYSTEM_CHECKS = []
 
 # Key for secrets at rest (lofisite.crypto); a Fernet key. Derived from SECRET_KEY if unset.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+# Keys that still open what is stored while rotating (lofisite.crypto; `manage.py rotate_encryption_key`).
+FIELD_ENCRYPTION_OLD_KEYS = env.list("FIELD_ENCRYPTION_OLD_KEYS", default=[])
 # JSON fixtures and exports keep those secrets as ciphertext (dumpdata, loaddata, backup export).
 SERIALIZATION_MODULES = {"json": "lofisite.serialization.json", "jsonl": "lofisite.serialization.jsonl"}
 
