@@ -100,8 +100,9 @@ def _step_seconds() -> float:
 
 
 def _lease_seconds() -> float:
-    # Renewed at every step, so it only has to outlast one step (plus launch and close).
-    return 3 * _step_seconds() + 30
+    # Renewed at every step and while waiting for the browser, so it only has to outlast one step,
+    # the ledger's wait before a write, and the close.
+    return 3 * _step_seconds() + float(getattr(settings, "VINTED_WRITE_WAIT_MAX_SECONDS", 0)) + 30
 
 
 def _ensure_slots(count: int) -> None:
@@ -122,12 +123,24 @@ def _try_claim(holder: str, count: int) -> int | None:
 
 
 class Lease:
+    RENEW_EVERY_SECONDS = 10
+
     def __init__(self, slot: int, holder: str):
         self.slot, self.holder = slot, holder
+        self.renewed = time.monotonic()
 
     def renew(self) -> None:
-        BrowserLease.objects.filter(slot=self.slot, holder=self.holder).update(
-            expires_at=timezone.now() + timedelta(seconds=_lease_seconds()))
+        """Push the expiry on; BrowsersBusy if the slot lapsed and another holder took it meanwhile
+        (then two Chromiums would run: this flow stops)."""
+        if not BrowserLease.objects.filter(slot=self.slot, holder=self.holder).update(
+                expires_at=timezone.now() + timedelta(seconds=_lease_seconds())):
+            raise BrowsersBusy(f"Browser slot {self.slot} lapsed and was taken by another worker; stopping.",
+                               retry_after=_step_seconds())
+        self.renewed = time.monotonic()
+
+    def renew_if_due(self) -> None:
+        if time.monotonic() - self.renewed >= self.RENEW_EVERY_SECONDS:
+            self.renew()
 
     def release(self) -> None:
         BrowserLease.objects.filter(slot=self.slot, holder=self.holder).update(holder="", expires_at=None)
@@ -189,8 +202,9 @@ class _BrowserThread:
                 outcome.error = exc
             outcome.done.set()
 
-    def run(self, fn, *, wait: float | None = None):
-        """fn() in the browser thread; heartbeats while waiting. TimeoutError past `wait` seconds."""
+    def run(self, fn, *, wait: float | None = None, while_waiting=None):
+        """fn() in the browser thread; heartbeats (and calls `while_waiting`) while waiting.
+        TimeoutError past `wait` seconds."""
         outcome = _Outcome()
         self._calls.put((fn, outcome))
         deadline = None if wait is None else time.monotonic() + wait
@@ -198,6 +212,8 @@ class _BrowserThread:
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError("the browser thread did not answer")
             heartbeat()
+            if while_waiting is not None:
+                while_waiting()
         if outcome.error is not None:
             raise outcome.error
         return outcome.result
@@ -254,7 +270,7 @@ def _chromium_page(account):
             # Only Chromium's own failures (ChromiumFailed) count against the breaker, not Vinted's answers.
             with breaker("playwright", counts_as_failure=lambda exc: isinstance(exc, ChromiumFailed)):
                 try:
-                    thread.run(open_page)
+                    thread.run(open_page, while_waiting=lease.renew_if_due)
                     yield _Steps(account, handles["page"], lease, thread)
                 except PlaywrightError as exc:
                     text = exc.message or str(exc)
@@ -293,7 +309,7 @@ class _Steps:
         self.account, self.page, self.lease, self.thread = account, page, lease, thread
 
     def run(self, fn):
-        return self.thread.run(fn)
+        return self.thread.run(fn, while_waiting=self.lease.renew_if_due)
 
     @contextmanager
     def step(self, action: str, what: str, kind: str = CallKind.READ):

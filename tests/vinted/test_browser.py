@@ -282,6 +282,31 @@ def test_the_lease_of_a_dead_holder_lapses(account, fake_vinted, photos):
     assert BrowserLease.objects.get(slot=1).holder == ""
 
 
+def test_a_flow_whose_lease_was_taken_over_stops(transactional_db, fake_vinted, photos):
+    """A slot that lapsed (a stalled holder) and went to another worker: the first flow must stop at its
+    next step rather than run a second Chromium beside the new holder's."""
+    account = make_account(fake_vinted)
+    fake_vinted.fail_next("slow", paths=r"^/items/new$", seconds=1)
+
+    def take_over():
+        from django.db import connection
+
+        while not fake_vinted.requests_to(r"^/items/new$", "GET"):
+            threading.Event().wait(0.05)
+        BrowserLease.objects.filter(slot=1).update(holder="the-next-worker")
+        connection.close()
+
+    thief = threading.Thread(target=take_over)
+    thief.start()
+    with pytest.raises(browser.BrowsersBusy, match="lapsed"):
+        browser.prepare_form(account, VALUES, photos)
+    thief.join()
+
+    assert not fake_vinted.requests_to(r"^/api/v2/photos$")
+    assert BrowserLease.objects.get(slot=1).holder == "the-next-worker"  # ours no more: left alone
+    assert our_chromium_processes() == {}
+
+
 def _interrupt_while_the_page_loads(fake_vinted, signum):
     """Send `signum` to the main thread once Chromium asked for the (slow) form."""
     def watch():
