@@ -79,6 +79,11 @@ class ReadBackMismatch(VintedError):
         super().__init__(f"The Vinted form did not keep what was filled ({names}); nothing was submitted.")
 
 
+class FormChanged(VintedError):
+    """The new-item page lacks a field vinted.site expects: Vinted changed its page (not retried; the
+    selectors in vinted/site.py need updating)."""
+
+
 class SubmitUnconfirmed(VintedError):
     """The form was submitted but Vinted showed no item page: it may or may not be listed, so this is
     not retried (a retry could list it twice)."""
@@ -376,7 +381,14 @@ class _Steps:
         """Fill every field of site.FORM_FIELDS from `values`, read them all back and compare (values
         and photo hashes): ReadBackMismatch on any difference. Returns the values read back."""
         def fill_and_read():
+            from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
             for key, (kind, selector) in site.FORM_FIELDS.items():
+                try:
+                    self.page.locator(selector).first.wait_for(state="attached")
+                except PlaywrightTimeout:
+                    raise FormChanged(f"The Vinted form has no {key} field ({selector}): Vinted changed its page, "
+                                      "so vinted/site.py needs updating.") from None
                 _fill_field(self.page, kind, selector, values.get(key, [] if kind == "checkboxes" else ""))
             return {key: _read_field(self.page, kind, selector) for key, (kind, selector) in site.FORM_FIELDS.items()}
 

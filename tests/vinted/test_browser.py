@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from monitoring.breakers import breaker
 from tests.factories import UserFactory, image_bytes
-from vinted import browser
+from vinted import browser, site
 from vinted.choices import AccountStatus, CallKind, CallOutcome
 from vinted.ledger import Blocked, SessionExpired, VintedRateLimited, VintedUnavailable
 from vinted.models import BrowserLease, VintedAccount, VintedCall
@@ -409,3 +409,15 @@ def test_fifty_prepares_leave_no_chromium_behind(account, fake_vinted, photos):
     assert outcomes.count(1) == 45
     assert our_chromium_processes() == {}
     assert BrowserLease.objects.get(slot=1).holder == ""
+
+
+def test_a_form_without_an_expected_field_says_vinted_changed_its_page(settings, monkeypatch, account, fake_vinted,
+                                                                       photos):
+    settings.VINTED_BROWSER_TIMEOUT_SECONDS = 2
+    monkeypatch.setitem(site.FORM_FIELDS, "brand_id", ("text", 'input[name="brand"]'))  # as if Vinted renamed it
+
+    with pytest.raises(browser.FormChanged, match="no brand_id field"):
+        browser.prepare_form(account, VALUES, photos)
+
+    assert submits(fake_vinted) == 0
+    assert our_chromium_processes() == {}
