@@ -404,27 +404,45 @@ class _Steps:
             return self.run(lambda: self.page.screenshot(full_page=True, type="png"))
 
     def submit(self) -> dict:
-        """The one write: submit, then read the new item's id from the page Vinted lands on."""
+        """The one write: submit, then read the new item's id from the page Vinted lands on. Once the
+        button was clicked, nothing is retried (a retry could list the item twice): a timeout, a crash
+        or a 5xx then is SubmitUnconfirmed, which tells the seller to look on Vinted first."""
+        from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        button = self.page.locator(site.SUBMIT_BUTTON)
+        unconfirmed = ("Vinted did not confirm the new item ({}): check the account's items on Vinted before "
+                       "publishing again.")
+
+        def find_button():
+            try:
+                button.wait_for(state="visible")
+            except PlaywrightTimeout:
+                raise FormChanged(f"The Vinted form has no submit button ({site.SUBMIT_BUTTON}): Vinted changed "
+                                  "its page, so vinted/site.py needs updating.") from None
 
         def click_and_wait():
             with self.page.expect_navigation(wait_until="load") as navigation:
-                self.page.locator(site.SUBMIT_BUTTON).click()
+                button.click()
             response = navigation.value
             return (response.status, response.headers) if response is not None else (None, None)
 
         with self.step("publish", "submit the new item", kind=CallKind.WRITE) as call:
+            self.run(find_button)
             try:
                 status, headers = self.run(click_and_wait)
             except PlaywrightTimeout as exc:
-                raise SubmitUnconfirmed("Vinted did not answer the submit in time: check the account's items on "
-                                        "Vinted before publishing again.") from exc
-            self.check_page(call, status, headers)
+                raise SubmitUnconfirmed(unconfirmed.format("no answer in time")) from exc
+            except PlaywrightError as exc:
+                raise SubmitUnconfirmed(unconfirmed.format("the browser stopped")) from exc
+            try:
+                self.check_page(call, status, headers)
+            except VintedUnavailable as exc:
+                raise SubmitUnconfirmed(unconfirmed.format(str(exc))) from exc
             url = self.run(lambda: self.page.url)
             item_id = site.item_id_from_url(url)
             if item_id is None:
-                raise SubmitUnconfirmed("Vinted did not show the new item after the submit: check the account's "
-                                        "items on Vinted before publishing again.")
+                raise SubmitUnconfirmed(unconfirmed.format("no item page after the submit"))
             return {"item_id": item_id, "url": url}
 
 

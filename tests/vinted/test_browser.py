@@ -421,3 +421,20 @@ def test_a_form_without_an_expected_field_says_vinted_changed_its_page(settings,
 
     assert submits(fake_vinted) == 0
     assert our_chromium_processes() == {}
+
+
+@pytest.mark.parametrize(("mode", "options"), [("server_error", {}), ("slow", {"seconds": 6})])
+def test_a_submit_vinted_does_not_confirm_is_not_retried(settings, account, fake_vinted, photos, mode, options):
+    """The item may exist on Vinted now: the flow says so (SubmitUnconfirmed is not transient), so that no
+    retry lists it twice."""
+    settings.VINTED_BROWSER_TIMEOUT_SECONDS = 3
+    fake_vinted.fail_next(mode, paths=r"^/items/\d+", **options)
+    snapshot = {"values": VALUES, "photo_hashes": [sha256_of(path) for path in photos]}
+
+    with pytest.raises(browser.SubmitUnconfirmed, match="check the account's items on Vinted"):
+        browser.publish_form(account, snapshot, photos)
+
+    assert submits(fake_vinted) == 1
+    write = VintedCall.objects.get(account=account, kind=CallKind.WRITE)
+    assert write.outcome == CallOutcome.ERROR
+    assert our_chromium_processes() == {}
