@@ -45,7 +45,7 @@ from monitoring.jobs import TransientError, heartbeat
 
 from . import site
 from .choices import CallKind
-from .ledger import VintedError, VintedUnavailable, guard
+from .ledger import VintedError, VintedUnavailable, ensure_usable, guard
 from .models import BrowserLease
 
 CHROMIUM_ARGS = [
@@ -245,6 +245,8 @@ def _chromium_page(account):
     """A page of a fresh Chromium with the account's session, in a slot of the pool."""
     from playwright.sync_api import Error as PlaywrightError
 
+    # An account that may not call Vinted now (needs login, cooling down) is refused before a browser starts.
+    ensure_usable(account)
     step_ms = _step_seconds() * 1000
     user_agent = str(account.user_agent) or None
     cookies = _cookies_for(account)
