@@ -45,7 +45,7 @@ from monitoring.jobs import TransientError, heartbeat
 
 from . import site
 from .choices import CallKind
-from .ledger import VintedError, VintedUnavailable, guard
+from .ledger import VintedError, VintedUnavailable, ensure_usable, guard
 from .models import BrowserLease
 
 CHROMIUM_ARGS = [
@@ -79,6 +79,11 @@ class ReadBackMismatch(VintedError):
         super().__init__(f"The Vinted form did not keep what was filled ({names}); nothing was submitted.")
 
 
+class FormChanged(VintedError):
+    """The new-item page lacks a field vinted.site expects: Vinted changed its page (not retried; the
+    selectors in vinted/site.py need updating)."""
+
+
 class SubmitUnconfirmed(VintedError):
     """The form was submitted but Vinted showed no item page: it may or may not be listed, so this is
     not retried (a retry could list it twice)."""
@@ -100,8 +105,9 @@ def _step_seconds() -> float:
 
 
 def _lease_seconds() -> float:
-    # Renewed at every step, so it only has to outlast one step (plus launch and close).
-    return 3 * _step_seconds() + 30
+    # Renewed at every step and while waiting for the browser, so it only has to outlast one step,
+    # the ledger's wait before a write, and the close.
+    return 3 * _step_seconds() + float(getattr(settings, "VINTED_WRITE_WAIT_MAX_SECONDS", 0)) + 30
 
 
 def _ensure_slots(count: int) -> None:
@@ -122,12 +128,24 @@ def _try_claim(holder: str, count: int) -> int | None:
 
 
 class Lease:
+    RENEW_EVERY_SECONDS = 10
+
     def __init__(self, slot: int, holder: str):
         self.slot, self.holder = slot, holder
+        self.renewed = time.monotonic()
 
     def renew(self) -> None:
-        BrowserLease.objects.filter(slot=self.slot, holder=self.holder).update(
-            expires_at=timezone.now() + timedelta(seconds=_lease_seconds()))
+        """Push the expiry on; BrowsersBusy if the slot lapsed and another holder took it meanwhile
+        (then two Chromiums would run: this flow stops)."""
+        if not BrowserLease.objects.filter(slot=self.slot, holder=self.holder).update(
+                expires_at=timezone.now() + timedelta(seconds=_lease_seconds())):
+            raise BrowsersBusy(f"Browser slot {self.slot} lapsed and was taken by another worker; stopping.",
+                               retry_after=_step_seconds())
+        self.renewed = time.monotonic()
+
+    def renew_if_due(self) -> None:
+        if time.monotonic() - self.renewed >= self.RENEW_EVERY_SECONDS:
+            self.renew()
 
     def release(self) -> None:
         BrowserLease.objects.filter(slot=self.slot, holder=self.holder).update(holder="", expires_at=None)
@@ -189,8 +207,9 @@ class _BrowserThread:
                 outcome.error = exc
             outcome.done.set()
 
-    def run(self, fn, *, wait: float | None = None):
-        """fn() in the browser thread; heartbeats while waiting. TimeoutError past `wait` seconds."""
+    def run(self, fn, *, wait: float | None = None, while_waiting=None):
+        """fn() in the browser thread; heartbeats (and calls `while_waiting`) while waiting.
+        TimeoutError past `wait` seconds."""
         outcome = _Outcome()
         self._calls.put((fn, outcome))
         deadline = None if wait is None else time.monotonic() + wait
@@ -198,6 +217,8 @@ class _BrowserThread:
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError("the browser thread did not answer")
             heartbeat()
+            if while_waiting is not None:
+                while_waiting()
         if outcome.error is not None:
             raise outcome.error
         return outcome.result
@@ -224,6 +245,8 @@ def _chromium_page(account):
     """A page of a fresh Chromium with the account's session, in a slot of the pool."""
     from playwright.sync_api import Error as PlaywrightError
 
+    # An account that may not call Vinted now (needs login, cooling down) is refused before a browser starts.
+    ensure_usable(account)
     step_ms = _step_seconds() * 1000
     user_agent = str(account.user_agent) or None
     cookies = _cookies_for(account)
@@ -254,7 +277,7 @@ def _chromium_page(account):
             # Only Chromium's own failures (ChromiumFailed) count against the breaker, not Vinted's answers.
             with breaker("playwright", counts_as_failure=lambda exc: isinstance(exc, ChromiumFailed)):
                 try:
-                    thread.run(open_page)
+                    thread.run(open_page, while_waiting=lease.renew_if_due)
                     yield _Steps(account, handles["page"], lease, thread)
                 except PlaywrightError as exc:
                     text = exc.message or str(exc)
@@ -293,7 +316,7 @@ class _Steps:
         self.account, self.page, self.lease, self.thread = account, page, lease, thread
 
     def run(self, fn):
-        return self.thread.run(fn)
+        return self.thread.run(fn, while_waiting=self.lease.renew_if_due)
 
     @contextmanager
     def step(self, action: str, what: str, kind: str = CallKind.READ):
@@ -360,7 +383,14 @@ class _Steps:
         """Fill every field of site.FORM_FIELDS from `values`, read them all back and compare (values
         and photo hashes): ReadBackMismatch on any difference. Returns the values read back."""
         def fill_and_read():
+            from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
             for key, (kind, selector) in site.FORM_FIELDS.items():
+                try:
+                    self.page.locator(selector).first.wait_for(state="attached")
+                except PlaywrightTimeout:
+                    raise FormChanged(f"The Vinted form has no {key} field ({selector}): Vinted changed its page, "
+                                      "so vinted/site.py needs updating.") from None
                 _fill_field(self.page, kind, selector, values.get(key, [] if kind == "checkboxes" else ""))
             return {key: _read_field(self.page, kind, selector) for key, (kind, selector) in site.FORM_FIELDS.items()}
 
@@ -376,27 +406,45 @@ class _Steps:
             return self.run(lambda: self.page.screenshot(full_page=True, type="png"))
 
     def submit(self) -> dict:
-        """The one write: submit, then read the new item's id from the page Vinted lands on."""
+        """The one write: submit, then read the new item's id from the page Vinted lands on. Once the
+        button was clicked, nothing is retried (a retry could list the item twice): a timeout, a crash
+        or a 5xx then is SubmitUnconfirmed, which tells the seller to look on Vinted first."""
+        from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        button = self.page.locator(site.SUBMIT_BUTTON)
+        unconfirmed = ("Vinted did not confirm the new item ({}): check the account's items on Vinted before "
+                       "publishing again.")
+
+        def find_button():
+            try:
+                button.wait_for(state="visible")
+            except PlaywrightTimeout:
+                raise FormChanged(f"The Vinted form has no submit button ({site.SUBMIT_BUTTON}): Vinted changed "
+                                  "its page, so vinted/site.py needs updating.") from None
 
         def click_and_wait():
             with self.page.expect_navigation(wait_until="load") as navigation:
-                self.page.locator(site.SUBMIT_BUTTON).click()
+                button.click()
             response = navigation.value
             return (response.status, response.headers) if response is not None else (None, None)
 
         with self.step("publish", "submit the new item", kind=CallKind.WRITE) as call:
+            self.run(find_button)
             try:
                 status, headers = self.run(click_and_wait)
             except PlaywrightTimeout as exc:
-                raise SubmitUnconfirmed("Vinted did not answer the submit in time: check the account's items on "
-                                        "Vinted before publishing again.") from exc
-            self.check_page(call, status, headers)
+                raise SubmitUnconfirmed(unconfirmed.format("no answer in time")) from exc
+            except PlaywrightError as exc:
+                raise SubmitUnconfirmed(unconfirmed.format("the browser stopped")) from exc
+            try:
+                self.check_page(call, status, headers)
+            except VintedUnavailable as exc:
+                raise SubmitUnconfirmed(unconfirmed.format(str(exc))) from exc
             url = self.run(lambda: self.page.url)
             item_id = site.item_id_from_url(url)
             if item_id is None:
-                raise SubmitUnconfirmed("Vinted did not show the new item after the submit: check the account's "
-                                        "items on Vinted before publishing again.")
+                raise SubmitUnconfirmed(unconfirmed.format("no item page after the submit"))
             return {"item_id": item_id, "url": url}
 
 

@@ -19,9 +19,9 @@ from django.utils import timezone
 from accounts.roles import Role
 from monitoring.breakers import breaker
 from tests.factories import UserFactory, image_bytes
-from vinted import browser
+from vinted import browser, site
 from vinted.choices import AccountStatus, CallKind, CallOutcome
-from vinted.ledger import Blocked, SessionExpired, VintedRateLimited, VintedUnavailable
+from vinted.ledger import AccountUnavailable, Blocked, SessionExpired, VintedRateLimited, VintedUnavailable
 from vinted.models import BrowserLease, VintedAccount, VintedCall
 
 pytestmark = pytest.mark.browser
@@ -48,6 +48,13 @@ def _browser_settings(settings):
     settings.PLAYWRIGHT_CHROMIUM_EXECUTABLE = CHROMIUM
     settings.VINTED_MAX_BROWSERS = 1
     settings.VINTED_BROWSER_TIMEOUT_SECONDS = 20
+
+
+@pytest.fixture(autouse=True)
+def _no_chromium_left():
+    """Whatever path a test took (success, error, timeout, interrupt), no Chromium of ours outlives it."""
+    yield
+    assert our_chromium_processes() == {}
 
 
 def make_account(fake, label="main", owner=None):
@@ -282,6 +289,31 @@ def test_the_lease_of_a_dead_holder_lapses(account, fake_vinted, photos):
     assert BrowserLease.objects.get(slot=1).holder == ""
 
 
+def test_a_flow_whose_lease_was_taken_over_stops(transactional_db, fake_vinted, photos):
+    """A slot that lapsed (a stalled holder) and went to another worker: the first flow must stop at its
+    next step rather than run a second Chromium beside the new holder's."""
+    account = make_account(fake_vinted)
+    fake_vinted.fail_next("slow", paths=r"^/items/new$", seconds=1)
+
+    def take_over():
+        from django.db import connection
+
+        while not fake_vinted.requests_to(r"^/items/new$", "GET"):
+            threading.Event().wait(0.05)
+        BrowserLease.objects.filter(slot=1).update(holder="the-next-worker")
+        connection.close()
+
+    thief = threading.Thread(target=take_over)
+    thief.start()
+    with pytest.raises(browser.BrowsersBusy, match="lapsed"):
+        browser.prepare_form(account, VALUES, photos)
+    thief.join()
+
+    assert not fake_vinted.requests_to(r"^/api/v2/photos$")
+    assert BrowserLease.objects.get(slot=1).holder == "the-next-worker"  # ours no more: left alone
+    assert our_chromium_processes() == {}
+
+
 def _interrupt_while_the_page_loads(fake_vinted, signum):
     """Send `signum` to the main thread once Chromium asked for the (slow) form."""
     def watch():
@@ -369,18 +401,57 @@ def test_two_prepares_with_one_browser_slot_never_run_two_chromiums(transactiona
 
 def test_fifty_prepares_leave_no_chromium_behind(account, fake_vinted, photos):
     assert our_chromium_processes() == {}
-    fake_vinted.fail_next("captcha", count=5, paths=r"^/items/new$")  # some flows end on an error path
+    # Some flows end on an error path (a ReadBackMismatch inside the form step).
+    fake_vinted.fail_next("drop_field", count=5, field="title", paths=r"^/items/new$")
 
     outcomes = []
     for _ in range(50):
-        account.status = AccountStatus.ACTIVE
-        account.save(update_fields=["status"])
         try:
             outcomes.append(len(browser.prepare_form(account, VALUES, photos[:1]).photo_hashes))
-        except Blocked:
-            outcomes.append("blocked")
+        except browser.ReadBackMismatch:
+            outcomes.append("mismatch")
 
-    assert outcomes.count("blocked") == 5
+    assert outcomes.count("mismatch") == 5
     assert outcomes.count(1) == 45
     assert our_chromium_processes() == {}
     assert BrowserLease.objects.get(slot=1).holder == ""
+
+
+def test_a_form_without_an_expected_field_says_vinted_changed_its_page(settings, monkeypatch, account, fake_vinted,
+                                                                       photos):
+    settings.VINTED_BROWSER_TIMEOUT_SECONDS = 2
+    monkeypatch.setitem(site.FORM_FIELDS, "brand_id", ("text", 'input[name="brand"]'))  # as if Vinted renamed it
+
+    with pytest.raises(browser.FormChanged, match="no brand_id field"):
+        browser.prepare_form(account, VALUES, photos)
+
+    assert submits(fake_vinted) == 0
+    assert our_chromium_processes() == {}
+
+
+@pytest.mark.parametrize(("mode", "options"), [("server_error", {}), ("slow", {"seconds": 6})])
+def test_a_submit_vinted_does_not_confirm_is_not_retried(settings, account, fake_vinted, photos, mode, options):
+    """The item may exist on Vinted now: the flow says so (SubmitUnconfirmed is not transient), so that no
+    retry lists it twice."""
+    settings.VINTED_BROWSER_TIMEOUT_SECONDS = 3
+    fake_vinted.fail_next(mode, paths=r"^/items/\d+", **options)
+    snapshot = {"values": VALUES, "photo_hashes": [sha256_of(path) for path in photos]}
+
+    with pytest.raises(browser.SubmitUnconfirmed, match="check the account's items on Vinted"):
+        browser.publish_form(account, snapshot, photos)
+
+    assert submits(fake_vinted) == 1
+    write = VintedCall.objects.get(account=account, kind=CallKind.WRITE)
+    assert write.outcome == CallOutcome.ERROR
+    assert our_chromium_processes() == {}
+
+
+def test_an_account_that_needs_login_is_refused_before_chromium_starts(account, fake_vinted, photos):
+    account.status, account.status_message = AccountStatus.NEEDS_LOGIN, "Import a new session."
+    account.save(update_fields=["status", "status_message"])
+
+    with pytest.raises(AccountUnavailable, match="Import a new session"):
+        browser.prepare_form(account, VALUES, photos)
+
+    assert fake_vinted.requests == []
+    assert not BrowserLease.objects.filter(holder__gt="").exists()
