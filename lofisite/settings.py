@@ -357,7 +357,15 @@ SPECTACULAR_SETTINGS = {
                             "ListingStatusEnum": "vinted.choices.ListingStatus",
                             "DraftBatchStatusEnum": "vinted.choices.BatchStatus",
                             "DraftItemStatusEnum": "vinted.services.drafts.ITEM_STATUSES",
-                            "DraftFieldEnum": "vinted.drafting.DRAFT_FIELDS"},
+                            "DraftFieldEnum": "vinted.drafting.DRAFT_FIELDS",
+                            "VintedAccountStatusEnum": "vinted.choices.AccountStatus",
+                            "PublicationStatusEnum": "vinted.choices.PublicationStatus",
+                            "MessageStatusEnum": "vinted.choices.MessageStatus",
+                            "MessageKindEnum": "vinted.choices.MessageKind",
+                            "CallKindEnum": "vinted.choices.CallKind",
+                            "CallOutcomeEnum": "vinted.choices.CallOutcome",
+                            "JobStatusEnum": "monitoring.choices.JobStatus",
+                            "HealthStatusEnum": ["healthy", "degraded", "unhealthy"]},
     # The error envelope on every operation (lofisite/openapi.py), after drf-spectacular's own enum naming.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
