@@ -290,10 +290,11 @@ def _chromium_page(account):
         finally:
             try:
                 thread.run(close_all, wait=_step_seconds() + 10)
-            except BaseException:  # noqa: BLE001 - a stuck or interrupted close: the kill below ends it
+            except Exception:  # noqa: BLE001 - a stuck or failed close: the kill below ends what is left
                 pass
-            thread.stop(wait=5)
-            _kill_leftovers(lease.holder)
+            finally:  # even when interrupted while closing (the interrupt goes on up)
+                thread.stop(wait=5)
+                _kill_leftovers(lease.holder)
 
 
 def _close_all(*things) -> None:
