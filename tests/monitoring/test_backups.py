@@ -37,7 +37,7 @@ def test_round_trip_restores_identical_counts_and_checksums(admin_user):
     backup = services.create_backup(user=admin_user)
     assert backup.status == BackupStatus.SUCCEEDED
     assert backup.vendor == connection.vendor and backup.server_version
-    assert backup.schema_version["monitoring"].startswith("0003")
+    assert backup.schema_version["monitoring"] == latest_migration("monitoring")
     assert backup.verification_status == VerificationStatus.PASSED, backup.verification_result
     assert backup.verification_result["rows"] > 0 and backup.verification_result["differences"] == []
     assert backup.source_stats["tables"]["monitoring_jobstat"]["rows"] == 2
@@ -157,19 +157,39 @@ def test_refused_from_a_newer_schema_and_from_another_vendor(admin_user):
     assert not Backup.objects.filter(kind=BackupKind.SAFETY).exists()
 
 
-def test_an_older_schema_is_migrated_after_the_restore(admin_user):
+def latest_migration(app: str) -> str:
+    from django.db.migrations.loader import MigrationLoader
+
+    return max(name for label, name in MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes()
+               if label == app)
+
+
+def test_an_older_schema_is_migrated_after_the_restore(admin_user, tmp_path):
     if connection.vendor != "sqlite":
         pytest.skip("rewriting a custom-format dump is not done here; the SQLite run covers the migration step")
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+    from django.db.migrations.loader import MigrationLoader
+
     backup = services.create_backup(user=admin_user)
-    # Make the backup's database one migration behind: the last monitoring migration is unapplied in it
-    # (its table dropped, its record gone), as a backup taken before that deploy would be.
+    # Make the backup's database one migration behind: monitoring's last migration unapplied in it by
+    # `migrate` itself, as a backup taken before that deploy would be.
+    last = latest_migration("monitoring")
+    (previous,) = [name for label, name in MigrationLoader(None).graph.node_map[("monitoring", last)].parents
+                   if label == "monitoring"] or [("monitoring", "zero")]
     scratch = files.work_dir()
     plain = files.fetch(backup.file_for("database"), scratch)
+    env = {**os.environ, "SQLITE_PATH": str(plain), "ENV_FILE": "/dev/null", "VAR_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "monitoring", previous, "--noinput", "-v0"],
+                   cwd=settings.BASE_DIR, env=env, check=True)
     with sqlite3.connect(plain) as db:
-        db.execute("DROP TABLE monitoring_backup")
-        db.execute("DELETE FROM django_migrations WHERE app = 'monitoring' AND name LIKE '0003%'")
         stats = table_stats.table_stats(db, "sqlite")
         schema = table_stats.applied_migrations(db)
+    assert schema["monitoring"] == previous
     entry = files.store(plain, "older-schema.sqlite3", scratch)
     backup.files = [{"role": "database", **entry}]
     backup.source_stats = {"tables": stats}
@@ -181,8 +201,8 @@ def test_an_older_schema_is_migrated_after_the_restore(admin_user):
     from django.db.migrations.recorder import MigrationRecorder
 
     applied = {name for app, name in MigrationRecorder(connection).applied_migrations() if app == "monitoring"}
-    assert any(name.startswith("0003") for name in applied)
-    assert Backup.objects.filter(pk=backup.pk).exists()  # the table is back, with the list in it
+    assert last in applied
+    assert Backup.objects.filter(pk=backup.pk).exists()  # the list of backups is back
 
 
 def test_rotation_keeps_the_last_n_scheduled_backups(settings):
