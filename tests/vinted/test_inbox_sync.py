@@ -104,7 +104,7 @@ def test_an_expired_session_during_sync_sets_needs_login_and_stops_the_job(fake_
     assert run.status == JobStatus.FAILED and "SessionExpired" in run.error
     account.refresh_from_db()
     assert account.status == AccountStatus.NEEDS_LOGIN
-    assert "import a new one" in account.status_message
+    assert "Import a new session" in account.status_message
     assert VintedCall.objects.filter(account=account, outcome=CallOutcome.NEEDS_LOGIN, action="inbox").count() == 1
     assert not Message.objects.exists()
     # The account is not active any more: the scheduler leaves it alone, and so does a queued job.

@@ -113,7 +113,7 @@ def test_a_blocked_deletion_is_shown_failed_and_the_draft_stays(client, operator
     for listing in (old, new):
         page = client.get(listing.get_absolute_url()).content.decode()
         assert 'data-job-status="failed"' in page, listing
-        assert "Not deleted on Vinted: Blocked: Vinted blocked the request." in page
+        assert "Not deleted on Vinted: Blocked:" in page and "blocked the request" in page
         assert 'data-relist-active="false"' in page
     assert Listing.objects.get(pk=old.pk).status == ListingStatus.PUBLISHED
     assert Listing.objects.get(pk=new.pk).status == ListingStatus.DRAFT
