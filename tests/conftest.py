@@ -158,6 +158,26 @@ def fake_vinted(settings):
 
 
 @pytest.fixture(autouse=True)
+def _shipped_catalogue(request):
+    """A transactional test (browser tests, backups) flushes every table when it ends, the rows the data
+    migrations shipped too (the Vinted catalogue): a later test that reads them finds them put back."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None and not {"db", "transactional_db"} & set(request.fixturenames):
+        return
+    request.getfixturevalue("_django_db_helper")
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    from vinted.models import Category
+
+    if not Category.objects.exists():
+        importlib.import_module("vinted.migrations.0002_catalogue").load(apps, SimpleNamespace(connection=connection))
+
+
+@pytest.fixture(autouse=True)
 def _maintenance_flag(tmp_path, settings):
     """The maintenance flag (monitoring.backups.maintenance) in this test's own folder: a flag left in var/
     by a server or a killed restore must not turn every test into a 503."""

@@ -131,17 +131,7 @@ def screenshots_dir():
 
 @pytest.fixture
 def vinted_catalogue(transactional_db):
-    """The live server's flushed database: put the shipped Vinted catalogue back, by its data migration."""
-    import importlib
-    from types import SimpleNamespace
-
-    from django.apps import apps
-    from django.db import connection
-
-    from vinted.models import Category
-
-    if not Category.objects.exists():
-        importlib.import_module("vinted.migrations.0002_catalogue").load(apps, SimpleNamespace(connection=connection))
+    """The live server's flushed database: the shipped Vinted catalogue is put back (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session", autouse=True)
