@@ -24,10 +24,10 @@ def _render(chart) -> bytes:
     return _SCRIPT.sub(b"", chart.render())
 
 
-def _base(chart_class, title: str, **config):
+def _base(chart_class, title: str, height: int = 320, no_data_text: str = "No samples yet", **config):
     return chart_class(
-        js=[], title=title, style=_STYLE, width=800, height=320, show_dots=False, stroke_style={"width": 2},
-        legend_at_bottom=True, truncate_legend=-1, no_data_text="No samples yet", explicit_size=False,
+        js=[], title=title, style=_STYLE, width=800, height=height, show_dots=False, stroke_style={"width": 2},
+        legend_at_bottom=True, truncate_legend=-1, no_data_text=no_data_text, explicit_size=False,
         **config,
     )
 
@@ -79,9 +79,15 @@ SYSTEM_CHARTS = {"resources": resources, "load": load, "database": database, "ca
 
 def job_success(stats) -> bytes:
     """Success rate per job (runs counted by the job wrapper since the last reset)."""
-    chart = _base(pygal.HorizontalBar, "Success rate per job (%)", range=(0, 100),
-                  value_formatter=lambda value: f"{value:.0f} %", show_legend=False)
     rows = [row for row in stats if row.runs]
+    chart = _base(pygal.HorizontalBar, "Success rate per job (%)", height=job_chart_height(len(rows)), range=(0, 100),
+                  value_formatter=lambda value: f"{value:.0f} %", show_legend=False,
+                  no_data_text="No runs since the last reset")
     chart.x_labels = [row.name for row in rows]
     chart.add("Success rate", [100 * row.success_rate for row in rows])
     return _render(chart)
+
+
+def job_chart_height(jobs: int) -> int:
+    """Room for a bar per job (and the title and axis), so a few jobs don't make fat bars."""
+    return 110 + 36 * max(jobs, 1)

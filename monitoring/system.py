@@ -76,6 +76,16 @@ def host_uptime_seconds() -> float:
     return max(0.0, time.time() - psutil.boot_time())
 
 
+def uptime_text(seconds: float) -> str:
+    """3 d 4 h, 5 h 12 min, 7 min."""
+    minutes = int(seconds // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
 def cache_counters(alias: str = "default") -> tuple[int | None, int | None]:
     """The Redis server's cumulative (hits, misses); (None, None) without Redis or while it is down."""
     from django_redis.cache import RedisCache
@@ -133,10 +143,14 @@ def current(user) -> dict:
     host = system_metrics()
     samples = recent_samples(user)
     ratios = [ratio for _, ratio in hit_ratios(samples) if ratio is not None]
+    if samples:
+        # psutil's CPU figure is the average since the previous reading in this process: in a web
+        # process that is since some earlier request; the scheduler's sample covers the last interval.
+        host["cpu_percent"] = samples[-1].cpu_percent
     return {
         "host": host,
         "processes": process_count(),
-        "uptime_seconds": host_uptime_seconds(),
+        "uptime": uptime_text(host_uptime_seconds()),
         "database_vendor": connection.vendor,
         "database_bytes": database_size(),
         "tables": table_rows(),

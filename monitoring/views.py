@@ -145,6 +145,7 @@ class JobsView(OpsPageMixin, TemplateView):
             active_runs=runs.filter(status__in=JOB_ACTIVE_STATUSES).order_by("created_at")[:50],
             active_count=runs.filter(status__in=JOB_ACTIVE_STATUSES).count(),
             queue=health.jobs_status(),
+            jobs_chart_height=charts.job_chart_height(self.queryset.filter(runs__gt=0).count()),
             **kwargs,
         )
 
