@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.utils import timezone
 
@@ -89,6 +89,7 @@ def test_hit_ratio_is_per_interval_and_unknown_where_it_cannot_be_told():
 def test_cache_counters_come_from_the_redis_server():
     from django_redis.cache import RedisCache
 
+    cache = caches["default"]
     if not isinstance(cache, RedisCache):
         assert system.cache_counters() == (None, None)  # the file cache keeps no shared counters
         return
