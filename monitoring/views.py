@@ -9,6 +9,7 @@ from django.views.generic import TemplateView
 
 from accounts.mixins import ObjectPermissionMixin, RestrictedViewMixin, RoleRequiredMixin
 from accounts.roles import Action
+from lofisite import health as site_health
 
 from . import ai, breakers, charts, health, jobs, system
 from .choices import JOB_ACTIVE_STATUSES
@@ -105,7 +106,10 @@ class SystemView(OpsPageMixin, TemplateView):
     tab = "system"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(**system.current(self.request.user), charts=list(charts.SYSTEM_CHARTS),
+        user = self.request.user
+        # Every check with its time and message: the detail /health/ shows admins, run now.
+        checks = site_health.report(site_health.run_checks()) if health.details_visible_to(user) else None
+        return super().get_context_data(**system.current(user), charts=list(charts.SYSTEM_CHARTS), health=checks,
                                         sample_seconds=settings.SYSTEM_SAMPLE_SECONDS,
                                         keep_hours=settings.SYSTEM_SAMPLE_KEEP_HOURS, **kwargs)
 

@@ -102,6 +102,17 @@ def test_system_page_shows_the_figures_tables_and_charts(client, admin_user):
     assertContains(response, 'aria-current="page">System</a>')
 
 
+def test_system_page_shows_every_health_check_with_its_time_and_message(client, admin_user, settings):
+    settings.HEALTH_DISK_MIN_FREE_MB = 10**12  # no disk has that much free: the disk check warns
+    client.force_login(admin_user)
+    response = client.get("/monitoring/system/")
+    assertContains(response, 'id="health-heading"')
+    assertContains(response, "DiskCheck")
+    assertContains(response, "below the 1e+12 MB threshold")
+    assertContains(response, "Database")
+    assertContains(response, 'data-label="Time"')
+
+
 def test_system_page_without_samples_says_how_to_get_them(client, admin_user):
     client.force_login(admin_user)
     response = client.get("/monitoring/system/")
