@@ -27,6 +27,10 @@ from .models import SystemSample
 
 logger = logging.getLogger(__name__)
 
+# psutil's CPU figure is the use since its previous reading in this process and meaningless on the first
+# one: take that first reading at import, so a process's first sample already measures something.
+psutil.cpu_percent(interval=None)
+
 
 def take_sample(now=None) -> SystemSample | None:
     """Scheduler hook: record one sample unless the last is younger than SYSTEM_SAMPLE_SECONDS; prune old ones."""
@@ -156,5 +160,6 @@ def current(user) -> dict:
         "tables": table_rows(),
         "cache_backend": backend_stats(),
         "cache_hit_ratio": ratios[-1] if ratios else None,
+        "cache_counted": bool(samples) and samples[-1].cache_hits is not None,
         "samples": samples,
     }
