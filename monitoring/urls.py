@@ -10,6 +10,7 @@ urlpatterns = [
     path("system/", views.SystemView.as_view(), name="system"),
     path("system/charts/<slug:name>.svg", views.SystemChartView.as_view(), name="system-chart"),
     path("jobs/", views.JobsView.as_view(), name="jobs"),
+    path("jobs/queue/", views.JobsQueueView.as_view(), name="jobs-queue"),
     path("jobs/chart.svg", views.JobsChartView.as_view(), name="jobs-chart"),
     path("jobs/runs/<int:pk>/retry/", views.JobRetryView.as_view(), name="job-retry"),
     path("jobs/stats/reset/", views.JobStatsResetView.as_view(), name="job-stats-reset"),

@@ -131,6 +131,23 @@ class SystemChartView(OpsPageMixin, View):
         return svg_response(draw(system.recent_samples(request.user)))
 
 
+def job_queue(user) -> dict:
+    """The task queue: django-tasks-db's ready tasks, the worker and scheduler, and the runs not finished."""
+    active = JobRun.objects.restrict(user).filter(status__in=JOB_ACTIVE_STATUSES)
+    return {"queue": health.jobs_status(), "active_runs": active.order_by("created_at")[:50],
+            "active_count": active.count()}
+
+
+class JobsQueueView(OpsPageMixin, TemplateView):
+    """The task queue fragment of the Jobs page, polled by htmx."""
+
+    queryset = JobStat.objects.all()
+    template_name = "monitoring/_jobs_queue.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**job_queue(self.request.user), **kwargs)
+
+
 class JobsView(OpsPageMixin, TemplateView):
     """The job wrapper's statistics, recent failures (retry now) and the task queue."""
 
@@ -143,12 +160,10 @@ class JobsView(OpsPageMixin, TemplateView):
         user = self.request.user
         runs = JobRun.objects.restrict(user)
         return super().get_context_data(
+            **job_queue(user),
             job_stats=self.queryset.order_by("name"),
             failed_runs=runs.filter(status__in=jobs.RETRYABLE_STATUSES).order_by("-finished_at", "-pk")[
                 :self.failures_shown],
-            active_runs=runs.filter(status__in=JOB_ACTIVE_STATUSES).order_by("created_at")[:50],
-            active_count=runs.filter(status__in=JOB_ACTIVE_STATUSES).count(),
-            queue=health.jobs_status(),
             jobs_chart_height=charts.job_chart_height(self.queryset.filter(runs__gt=0).count()),
             **kwargs,
         )

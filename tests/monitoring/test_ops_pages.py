@@ -17,7 +17,8 @@ from tests.monitoring.worker import run_worker
 pytestmark = pytest.mark.django_db
 
 PAGES = ["/monitoring/system/", "/monitoring/system/charts/resources.svg", "/monitoring/system/charts/cache.svg",
-         "/monitoring/jobs/", "/monitoring/jobs/chart.svg", "/monitoring/breakers/", "/monitoring/events/"]
+         "/monitoring/jobs/", "/monitoring/jobs/queue/", "/monitoring/jobs/chart.svg", "/monitoring/breakers/",
+         "/monitoring/events/"]
 
 
 def failed_run():
@@ -147,6 +148,10 @@ def test_jobs_page_shows_statistics_failures_and_the_queue(client, admin_user):
     assertContains(response, "Tasks ready to run")
     assertContains(response, "tests.plain")  # queued: in the task queue table
     assertContains(response, 'src="/monitoring/jobs/chart.svg"')
+    fragment = client.get("/monitoring/jobs/queue/")
+    assertContains(fragment, 'hx-trigger="every 10s"')
+    assertContains(fragment, "tests.plain")
+    assertNotContains(fragment, "<html")
     chart = client.get("/monitoring/jobs/chart.svg")
     assert chart["Content-Type"] == "image/svg+xml" and b"tests.broken" in chart.content
 
