@@ -99,3 +99,18 @@ def test_cache_counters_come_from_the_redis_server():
     cache.get("opsdash-test-key")
     later_hits, later_misses = system.cache_counters()
     assert later_misses >= misses + 1 and later_hits >= hits + 1
+
+
+def test_a_sample_is_taken_while_redis_is_down(settings):
+    """Faults degrade: an unreachable Redis leaves the cache figures out, not the sample."""
+    settings.CACHES = {"default": {
+        "BACKEND": "lofisite.cache.FailSoftRedisCache", "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "SOCKET_CONNECT_TIMEOUT": 0.2,
+                    "SOCKET_TIMEOUT": 0.2},
+    }}
+    from django_redis.cache import RedisCache
+
+    assert isinstance(caches["default"], RedisCache)  # the Redis path is taken, and it fails
+    assert system.cache_counters() == (None, None)
+    sample = system.take_sample()
+    assert sample.pk and sample.cache_hits is None and sample.database_bytes > 0
