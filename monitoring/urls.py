@@ -15,5 +15,6 @@ urlpatterns = [
     path("jobs/runs/<int:pk>/retry/", views.JobRetryView.as_view(), name="job-retry"),
     path("jobs/stats/reset/", views.JobStatsResetView.as_view(), name="job-stats-reset"),
     path("breakers/", views.BreakersView.as_view(), name="breakers"),
+    path("breakers/table/", views.BreakersTableView.as_view(), name="breakers-table"),
     path("events/", views.EventsView.as_view(), name="events"),
 ]

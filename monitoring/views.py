@@ -211,6 +211,8 @@ class JobStatsResetView(RestrictedViewMixin, View):
 
 
 class BreakersView(OpsPageMixin, TemplateView):
+    """State, counts, last failure and open-until of every breaker; admins reset them."""
+
     queryset = CircuitBreaker.objects.all()
     template_name = "monitoring/breakers.html"
     tab = "breakers"
@@ -219,6 +221,12 @@ class BreakersView(OpsPageMixin, TemplateView):
         user = self.request.user
         return super().get_context_data(breakers=breakers.all_breakers(user),
                                         can_reset=self.queryset.model_permits(user, Action.CHANGE), **kwargs)
+
+
+class BreakersTableView(BreakersView):
+    """The breakers table alone, polled by htmx."""
+
+    template_name = "monitoring/_breakers_table.html"
 
 
 class EventsView(OpsPageMixin, TemplateView):

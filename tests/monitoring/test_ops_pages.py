@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 PAGES = ["/monitoring/system/", "/monitoring/system/charts/resources.svg", "/monitoring/system/charts/cache.svg",
          "/monitoring/jobs/", "/monitoring/jobs/queue/", "/monitoring/jobs/chart.svg", "/monitoring/breakers/",
-         "/monitoring/events/"]
+         "/monitoring/breakers/table/", "/monitoring/events/"]
 
 
 def failed_run():
@@ -230,6 +230,9 @@ def test_breakers_page_shows_state_counts_open_until_and_resets(breaker_settings
     assertContains(response, "told to stop")
     until = breakers.all_breakers()[-1].open_until
     assertContains(response, f'datetime="{until.isoformat()}"')
+    fragment = client.get("/monitoring/breakers/table/")
+    assertContains(fragment, "told to stop")
+    assertNotContains(fragment, "<html")
     response = client.post("/monitoring/breakers/test/reset/", {"next": "breakers"})
     assert response["Location"] == "/monitoring/breakers/"
     assert breakers.breaker("test").state().state == "closed"
