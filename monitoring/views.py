@@ -242,6 +242,7 @@ class EventsView(OpsPageMixin, TemplateView):
         filterset = EventFilterSet(self.request.GET, queryset=events)
         sources = events.order_by("source").values_list("source", flat=True).distinct()
         filterset.form.fields["source"].widget = forms.Select(choices=[("", "Any source")] + [(s, s) for s in sources])
+        filterset.form.fields["since"].label, filterset.form.fields["until"].label = "From", "Before"
         kinds = events.order_by("kind").values_list("kind", flat=True).distinct()
         filterset.form.fields["kind"].widget = forms.Select(choices=[("", "Any kind")] + [(k, k) for k in kinds])
         filtered = filterset.is_bound and any(self.request.GET.get(name) for name in filterset.filters)
