@@ -424,7 +424,10 @@ JOB_DEFAULT_MAX_ATTEMPTS = env.int("JOB_DEFAULT_MAX_ATTEMPTS", default=4)
 JOB_BACKOFF_BASE_SECONDS = env.float("JOB_BACKOFF_BASE_SECONDS", default=5)
 SCHEDULER_TICK_SECONDS = env.int("SCHEDULER_TICK_SECONDS", default=15)
 # Periodic hooks the `scheduler` process calls every tick (dotted paths; apps add theirs).
-SCHEDULER_HOOKS = ["monitoring.jobs.recover_stale_jobs"]
+SCHEDULER_HOOKS = ["monitoring.jobs.recover_stale_jobs", "monitoring.system.take_sample"]
+# The System page's 24 h charts: one SystemSample at most this often, none older than KEEP_HOURS.
+SYSTEM_SAMPLE_SECONDS = env.int("SYSTEM_SAMPLE_SECONDS", default=60)
+SYSTEM_SAMPLE_KEEP_HOURS = env.int("SYSTEM_SAMPLE_KEEP_HOURS", default=24)
 
 # --- AI gateway (monitoring.ai): the only caller of the OpenAI SDK ------------------------
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")

@@ -500,3 +500,32 @@ def reset_stats(name: str | None = None, by_user=None) -> int:
     record_event("jobs", "stats.reset", "info", f"Job statistics reset ({name or 'all jobs'}, {count} row(s)).",
                  {"job": name, "rows": count}, user=by_user)
     return count
+
+
+class NotRetryable(Exception):
+    """retry_now() of a run that is not failed or dead (it is queued, running or done, or someone was first)."""
+
+
+RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.DEAD)
+
+
+def retry_now(job_run: JobRun, by_user=None) -> JobRun:
+    """Queue a failed or dead run again at once, with a fresh set of attempts; returns the updated row.
+
+    The same row and the wrapper's own task (`_submit`), so its history and links stay; the conditional
+    UPDATE on (status, attempt) lets only one of two admins clicking together win. Raises NotRetryable.
+    """
+    with transaction.atomic():
+        claimed = JobRun.objects.filter(pk=job_run.pk, status__in=RETRYABLE_STATUSES,
+                                        attempt=job_run.attempt).update(
+            status=JobStatus.QUEUED, attempt=1, run_after=None, started_at=None, finished_at=None,
+            heartbeat_at=None, progress=None, progress_message="", error="",
+        )
+        if not claimed:
+            raise NotRetryable(f"{job_run.name} #{job_run.pk} is not failed or dead; nothing was queued.")
+        JobRun.objects.filter(pk=job_run.pk).update(task_result_id=_submit(job_run.pk, None))
+    record_event("jobs", "job.retried", "info",
+                 f"{job_run.name} #{job_run.pk} queued again by hand (was {job_run.status}: {job_run.error[:200]}).",
+                 {"job_run": job_run.pk, "job": job_run.name, "previous_status": job_run.status},
+                 user=by_user, target=job_run)
+    return JobRun.objects.get(pk=job_run.pk)

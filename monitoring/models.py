@@ -21,6 +21,7 @@ from .querysets import (
     EventQuerySet,
     JobRunQuerySet,
     JobStatQuerySet,
+    SystemSampleQuerySet,
 )
 
 
@@ -150,6 +151,10 @@ class JobStat(models.Model):
         return self.failures / self.runs if self.runs else None
 
     @property
+    def success_rate(self):
+        return 1 - self.failures / self.runs if self.runs else None
+
+    @property
     def badge(self):
         return badge_for(self.last_status) if self.last_status else "queued"
 
@@ -272,3 +277,30 @@ class Backup(models.Model):
     @property
     def has_media(self) -> bool:
         return self.content in (BackupContent.MEDIA, BackupContent.BOTH)
+
+
+class SystemSample(models.Model):
+    """One reading of the host, database and cache, taken by the `monitoring.system.take_sample` hook.
+
+    At most one row per SYSTEM_SAMPLE_SECONDS and only the last SYSTEM_SAMPLE_KEEP_HOURS: the table is bounded.
+    """
+
+    taken_at = models.DateTimeField(db_index=True)
+    cpu_percent = models.FloatField("CPU (%)")
+    load_1 = models.FloatField("load average (1 min)", default=0)
+    memory_percent = models.FloatField("memory used (%)")
+    disk_percent = models.FloatField("disk used (%)")
+    processes = models.PositiveIntegerField(default=0)
+    database_bytes = models.PositiveBigIntegerField("database size (bytes)", null=True, blank=True)
+    # Cumulative hit/miss counters as the cache backend reports them (Redis INFO); the ratio of one
+    # interval is the difference to the previous sample. None where the backend keeps no counters.
+    cache_hits = models.PositiveBigIntegerField(null=True, blank=True)
+    cache_misses = models.PositiveBigIntegerField(null=True, blank=True)
+
+    objects = SystemSampleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-taken_at"]
+
+    def __str__(self):
+        return f"System sample {self.taken_at:%Y-%m-%d %H:%M:%S}"

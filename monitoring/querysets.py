@@ -35,3 +35,9 @@ class BackupQuerySet(RestrictedQuerySet):
     """Backups hold every row of every user (and restore replaces them all): admins only, even to look."""
 
     admin_only_actions = frozenset(Action)
+
+
+class SystemSampleQuerySet(RestrictedQuerySet):
+    """Host and database figures over 24 h: the System page is admin-only, even to look."""
+
+    admin_only_actions = frozenset(Action)
