@@ -9,4 +9,5 @@ urlpatterns = [
     path("chart.svg", views_costs.CostsChartView.as_view(), name="costs-chart"),
     path("export.csv", views_costs.CostsExportView.as_view(), name="costs-export"),
     path("budgets/<int:pk>/", views_costs.BudgetUpdateView.as_view(), name="costs-budget"),
+    path("dashboard-chart.svg", views_costs.DashboardAIChartView.as_view(), name="dashboard-ai-chart"),
 ]

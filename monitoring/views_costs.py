@@ -22,7 +22,7 @@ from django.views.generic import TemplateView
 from accounts.mixins import RestrictedViewMixin
 from accounts.roles import Action
 
-from . import ai, cost_charts, costs
+from . import ai, cost_charts, costs, dashboard
 from .models import AIUsage
 
 # The chart opened on its own: its inline style, nothing else (it has no script to allow).
@@ -141,3 +141,13 @@ class BudgetUpdateView(RestrictedViewMixin, View):
         messages.success(request, f"{person.get_username()}'s monthly AI budget is now {shown}.")
         return redirect(f"{reverse('monitoring:costs')}?{request.GET.urlencode()}" if request.GET
                         else reverse("monitoring:costs"))
+
+
+class DashboardAIChartView(CostsMixin, View):
+    """The home dashboard's AI spend per day (the card's cached figures), as image/svg+xml."""
+
+    def get(self, request):
+        svg = cost_charts.daily_spend_svg(dashboard.daily_rows(dashboard.ai_figures(request.user)))
+        response = HttpResponse(svg, content_type="image/svg+xml")
+        response["Cache-Control"] = "private, no-cache"
+        return csp_override(CHART_POLICY)(lambda request: response)(request)

@@ -1,15 +1,26 @@
-"""The pipeline's cards on the home dashboard (listed in settings.DASHBOARD_CARDS)."""
+"""The pipeline's cards on the home dashboard (listed in settings.DASHBOARD_CARDS): run statistics,
+runs per day stacked by status and render speed (pipeline.charts), and the latest video.
+The figures are cached per user and role and forgotten when a run changes (services.queries)."""
 
 from lofisite.dashboard import Card
 
-from . import services
+from . import charts, services
 from .models import Run
 
 
 def cards(request):
     user = request.user
+    figures = charts.chart_figures(user)
+    statuses = [(status.value, status.label) for status in charts.STATUS_COLOURS]
+    runs = [{"day": row["day"], "total": sum(row[key] for key, _ in statuses),
+             "counts": [(label, row[key]) for key, label in statuses if row[key]]} for row in figures["runs"]]
     return [
         Card("pipeline/_dashboard_stats.html", "stat", services.dashboard_stats(user)),
+        Card("pipeline/_dashboard_charts.html", "panel", {
+            "runs": list(reversed(runs)), "days": len(runs), "any_runs": any(row["total"] for row in runs),
+            "render_speed": [row for row in reversed(figures["render_speed"]) if row["renders"]],
+            "can_run": Run.objects.can_add(user),
+        }),
         Card("pipeline/_dashboard_latest.html", "panel", {
             "latest_video": services.latest_video(user), "can_run": Run.objects.can_add(user),
         }),
