@@ -191,3 +191,59 @@ def test_budgets_show_headroom_and_the_share_used(personas, ledger, settings):
         Decimal("7.77"), Decimal("2.23"), 77)
     assert rows[personas["viewer"].username]["spent_usd"] == 0  # no calls, still listed
     assert [row["username"] for row in costs.budgets(personas["viewer"])] == [personas["viewer"].username]
+
+
+# --- the home dashboard's AI spend and health cards ---------------------------------------------------
+
+
+def test_dashboard_ai_figures_are_cached_and_forgotten_when_the_gateway_records_a_call(
+        fake_openai, settings, operator, django_assert_num_queries, django_capture_on_commit_callbacks):
+    from monitoring import dashboard
+
+    settings.AI_PRICES = {"default": {"input_per_million": 1000.0, "output_per_million": 1000.0}}
+    before = dashboard.ai_figures(operator)
+    assert Decimal(before["spent_usd"]) == 0
+    with django_assert_num_queries(0):  # read from the cache
+        dashboard.ai_figures(operator)
+    fake_openai.chat_handler = lambda request: {"title": "Rain"}
+    with django_capture_on_commit_callbacks(execute=True):
+        ai.chat_json(user=operator, request_type="pipeline.metadata",
+                     messages=[{"role": "user", "content": "A title as JSON."}])
+    after = dashboard.ai_figures(operator)
+    assert Decimal(after["spent_usd"]) == ai.month_spend(operator) > 0
+    assert Decimal(after["daily"][-1]["cost_usd"]) == ai.month_spend(operator)
+
+
+def test_dashboard_ai_chart_role_matrix_and_svg(client, personas, ledger):
+    for persona in PERSONAS:
+        response = client_for(client, personas, persona).get(reverse("monitoring:dashboard-ai-chart"))
+        assert_answer(response, "login" if persona == "anonymous" else 200)
+    client.force_login(personas["operator"])
+    response = client.get(reverse("monitoring:dashboard-ai-chart"))
+    assert response["Content-Type"] == "image/svg+xml" and b"<script" not in response.content
+    assert b"$1.2500" in response.content  # today's bar of the operator's own spend
+
+
+def test_dashboard_ai_panel_shows_own_or_everyones_spend_per_day(client, personas, ledger):
+    client.force_login(personas["operator"])
+    page = client.get("/").content.decode()
+    assert "Your calls, last 14 days." in page and "$1.2500" in page and "$7.7700" not in page
+    client.force_login(personas["admin"])
+    page = client.get("/").content.decode()
+    assert "Everyone&#x27;s calls, last 14 days." in page or "Everyone's calls, last 14 days." in page
+    assert "$9.1200" in page  # today: 1.25 + 7.77 + 0.10
+
+
+def test_dashboard_health_summary_names_failing_checks_to_admins_only(client, personas, settings):
+    settings.HEALTH_CHECKS = ["health_check.checks.Database", "monitoring.health.DiskCheck"]
+    settings.HEALTH_DISK_MIN_FREE_MB = 10**12  # no disk has that much free: the check warns
+    client.force_login(personas["admin"])
+    page = client.get("/").content.decode()
+    assert 'data-testid="health-status">Degraded<' in page
+    assert "1 of 2 checks pass." in page
+    assert "MB threshold" in page and "Health details" in page
+    client.force_login(personas["operator"])
+    page = client.get("/").content.decode()
+    assert 'data-testid="health-status">Degraded<' in page and "1 of 2 checks pass." in page
+    assert "MB threshold" not in page and "Health details" not in page
+    assert "An admin sees which check fails" in page

@@ -108,3 +108,19 @@ def test_the_figures_are_cached_and_forgotten_when_a_run_starts(operator, worker
         charts.chart_figures(operator)
     worker.start(operator)  # committed: the dashboard's run figures are forgotten
     assert sum(row["queued"] for row in charts.chart_figures(operator)["runs"]) == 1
+
+
+def test_the_vinted_card_counts_are_cached_and_forgotten_when_a_listing_is_saved(
+        client, operator, django_assert_num_queries, django_capture_on_commit_callbacks):
+    from tests.factories import ListingFactory
+    from vinted.dashboard import _listing_counts
+
+    assert _listing_counts(user_id=operator.pk, role=operator.role) == []
+    with django_assert_num_queries(0):
+        _listing_counts(user_id=operator.pk, role=operator.role)
+    with django_capture_on_commit_callbacks(execute=True):
+        ListingFactory(owner=operator, title="Jeans")
+    assert [(row["status"], row["count"]) for row in _listing_counts(user_id=operator.pk, role=operator.role)] == [
+        ("draft", 1)]
+    client.force_login(operator)
+    assert "Listings per status" in client.get("/").content.decode()
