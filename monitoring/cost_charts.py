@@ -33,7 +33,8 @@ def chart_options(count: int) -> dict:
     """Options every daily chart shares: size, no script, a label every few days past two weeks."""
     return {
         "js": [], "style": CHART_STYLE, "width": 640, "height": 360, "margin": 10, "pretty_print": False,
-        "x_label_rotation": -40, "truncate_label": -1, "show_minor_x_labels": False,
+        "x_label_rotation": -40, "truncate_label": -1, "truncate_legend": -1, "show_minor_x_labels": False,
+        "show_minor_y_labels": False,
         "x_labels_major_every": max(1, -(-count // 10)), "y_labels_major_count": 5,
     }
 

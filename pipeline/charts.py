@@ -81,8 +81,10 @@ def runs_per_day_svg(figures: dict) -> bytes:
     rows = figures["runs"]
     options = chart_options(len(rows)) | {"style": Style(**{**CHART_STYLE.to_dict(),
                                                             "colors": tuple(STATUS_COLOURS.values())})}
-    chart = pygal.StackedBar(**options, y_title="Runs", legend_at_bottom=True, legend_at_bottom_columns=5,
-                             margin_bottom=40)
+    highest = max([sum(row[status.value] for status in STATUS_COLOURS) for row in rows] + [1])
+    step = max(1, -(-highest // 5))
+    chart = pygal.StackedBar(**options, y_title="Runs", legend_at_bottom=True, legend_at_bottom_columns=3,
+                             margin_bottom=60, y_labels=list(range(0, highest + step, step)))
     chart.x_labels = [day_label(date.fromisoformat(row["day"])) for row in rows]
     for status in STATUS_COLOURS:
         chart.add(status.label, [row[status.value] for row in rows])
@@ -92,7 +94,7 @@ def runs_per_day_svg(figures: dict) -> bytes:
 def render_speed_svg(figures: dict) -> bytes:
     rows = figures["render_speed"]
     chart = pygal.Line(**chart_options(len(rows)), show_legend=False, y_title="× real time",
-                       allow_interruptions=True, include_x_axis=True)
+                       allow_interruptions=True, include_x_axis=True, dots_size=5)
     chart.x_labels = [day_label(date.fromisoformat(row["day"])) for row in rows]
     chart.add("Render speed", [row["speed"] for row in rows], formatter=lambda value: f"{value:.1f}× real time")
     return svg_of(chart)
