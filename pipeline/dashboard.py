@@ -2,10 +2,32 @@
 runs per day stacked by status and render speed (pipeline.charts), and the latest video.
 The figures are cached per user and role and forgotten when a run changes (services.queries)."""
 
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from lofisite.cache import cached
 from lofisite.dashboard import Card
 
 from . import charts, services
 from .models import Run
+from .services.queries import DASHBOARD_STATS_NAMESPACE
+
+
+@cached(DASHBOARD_STATS_NAMESPACE, ttl=settings.DASHBOARD_CACHE_SECONDS)
+def _latest_video(*, user_id: int, role: str) -> dict | None:
+    video = services.latest_video(get_user_model().objects.get(pk=user_id))
+    if video is None:
+        return None
+    return {"run_id": video.run_id, "run_url": video.run.get_absolute_url(), "title": video.title,
+            "created_at": video.created_at.isoformat()}
+
+
+def latest_video(user) -> dict | None:
+    """The newest finished video the user may see, as the card shows it (cached like the statistics)."""
+    video = _latest_video(user_id=user.pk, role=user.role)
+    return video and {**video, "created_at": datetime.fromisoformat(video["created_at"])}
 
 
 def cards(request):
@@ -22,6 +44,6 @@ def cards(request):
             "can_run": Run.objects.can_add(user),
         }),
         Card("pipeline/_dashboard_latest.html", "panel", {
-            "latest_video": services.latest_video(user), "can_run": Run.objects.can_add(user),
+            "latest_video": latest_video(user), "can_run": Run.objects.can_add(user),
         }),
     ]
