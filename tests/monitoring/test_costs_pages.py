@@ -247,3 +247,12 @@ def test_dashboard_health_summary_names_failing_checks_to_admins_only(client, pe
     assert 'data-testid="health-status">Degraded<' in page and "1 of 2 checks pass." in page
     assert "MB threshold" not in page and "Health details" not in page
     assert "An admin sees which check fails" in page
+
+
+def test_dashboard_still_shows_when_the_health_checks_cannot_run(client, personas, settings):
+    settings.HEALTH_CHECKS = ["monitoring.health.NoSuchCheck"]  # a broken setting: the checks cannot load
+    client.force_login(personas["operator"])
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-testid="health-status">Unknown<' in page and "The health checks could not run" in page
