@@ -47,9 +47,15 @@ from decimal import Decimal
 
 import openai
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+
+from accounts.roles import Action
+from lofisite.cache import invalidate
 
 from .breakers import BreakerOpen, breaker
 from .events import record_event
@@ -59,6 +65,8 @@ from .models import AIUsage
 logger = logging.getLogger(__name__)
 
 BREAKER_NAME = "openai"
+# The home dashboard's AI figures (monitoring.dashboard), forgotten whenever a usage row or a budget changes.
+DASHBOARD_NAMESPACE = "dashboard:ai"
 _MILLION = Decimal(1_000_000)
 _CENTS6 = Decimal("0.000001")
 
@@ -274,11 +282,18 @@ def _ms_since(started: float) -> int:
 
 def _record(*, user, request_type, model, images=0, prompt_tokens=0, completion_tokens=0, cost_usd=Decimal("0"),
             latency_ms=0, success, error="") -> AIUsage:
-    return AIUsage.objects.create(
+    row = AIUsage.objects.create(
         user=user, request_type=request_type[:64], model=model[:100], images=images,
         prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost_usd=cost_usd,
         latency_ms=latency_ms, success=success, error=_scrub(error),
     )
+    forget_dashboard_figures()
+    return row
+
+
+def forget_dashboard_figures() -> None:
+    """The dashboard's cached AI figures are stale once the new row (or budget) is committed."""
+    transaction.on_commit(lambda: invalidate(DASHBOARD_NAMESPACE), robust=True)
 
 
 def _is_outage(exc: BaseException) -> bool:
@@ -394,6 +409,39 @@ def spend_by_request_type(viewer) -> list[dict]:
     )
     return [{key: value for key, value in row.items() if key != "cost"} | {"cost_usd": row["cost"] or Decimal("0")}
             for row in rows]
+
+
+_BUDGET_MAX = Decimal("99999999.99")  # what User.ai_monthly_budget_usd (10 digits, 2 places) holds
+
+
+def set_budget(user, amount, by_user):
+    """Set `user`'s monthly AI budget in USD (None: back to AI_MONTHLY_BUDGET_USD); logged as an Event.
+
+    Who may: whoever may change that person (UserQuerySet: admins). PermissionDenied otherwise;
+    ValidationError (field "budget_usd") for an amount that is not 0..99999999.99 with at most 2 places."""
+    if not get_user_model().objects.permits(by_user, user, Action.CHANGE):
+        raise PermissionDenied("Only an admin changes AI budgets.")
+    if amount is not None:
+        try:
+            amount = Decimal(str(amount))
+        except ArithmeticError:
+            raise ValidationError({"budget_usd": "Enter an amount in USD, such as 25 or 12.50."}) from None
+        if not amount.is_finite() or amount < 0 or amount > _BUDGET_MAX:
+            raise ValidationError({"budget_usd": f"Enter an amount from 0 to {_BUDGET_MAX:,}."})
+        if amount != amount.quantize(Decimal("0.01")):
+            raise ValidationError({"budget_usd": "Use at most 2 decimal places (cents)."})
+    before = user.ai_monthly_budget_usd
+    with transaction.atomic():
+        user.ai_monthly_budget_usd = amount
+        user.save(update_fields=["ai_monthly_budget_usd"])
+        shown = "the default" if amount is None else f"{amount:.2f} USD"
+        record_event("ai", "budget.changed", "info",
+                     f"{by_user.get_username()} set the AI monthly budget of {user.get_username()} to {shown}.",
+                     {"user": user.get_username(), "before_usd": None if before is None else str(before),
+                      "after_usd": None if amount is None else str(amount)},
+                     user=by_user, target=user)
+        forget_dashboard_figures()
+    return user
 
 
 def budget_summary(user) -> dict:

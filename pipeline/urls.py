@@ -3,11 +3,14 @@
 from django.urls import path
 
 from . import views
+from .views import dashboard_charts
 
 app_name = "pipeline"
 
 urlpatterns = [
     path("", views.RunListView.as_view(), name="run-list"),
+    path("charts/runs-per-day.svg", dashboard_charts.RunsPerDayChartView.as_view(), name="chart-runs-per-day"),
+    path("charts/render-speed.svg", dashboard_charts.RenderSpeedChartView.as_view(), name="chart-render-speed"),
     path("runs/new/", views.RunCreateView.as_view(), name="run-create"),
     path("runs/<int:pk>/", views.RunDetailView.as_view(), name="run-detail"),
     path("runs/<int:pk>/progress/", views.RunProgressView.as_view(), name="run-progress"),

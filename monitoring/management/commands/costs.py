@@ -50,9 +50,4 @@ class Command(BaseCommand):
 
     def write_csv(self, data):
         writer = csv.writer(self.stdout, lineterminator="\n")
-        writer.writerow(["day", "user", "model", "request_type", "calls", "failures", "prompt_tokens",
-                         "completion_tokens", "images", "cost_usd"])
-        for row in data["detail"]:
-            writer.writerow([row["day"], row["user__username"] or "system", row["model"], row["request_type"],
-                             row["calls"], row["failures"], row["prompt_tokens"], row["completion_tokens"],
-                             row["images"], f"{row['cost_usd']:.6f}"])
+        writer.writerows(costs.export_rows(data))  # the costs page's export, the same columns
