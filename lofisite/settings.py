@@ -601,9 +601,15 @@ METRICS_COLLECTORS = ["monitoring.metrics.collect", "monitoring.backups.metrics.
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # --- notifications (monitoring.notifications; README "Notifications") --------------------------------------
-# E-mail goes through Django's backend: EMAIL_URL as django-environ reads it (smtp+tls://user:pass@host:587),
-# the console by default, so a laptop prints the mails.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# E-mail goes through Django's backend (6.1's MAILERS): EMAIL_URL as django-environ reads it
+# (smtp+tls://user:pass@host:587), the console by default, so a laptop prints the mails.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+_smtp_options = {"host": _email["EMAIL_HOST"], "port": _email["EMAIL_PORT"], "username": _email["EMAIL_HOST_USER"],
+                 "password": _email["EMAIL_HOST_PASSWORD"], "use_tls": _email.get("EMAIL_USE_TLS", False),
+                 "use_ssl": _email.get("EMAIL_USE_SSL", False), "timeout": 10}
+MAILERS = {"default": {"BACKEND": _email["EMAIL_BACKEND"], "OPTIONS": (
+    {key: value for key, value in _smtp_options.items() if value is not None}
+    if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend") else {})}}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lofisite <noreply@localhost>")
 # Where links in notifications point (the site as users reach it), e.g. https://lofi.example.com.
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")

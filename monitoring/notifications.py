@@ -274,8 +274,8 @@ def _send_webhook(delivery: Delivery) -> int:
     return code
 
 
-def _delivery_label(args, kwargs) -> str:
-    return f"Notification delivery #{args[0]}" if args else "Notification delivery"
+def _delivery_label(delivery_id: int) -> str:
+    return f"Notification delivery #{delivery_id}"
 
 
 @job("monitoring.deliver_notification", max_attempts=5, label=_delivery_label)
