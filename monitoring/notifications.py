@@ -138,6 +138,52 @@ def preference_for(user) -> NotificationPreference:
         return NotificationPreference(user=user, email_enabled=True, kinds=list(kinds()))
 
 
+def own_preference(user) -> NotificationPreference:
+    """The user's saved row, made with the defaults on first use (the API's `me`)."""
+    preference, _ = NotificationPreference.objects.get_or_create(user=user, defaults={"kinds": list(kinds())})
+    return preference
+
+
+MIN_SECRET_LENGTH = 16
+
+
+def save_preferences(user, *, email_enabled: bool | None = None, webhook_url: str | None = None,
+                     webhook_secret: str | None = None, kinds_chosen: list[str] | None = None
+                     ) -> NotificationPreference:
+    """Change what `user` is told; None leaves a field as it is, and an empty secret keeps the saved one.
+
+    Raises ValidationError with a message per field; nothing is saved then. Clearing the URL removes the
+    webhook and its secret.
+    """
+    preference = preference_for(user)
+    errors = {}
+    if kinds_chosen is not None:
+        unknown = sorted(set(kinds_chosen) - set(kinds()))
+        if unknown:
+            errors["kinds"] = [f"Not an event that notifies: {', '.join(unknown)}."]
+    url = preference.webhook_url if webhook_url is None else webhook_url.strip()
+    if url:
+        try:
+            validate_webhook_url(url)
+        except ValidationError as exc:
+            errors["webhook_url"] = exc.messages
+    secret = webhook_secret or ""
+    if secret and len(secret) < MIN_SECRET_LENGTH:
+        errors["webhook_secret"] = [f"Use at least {MIN_SECRET_LENGTH} characters (a random string is best)."]
+    elif url and not secret and not preference.webhook_secret:
+        errors["webhook_secret"] = ["A webhook needs a secret: your receiver checks our signature with it."]
+    if errors:
+        raise ValidationError(errors)
+    if email_enabled is not None:
+        preference.email_enabled = email_enabled
+    if kinds_chosen is not None:
+        preference.kinds = [key for key in kinds() if key in set(kinds_chosen)]  # in the settings' order
+    preference.webhook_url = url
+    preference.webhook_secret = (secret or preference.webhook_secret) if url else ""
+    preference.save()
+    return preference
+
+
 def system_recipients():
     """Who hears about the system's own trouble (breakers, backups): the people who may read the
     delivery log, that is whom the access rule makes responsible for operations."""

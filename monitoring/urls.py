@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.MonitoringView.as_view(), name="index"),
     path("live/", views.LiveStatusView.as_view(), name="live"),
     path("breakers/<str:name>/reset/", views.BreakerResetView.as_view(), name="breaker-reset"),
+    path("", include("monitoring.urls_notifications")),
 ]
