@@ -200,3 +200,16 @@ def test_schema_documents_the_endpoints(api_as, admin_user):
     me = paths["/api/v1/notifications/preferences/{id}/"]
     assert {"get", "patch"} <= set(me) and "400" in me["patch"]["responses"]
     assert "202" in paths["/api/v1/notifications/preferences/{id}/test/"]["post"]["responses"]
+
+
+def test_admin_pages_never_show_the_secret_or_the_urls_query(client, admin_user, operator):
+    NotificationPreference.objects.create(user=operator, webhook_url="https://93.184.215.14/hook?token=t0ps3cr3tt0ken",
+                                          webhook_secret=SECRET, kinds=[])
+    client.force_login(admin_user)
+    listing = client.get(reverse("admin:monitoring_notificationpreference_changelist"))
+    detail = client.get(reverse("admin:monitoring_notificationpreference_change",
+                                args=[NotificationPreference.objects.get().pk]))
+    for response in (listing, detail):
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "https://93.184.215.14/hook" in page and "t0ps3cr3tt0ken" not in page and SECRET not in page
