@@ -333,3 +333,18 @@ def test_every_listed_kind_has_a_title(settings):
     assert all(isinstance(title, str) and title for title in settings.NOTIFICATION_EVENTS.values())
     assert set(settings.NOTIFICATION_SYSTEM_EVENTS) <= set(settings.NOTIFICATION_EVENTS)
     json.dumps(settings.NOTIFICATION_EVENTS)
+
+
+def test_vinted_account_trouble_reaches_its_owner_and_the_breaker_the_admins(
+        operator, admin_user, django_capture_on_commit_callbacks):
+    from vinted import ledger
+    from vinted.models import VintedAccount
+
+    account = VintedAccount.objects.create(owner=operator, label="main")
+    with django_capture_on_commit_callbacks(execute=True):
+        ledger.apply_outcome(account, ledger.Blocked("Vinted showed a captcha.", status_code=403, block="captcha"))
+    event = Event.objects.get(source="vinted", kind="account.cooling_down")
+    assert event.user == operator
+    assert Delivery.objects.get(event=event).recipient == operator
+    held_open = Event.objects.get(source="breakers", kind="breaker.tripped")
+    assert [d.recipient for d in Delivery.objects.filter(event=held_open)] == [admin_user]
