@@ -193,6 +193,10 @@ def test_api_secret_is_write_only_and_bad_input_is_a_field_error(api_as, operato
     assert error["code"] == "VALIDATION_ERROR" and {"webhook_url", "kinds"} <= set(error["details"]["fields"])
     assert NotificationPreference.objects.get(user=operator).webhook_url == "http://127.0.0.1:9/hook"
     assert client.patch(ME, {"kinds": "not a list"}, format="json").status_code == 400
+    assert client.patch(ME, b"{not json", content_type="application/json").status_code == 400
+    assert client.put(ME, {"email_enabled": True}, format="json").status_code == 405
+    assert client.post("/api/v1/notifications/preferences/", {}, format="json").status_code == 405
+    assert client.get("/api/v1/notifications/preferences/you/").status_code == 404
 
 
 def test_schema_documents_the_endpoints(api_as, admin_user):
