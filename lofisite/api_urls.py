@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import views as accounts_api
 from legal.api import views as legal_api
+from monitoring.api import notifications as notifications_api
 from monitoring.api import views as monitoring_api
 from pipeline.api import views as pipeline_api
 from vinted.api import accounts as vinted_accounts_api
@@ -21,6 +22,8 @@ router.register("legal/acceptances", legal_api.LegalAcceptanceViewSet, basename=
 router.register("events", monitoring_api.EventViewSet, basename="event")
 router.register("breakers", monitoring_api.BreakerViewSet, basename="breaker")
 router.register("ai/usage", monitoring_api.AIUsageViewSet, basename="ai-usage")
+router.register("notifications/preferences", notifications_api.NotificationPreferenceViewSet,
+                basename="notification-preference")
 router.register("pipeline/runs", pipeline_api.RunViewSet, basename="pipeline-run")
 router.register("pipeline/videos", pipeline_api.VideoViewSet, basename="pipeline-video")
 router.register("pipeline/schedules", pipeline_api.ScheduleViewSet, basename="pipeline-schedule")

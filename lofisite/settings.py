@@ -612,3 +612,36 @@ METRICS_COLLECTORS = ["monitoring.metrics.collect", "monitoring.backups.metrics.
                       "vinted.metrics.collect"]
 # django-prometheus' migration gauges would be one series per gunicorn worker in multiprocess mode.
 PROMETHEUS_EXPORT_MIGRATIONS = False
+
+# --- notifications (monitoring.notifications; README "Notifications") --------------------------------------
+# E-mail goes through Django's backend (6.1's MAILERS): EMAIL_URL as django-environ reads it
+# (smtp+tls://user:pass@host:587), the console by default, so a laptop prints the mails.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+_smtp_options = {"host": _email["EMAIL_HOST"], "port": _email["EMAIL_PORT"], "username": _email["EMAIL_HOST_USER"],
+                 "password": _email["EMAIL_HOST_PASSWORD"], "use_tls": _email.get("EMAIL_USE_TLS", False),
+                 "use_ssl": _email.get("EMAIL_USE_SSL", False), "timeout": 10}
+MAILERS = {"default": {"BACKEND": _email["EMAIL_BACKEND"], "OPTIONS": (
+    {key: value for key, value in _smtp_options.items() if value is not None}
+    if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend") else {})}}
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lofisite <noreply@localhost>")
+# Where links in notifications point (the site as users reach it), e.g. https://lofi.example.com.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+# The events that notify ("source/kind" of monitoring Events -> the title people read). Each app records its
+# own; monitoring knows them only from this list.
+NOTIFICATION_EVENTS = {
+    "pipeline/run.failed": "Pipeline run failed",
+    "pipeline/video.locked_private": "YouTube locked an upload private",
+    "accounts/login.new_device": "Sign-in from a new device",
+    "ai/budget.warning": "AI budget at 80 %",
+    "ai/budget.exceeded": "AI budget at 100 %",
+    "breakers/breaker.opened": "Circuit breaker opened",
+    "breakers/breaker.tripped": "Circuit breaker held open",
+    "backups/backup.failed": "Backup failed",
+    "vinted/account.blocked": "Vinted account blocked",
+    "vinted/account.cooling_down": "Vinted account cooling down",
+}
+# Kinds about the system rather than one person: every admin gets them too.
+NOTIFICATION_SYSTEM_EVENTS = ["breakers/breaker.opened", "breakers/breaker.tripped", "backups/backup.failed"]
+NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS = env.float("NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Off: webhooks to loopback, private, link-local or reserved addresses are refused (SSRF). Tests turn it on.
+NOTIFICATION_WEBHOOK_ALLOW_PRIVATE = env.bool("NOTIFICATION_WEBHOOK_ALLOW_PRIVATE", default=False)

@@ -17,7 +17,7 @@ from .backups import files as backup_files
 from .backups import services
 from .backups.engines import BackupError
 from .choices import BackupContent
-from .models import AIUsage, Backup, CircuitBreaker, Event, JobRun, JobStat
+from .models import AIUsage, Backup, CircuitBreaker, Delivery, Event, JobRun, JobStat, NotificationPreference
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -39,6 +39,28 @@ class EventAdmin(ReadOnlyAdmin):
     list_filter = ("status", "source")
     search_fields = ("message", "kind")
     date_hierarchy = "created_at"
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "recipient", "channel", "destination", "status", "attempts", "response_code")
+    list_filter = ("status", "channel")
+    search_fields = ("kind", "error", "recipient__username")
+    date_hierarchy = "created_at"
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(ReadOnlyAdmin):
+    # The webhook secret never shows; people change their own preferences on their page.
+    list_display = ("user", "email_enabled", "webhook", "updated_at")
+    fields = ("user", "email_enabled", "kinds", "webhook", "updated_at")
+    readonly_fields = ("webhook",)
+
+    @admin.display(description="webhook URL")
+    def webhook(self, obj):
+        from .notifications import shown_url
+
+        return shown_url(obj.webhook_url) if obj.webhook_url else "—"  # its query may carry a token
 
 
 @admin.register(JobRun)

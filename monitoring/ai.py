@@ -288,12 +288,36 @@ def _record(*, user, request_type, model, images=0, prompt_tokens=0, completion_
         latency_ms=latency_ms, success=success, error=_scrub(error),
     )
     forget_dashboard_figures()
+    if cost_usd:
+        _note_budget_level(user)
     return row
 
 
 def forget_dashboard_figures() -> None:
     """The dashboard's cached AI figures are stale once the new row (or budget) is committed."""
     transaction.on_commit(lambda: invalidate(DASHBOARD_NAMESPACE), robust=True)
+
+
+BUDGET_WARNING_SHARE = Decimal("0.8")
+
+
+def _note_budget_level(user) -> None:
+    """After a paid call: log once per pool and month when spend crosses 80 % and 100 % of the budget
+    (notifications send them); the 100 % event shares _check_budget's key, so it is logged once."""
+    spent, budget = _budget_spend(user), budget_for(user)
+    if budget <= 0:
+        return
+    who = user.get_username() if user is not None else "system calls"
+    pool = f"{getattr(user, 'pk', 'system')}:{month_start():%Y-%m}"
+    if spent >= budget:
+        if cache.add(f"ai:budget-event:{pool}", 1, 40 * 24 * 3600):
+            record_event("ai", "budget.exceeded", "warning",
+                         f"AI budget reached for {who}: {spent:.2f} of {budget:.2f} USD this month.",
+                         {"spent_usd": str(spent), "budget_usd": str(budget)}, user=user)
+    elif spent >= budget * BUDGET_WARNING_SHARE and cache.add(f"ai:budget-warning:{pool}", 1, 40 * 24 * 3600):
+        record_event("ai", "budget.warning", "warning",
+                     f"AI spend of {who} is at {spent / budget:.0%} of the budget: {spent:.2f} of {budget:.2f} USD "
+                     "this month.", {"spent_usd": str(spent), "budget_usd": str(budget)}, user=user)
 
 
 def _is_outage(exc: BaseException) -> bool:

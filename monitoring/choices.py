@@ -67,3 +67,15 @@ class VerificationStatus(models.TextChoices):
 
 
 BADGE.update({VerificationStatus.PENDING: "queued", VerificationStatus.PASSED: "succeeded"})
+
+
+class DeliveryChannel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RETRYING = "retrying", "Retrying"
+    SUCCEEDED = "succeeded", "Delivered"
+    FAILED = "failed", "Failed"

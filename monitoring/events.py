@@ -52,9 +52,12 @@ def record_event(
         fields["target_id"] = str(target.pk)
 
     def write():
+        from . import notifications
         from .models import Event
 
-        Event.objects.create(**fields)
+        event = Event.objects.create(**fields)
+        # Queues e-mails and webhooks for the kinds settings.NOTIFICATION_EVENTS lists; never raises.
+        notifications.on_event(event)
 
     # robust: an error writing the log must not surface in code that already committed.
     transaction.on_commit(write, robust=True)

@@ -4,11 +4,15 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from lofisite.crypto import EncryptedTextField
+
 from .choices import (
     BackupContent,
     BackupKind,
     BackupStatus,
     BreakerState,
+    DeliveryChannel,
+    DeliveryStatus,
     EventStatus,
     JobStatus,
     VerificationStatus,
@@ -18,9 +22,11 @@ from .querysets import (
     AIUsageQuerySet,
     BackupQuerySet,
     CircuitBreakerQuerySet,
+    DeliveryQuerySet,
     EventQuerySet,
     JobRunQuerySet,
     JobStatQuerySet,
+    NotificationPreferenceQuerySet,
     SystemSampleQuerySet,
 )
 
@@ -304,3 +310,61 @@ class SystemSample(models.Model):
 
     def __str__(self):
         return f"System sample {self.taken_at:%Y-%m-%d %H:%M:%S}"
+
+
+class NotificationPreference(models.Model):
+    """What one person wants to hear about, and how (monitoring.notifications reads it).
+
+    `kinds` lists keys of settings.NOTIFICATION_EVENTS ("source/kind"); someone without a row gets
+    the defaults (e-mail on, every kind, no webhook).
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="notification_preference")
+    email_enabled = models.BooleanField("e-mail", default=True)
+    webhook_url = models.URLField("webhook URL", max_length=500, blank=True)
+    # The HMAC key the receiver shares with us: encrypted at rest, never shown again once saved.
+    webhook_secret = EncryptedTextField("webhook secret", blank=True)
+    kinds = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = NotificationPreferenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "notification preference"
+
+    def __str__(self):
+        return f"Notifications of {self.user}"
+
+
+class Delivery(models.Model):
+    """One notification to one person over one channel; the job `monitoring.deliver_notification` sends it."""
+
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries")
+    kind = models.CharField(max_length=130, help_text="The event's source/kind.")
+    title = models.CharField(max_length=200)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=16, choices=DeliveryChannel.choices)
+    # The address, or the webhook's URL without its query (a query may carry a token).
+    destination = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED,
+                              db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    response_code = models.PositiveIntegerField("HTTP status", null=True, blank=True)
+    error = models.TextField(blank=True)
+    job_run = models.ForeignKey(JobRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self):
+        return f"{self.get_channel_display()} to {self.recipient} ({self.kind}, {self.status})"
+
+    @property
+    def badge(self):
+        return badge_for(self.status)

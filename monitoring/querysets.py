@@ -41,3 +41,20 @@ class SystemSampleQuerySet(RestrictedQuerySet):
     """Host and database figures over 24 h: the System page is admin-only, even to look."""
 
     admin_only_actions = frozenset(Action)
+
+
+class NotificationPreferenceQuerySet(RestrictedQuerySet):
+    """Every signed-in user reads and changes their own preferences, whatever the role; admins everyone's."""
+
+    def role_permits(self, user, action) -> bool:
+        return super().role_permits(user, Action.VIEW) and Action(action) in (Action.VIEW, Action.ADD,
+                                                                                Action.CHANGE)
+
+    def restrict_non_admin(self, user, action):
+        return self.filter(user=user)
+
+
+class DeliveryQuerySet(RestrictedQuerySet):
+    """The delivery log names every recipient and their endpoints: admins only, even to look."""
+
+    admin_only_actions = frozenset(Action)

@@ -18,4 +18,5 @@ urlpatterns = [
     path("breakers/", views.BreakersView.as_view(), name="breakers"),
     path("breakers/table/", views.BreakersTableView.as_view(), name="breakers-table"),
     path("events/", views.EventsView.as_view(), name="events"),
+    path("", include("monitoring.urls_notifications")),
 ]

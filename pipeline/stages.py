@@ -14,6 +14,7 @@ from django.utils import timezone
 from lofisite.formatting import format_duration, format_short_duration
 from monitoring import ai
 from monitoring.breakers import BreakerOpen, breaker
+from monitoring.events import record_event
 
 from . import youtube
 from .choices import AudioSource, PublishTarget, UploadStatus
@@ -331,6 +332,10 @@ def _upload(ctx: StageContext, client, guard, remember_session) -> None:
     ctx.log(f"Uploaded as {result.url} ({result.privacy_status}).")
     if result.locked_private:
         ctx.log("YouTube locked the video private (unverified API project): it is NOT public.")
+        record_event("pipeline", "video.locked_private", "warning",
+                     f"YouTube locked the upload of {run} private (unverified API project): it is NOT public.",
+                     {"run": run.pk, "video": video.pk, "youtube_id": result.video_id}, user=run.created_by,
+                     target=run)
 
 
 def _call_timeout(guard) -> float:

@@ -273,7 +273,7 @@ def _set_status(account, status: str, message: str, *, cooling_until=None, kind:
     if previous != status:
         record_event("vinted", kind, level, f"Vinted account {account.label}: {message}"[:1000],
                      {"account": account.pk, "status": status, "previous_status": previous, **payload},
-                     target=account)
+                     user=account.owner, target=account)
 
 
 def apply_outcome(account, exc: VintedError) -> None:
