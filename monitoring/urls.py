@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -6,5 +6,6 @@ app_name = "monitoring"
 urlpatterns = [
     path("", views.MonitoringView.as_view(), name="index"),
     path("live/", views.LiveStatusView.as_view(), name="live"),
+    path("audit/", include("monitoring.urls_audit")),
     path("breakers/<str:name>/reset/", views.BreakerResetView.as_view(), name="breaker-reset"),
 ]
