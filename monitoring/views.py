@@ -8,7 +8,7 @@ from django.views.generic import TemplateView
 
 from accounts.mixins import RestrictedViewMixin, RoleRequiredMixin
 
-from . import ai, breakers
+from . import ai, audit, breakers
 from .choices import JOB_ACTIVE_STATUSES
 from .filtersets import EventFilterSet
 from .models import AIUsage, CircuitBreaker, Event, JobRun, JobStat
@@ -46,6 +46,7 @@ class MonitoringView(RoleRequiredMixin, TemplateView):
             ai_spend_of_everyone=AIUsage.objects.shows_everyone(user),
             show_payload=Event.objects.payload_visible_to(user),
             ai_enabled=ai.ai_enabled(),
+            can_read_audit_log=audit.audit_queryset().model_permits(user),
             ai_month_total=ai.visible_month_spend(user),
             ai_budget=ai.budget_summary(user),
             ai_by_user=ai.spend_by_user(user),

@@ -150,3 +150,9 @@ def audit_page_size():
 def test_empty_log_says_what_appears_here(client, personas):
     page = client_for(client, personas, "admin").get(URL)
     assert "Nothing to audit yet" in page.content.decode()
+
+
+@pytest.mark.parametrize("persona,linked", [("viewer", False), ("operator", False), ("admin", True)])
+def test_the_monitoring_page_links_the_audit_log_for_admins(client, personas, persona, linked):
+    page = client_for(client, personas, persona).get(reverse("monitoring:index"))
+    assert (f'href="{URL}"' in page.content.decode()) is linked
