@@ -87,7 +87,8 @@ class AuditEntry:
         """The admin page of what an admin change touched (none for deletions and for events)."""
         if self.origin != "admin" or self.kind == "deleted" or self.target_type is None:
             return ""
-        return LogEntry(content_type_id=self.target_type.pk, object_id=self.target_id).get_admin_url() or ""
+        # The content type is already loaded: handing it over saves a query per row.
+        return LogEntry(content_type=self.target_type, object_id=self.target_id).get_admin_url() or ""
 
 
 _COLUMNS = ["a_origin", "a_pk", "a_at", "a_user", "a_source", "a_kind", "a_text", "a_detail", "a_type", "a_target"]
