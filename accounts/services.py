@@ -6,6 +6,7 @@ from django.apps import apps as global_apps
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, transaction
+from django.dispatch import Signal
 from django.utils.crypto import salted_hmac
 
 from lofisite.client_ip import client_ip  # the one client-IP rule (legal imports it from here too)
@@ -15,6 +16,11 @@ from .roles import Role
 
 # Apps whose model permissions the role groups carry (for the Django admin).
 _DOMAIN_APPS = ["pipeline", "vinted", "monitoring", "legal"]
+
+# Sent by update_user with `actor`, `user` and `changes` ({field: (old, new)} of role, is_active and
+# ai_monthly_budget_usd); monitoring's audit log records it (accounts imports no monitoring).
+user_changed = Signal()
+_AUDITED_FIELDS = ("role", "is_active", "ai_monthly_budget_usd")
 
 
 def ensure_role_groups(sender=None, apps=global_apps, using=DEFAULT_DB_ALIAS, **kwargs):
@@ -60,12 +66,17 @@ def update_user(actor, user: User, *, role: str | None = None, **fields) -> User
     """
     user = User.objects.select_for_update().get(pk=user.pk)
     check_user_change(actor, user, role=role, is_active=fields.get("is_active"))
+    before = {name: getattr(user, name) for name in _AUDITED_FIELDS}
     for name, value in fields.items():
         setattr(user, name, value)
     if fields:
         user.full_clean(exclude=["password"])
         user.save(update_fields=list(fields))
-    return assign_role(user, role) if role is not None else user
+    user = assign_role(user, role) if role is not None else user
+    changes = {name: (old, getattr(user, name)) for name, old in before.items() if getattr(user, name) != old}
+    if changes:
+        user_changed.send(sender=User, actor=actor, user=user, changes=changes)
+    return user
 
 
 @transaction.atomic

@@ -593,6 +593,15 @@ HEALTH_CHECKS = [
     "monitoring.health.BackupFreshnessCheck",
     "pipeline.health.FfmpegCheck",
 ]
+
+# The audit log (monitoring/audit.py): Django admin's LogEntry plus these "source/kind" Events,
+# the administrative actions that services record (each app's kinds are wired here).
+AUDIT_EVENT_KINDS = [
+    "accounts/user.role_changed", "accounts/user.deactivated", "accounts/user.reactivated",
+    "accounts/user.budget_changed", "breakers/breaker.reset", "jobs/stats.reset",
+    "backups/backup.restored", "backups/backup.restore_rolled_back", "backups/backup.deleted",
+    "vinted/account.unblocked", "pipeline/youtube.connected", "pipeline/youtube.disconnected",
+]
 SCHEDULER_HOOKS = [*SCHEDULER_HOOKS, "monitoring.health.ping_idle_worker"]
 # django-health-check logs every failing check with a traceback at WARNING, on every probe; errors stay logged.
 LOGGING["loggers"]["health_check"] = {"level": "ERROR"}

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.MonitoringView.as_view(), name="index"),
     path("costs/", include("monitoring.urls_costs")),
     path("live/", views.LiveStatusView.as_view(), name="live"),
+    path("audit/", include("monitoring.urls_audit")),
     path("breakers/<str:name>/reset/", views.BreakerResetView.as_view(), name="breaker-reset"),
     path("system/", views.SystemView.as_view(), name="system"),
     path("system/charts/<slug:name>.svg", views.SystemChartView.as_view(), name="system-chart"),

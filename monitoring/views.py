@@ -11,7 +11,7 @@ from accounts.mixins import ObjectPermissionMixin, RestrictedViewMixin, RoleRequ
 from accounts.roles import Action
 from lofisite import health as site_health
 
-from . import ai, breakers, charts, health, jobs, system
+from . import ai, audit, breakers, charts, health, jobs, system
 from .choices import JOB_ACTIVE_STATUSES
 from .filtersets import EventFilterSet
 from .models import AIUsage, CircuitBreaker, Event, JobRun, JobStat, SystemSample
@@ -49,6 +49,7 @@ class MonitoringView(RoleRequiredMixin, TemplateView):
             ai_spend_of_everyone=AIUsage.objects.shows_everyone(user),
             show_payload=Event.objects.payload_visible_to(user),
             ai_enabled=ai.ai_enabled(),
+            can_read_audit_log=audit.audit_queryset().model_permits(user),
             ai_month_total=ai.visible_month_spend(user),
             ai_budget=ai.budget_summary(user),
             ai_by_user=ai.spend_by_user(user),

@@ -44,8 +44,9 @@ class RunListView(PipelinePageMixin, ObjectListView):
     context_object_name = "runs"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(storage=services.storage_used(),
-                                        deletable=self.ids_permitting(Action.DELETE), **kwargs)
+        context = super().get_context_data(storage=services.storage_used(), **kwargs)
+        context["deletable"] = self.ids_permitting(Action.DELETE, context["object_list"])
+        return context
 
 
 class RunCreateView(FormStatusMixin, PipelinePageMixin, RestrictedViewMixin, FormView):

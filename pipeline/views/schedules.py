@@ -30,7 +30,8 @@ class ScheduleListView(PipelinePageMixin, ObjectListView):
     context_object_name = "schedules"
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(changeable=self.ids_permitting(Action.CHANGE), **kwargs)
+        context = super().get_context_data(**kwargs)
+        context["changeable"] = self.ids_permitting(Action.CHANGE, context["schedules"])
         for schedule in context["schedules"]:  # this page's rows: the cron in plain words
             schedule.description = describe_cron(schedule.cron)
         return context

@@ -35,9 +35,10 @@ class TrackListView(PipelinePageMixin, ObjectListView):
 
     def get_context_data(self, **kwargs):
         can_add = self.queryset.can_add(self.request.user)
-        return super().get_context_data(
-            form=(self.form or TrackUploadForm()) if can_add else None, can_add=can_add,
-            deletable=self.ids_permitting(Action.DELETE), **kwargs)
+        context = super().get_context_data(
+            form=(self.form or TrackUploadForm()) if can_add else None, can_add=can_add, **kwargs)
+        context["deletable"] = self.ids_permitting(Action.DELETE, context["object_list"])
+        return context
 
     def post(self, request, *args, **kwargs):
         self.form = TrackUploadForm(request.POST, request.FILES)
