@@ -5,10 +5,10 @@ with the same figures (ARCHITECTURE.md "UI conventions"): `js=[]` drops pygal's 
 third-party host, which the strict CSP forbids, and an <img> SVG runs no script anyway.
 """
 
-import re
-
 import pygal
 from pygal.style import DefaultStyle
+
+from lofisite.charts import svg_of
 
 from . import system
 
@@ -16,12 +16,8 @@ _STYLE = DefaultStyle(font_family="system-ui, -apple-system, 'Segoe UI', Roboto,
                       background="#ffffff", plot_background="#ffffff")
 
 
-# Even with js=[] pygal writes an inline config <script> (for the tooltips we do not load): drop it.
-_SCRIPT = re.compile(rb"<script\b.*?</script>", re.S)
-
-
 def _render(chart) -> bytes:
-    return _SCRIPT.sub(b"", chart.render())
+    return svg_of(chart)  # even with js=[] pygal writes an inline config <script>: lofisite.charts drops it
 
 
 def _base(chart_class, title: str, height: int = 320, no_data_text: str = "No samples yet", **config):

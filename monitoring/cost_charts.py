@@ -2,31 +2,12 @@
 
 Rendered on the server and shown with <img> (ARCHITECTURE "UI conventions"): `js=[]` drops pygal's
 tooltip scripts and `svg_of` removes the config <script> it still writes, so the picture carries no
-script at all, only its own inline style. `svg_of` and `CHART_STYLE` are also what the pipeline's
-dashboard charts use (one way to draw a chart outside the Vinted desk's own).
+script at all, only its own inline style (lofisite.charts: the one chart style and `svg_of`).
 """
 
 import pygal
-from pygal.etree import etree
-from pygal.style import Style
 
-# Readable on a light and a dark page alike (the <img> cannot follow the page's theme).
-CHART_STYLE = Style(
-    background="transparent",
-    plot_background="transparent",
-    foreground="#7a8194",
-    foreground_strong="#7a8194",
-    foreground_subtle="#9aa0b0",
-    opacity="0.9",
-    opacity_hover="1",
-    colors=("#4f46e5", "#0d9488", "#d97706", "#db2777", "#64748b", "#65a30d"),
-    font_family="system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",
-    label_font_size=16,
-    major_label_font_size=16,
-    value_font_size=15,
-    legend_font_size=17,
-    title_font_size=18,
-)
+from lofisite.charts import CHART_STYLE, svg_of
 
 
 def chart_options(count: int) -> dict:
@@ -37,16 +18,6 @@ def chart_options(count: int) -> dict:
         "show_minor_y_labels": False,
         "x_labels_major_every": max(1, -(-count // 10)), "y_labels_major_count": 5,
     }
-
-
-def svg_of(chart) -> bytes:
-    """The chart's SVG without any <script> (nor comments)."""
-    tree = chart.render_tree()
-    for parent in tree.iter():
-        for child in list(parent):
-            if not isinstance(child.tag, str) or child.tag.rsplit("}", 1)[-1] == "script":
-                parent.remove(child)
-    return etree.tostring(tree, encoding="utf-8")
 
 
 def day_label(day) -> str:

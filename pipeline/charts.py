@@ -3,7 +3,7 @@
 The figures are cached per user and role in the dashboard's namespace (pipeline.services.queries:
 forgotten on commit when a run is created, finishes, is requeued or deleted, else after
 DASHBOARD_CACHE_SECONDS); the card's tables and the SVG views read the same cached figures. The
-pictures are pygal SVG without script (monitoring.cost_charts.svg_of), shown with <img>.
+pictures are pygal SVG without script (lofisite.charts.svg_of), shown with <img>.
 """
 
 from datetime import date, datetime, time, timedelta
@@ -17,7 +17,8 @@ from django.utils import timezone
 from pygal.style import Style
 
 from lofisite.cache import cached
-from monitoring.cost_charts import CHART_STYLE, chart_options, day_label, svg_of
+from lofisite.charts import CHART_STYLE, svg_of
+from monitoring.cost_charts import chart_options, day_label
 
 from .choices import RunStatus, StageName, StageStatus
 from .models import Run, Stage

@@ -8,28 +8,12 @@ before serialising, so the SVG carries no script at all, only its own inline sty
 import datetime
 
 import pygal
-from pygal.etree import etree
-from pygal.style import Style
+
+from lofisite.charts import chart_style, svg_of
 
 from .inventory import InventorySummary
 
-# Readable on a light and a dark page alike (the <img> cannot follow the page's theme).
-CHART_STYLE = Style(
-    background="transparent",
-    plot_background="transparent",
-    foreground="#7a8194",
-    foreground_strong="#7a8194",
-    foreground_subtle="#9aa0b0",
-    opacity="0.9",
-    opacity_hover="1",
-    colors=("#4f46e5", "#0d9488", "#d97706", "#db2777", "#64748b", "#65a30d"),
-    font_family="system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",
-    label_font_size=17,
-    major_label_font_size=17,
-    value_font_size=16,
-    legend_font_size=18,
-    title_font_size=18,
-)
+CHART_STYLE = chart_style(label_font_size=17, major_label_font_size=17, value_font_size=16, legend_font_size=18)
 
 
 def month_label(day: datetime.date) -> str:
@@ -58,13 +42,4 @@ def profit_per_month_svg(summary: InventorySummary) -> bytes:
     for figures in summary.currencies:
         chart.add(figures.currency, [float(month.profit) for month in figures.months],
                   formatter=lambda value, currency=figures.currency: f"{value:,.2f} {currency}")
-    tree = chart.render_tree()
-    for parent in tree.iter():
-        for child in list(parent):
-            if not isinstance(child.tag, str) or child.tag.rsplit("}", 1)[-1] == "script":
-                parent.remove(child)  # the config script, and comments
-    return _serialise(tree)
-
-
-def _serialise(tree) -> bytes:
-    return etree.tostring(tree, encoding="utf-8")
+    return svg_of(chart)
