@@ -624,8 +624,9 @@ PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # --- notifications (monitoring.notifications; README "Notifications") --------------------------------------
 # E-mail goes through Django's backend (6.1's MAILERS): EMAIL_URL as django-environ reads it
-# (smtp+tls://user:pass@host:587), the console by default, so a laptop prints the mails.
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+# (smtp+tls://user:pass@host:587); by default the console in development and tests (a laptop prints the
+# mails), the machine's own mail server (smtp://localhost:25, Django's default) in production.
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG or TESTING else "smtp://localhost:25")
 _smtp_options = {"host": _email["EMAIL_HOST"], "port": _email["EMAIL_PORT"], "username": _email["EMAIL_HOST_USER"],
                  "password": _email["EMAIL_HOST_PASSWORD"], "use_tls": _email.get("EMAIL_USE_TLS", False),
                  "use_ssl": _email.get("EMAIL_USE_SSL", False), "timeout": 10}

@@ -7,25 +7,15 @@ from django.contrib.admin.models import CHANGE, LogEntry
 
 from accounts.services import update_user
 from monitoring import breakers
-
-# The browser fixtures live in tests/e2e/conftest.py; this file sits with the other audit tests.
-from tests.e2e.conftest import (  # noqa: F401
-    DESKTOP,
-    PHONE,
-    _legal_documents,
-    _one_request_at_a_time_on_in_memory_sqlite,
-    browser,
-    open_page,
-    screenshots_dir,
-)
+from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.helpers import has_horizontal_scroll, overflowing_elements, sign_in, visit
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1440px"])
-def test_an_admin_reads_and_filters_the_audit_log(request, open_page, admin_user, viewer,  # noqa: F811
-                                                   screenshots_dir, viewport):  # noqa: F811
+def test_an_admin_reads_and_filters_the_audit_log(request, open_page, admin_user, viewer,
+                                                   screenshots_dir, viewport):
     # The live server's database is not wrapped in a transaction: the events are written at once.
     update_user(admin_user, viewer, role="operator")
     breakers.reset("vinted", by_user=admin_user)
