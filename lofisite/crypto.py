@@ -70,15 +70,23 @@ def encrypted_fields():
 
 
 def rotate_all() -> dict[str, int]:
-    """Re-encrypt every stored secret with the current key; per "app.Model.field", the rows rewritten."""
+    """Re-encrypt every stored secret with the current key; per "app.Model.field", the rows rewritten.
+    Reads the stored ciphertext as it is (raw SQL): nothing is decrypted on the way but by rotate()."""
+    from django.db import connection
+
+    quote = connection.ops.quote_name
     rewritten = {}
     for model, name in encrypted_fields():
+        field, pk = model._meta.get_field(name), model._meta.pk
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {quote(pk.column)}, {quote(field.column)} FROM {quote(model._meta.db_table)} "
+                           f"WHERE {quote(field.column)} <> %s", [""])
+            rows = cursor.fetchall()
         count = 0
-        for pk, value in model._base_manager.exclude(**{name: ""}).values_list("pk", name).iterator():
-            stored = value.ciphertext if isinstance(value, DecryptedText) else value
+        for key, stored in rows:
             fresh = rotate(stored)
             if fresh != stored:
-                model._base_manager.filter(pk=pk).update(**{name: Ciphertext(fresh)})
+                model._base_manager.filter(pk=key).update(**{name: Ciphertext(fresh)})
                 count += 1
         rewritten[f"{model._meta.label}.{name}"] = count
     return rewritten
