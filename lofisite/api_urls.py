@@ -9,10 +9,14 @@ from monitoring.api import notifications as notifications_api
 from monitoring.api import views as monitoring_api
 from pipeline.api import views as pipeline_api
 from vinted.api import accounts as vinted_accounts_api
+from vinted.api import automation as vinted_automation_api
 from vinted.api import batches as vinted_batches_api
 from vinted.api import inbox as vinted_inbox_api
 from vinted.api import inventory as vinted_inventory_api
 from vinted.api import photos as vinted_photos_api
+from vinted.api import price_rules as vinted_price_rules_api
+from vinted.api import replies as vinted_replies_api
+from vinted.api import reposts as vinted_reposts_api
 from vinted.api import views as vinted_api
 
 router = DefaultRouter()
@@ -36,6 +40,9 @@ router.register("vinted/batches", vinted_batches_api.DraftBatchViewSet, basename
 router.register("vinted/inventory", vinted_inventory_api.InventoryViewSet, basename="vinted-inventory")
 router.register("vinted/accounts", vinted_accounts_api.VintedAccountViewSet, basename="vinted-account")
 router.register("vinted/conversations", vinted_inbox_api.ConversationViewSet, basename="vinted-conversation")
+# Automation (part 3): each module registers its own viewsets.
+for module in (vinted_automation_api, vinted_replies_api, vinted_price_rules_api, vinted_reposts_api):
+    module.register(router)
 
 urlpatterns = [
     path("", include("accounts.api.urls")),

@@ -540,6 +540,19 @@ SCHEDULER_HOOKS = [*SCHEDULER_HOOKS, "vinted.services.accounts.end_cooldowns", "
 CIRCUIT_BREAKERS["playwright"] = {"failure_threshold": 3, "recovery_timeout": 120,
                                   "call_timeout": VINTED_BROWSER_TIMEOUT_SECONDS}
 
+# --- Vinted automation (part 3): reply suggestions, auto-replies, price drops, reposts -------------
+# Each is a row with a due time that a scheduler hook acts on; every call to Vinted goes through the ledger.
+VINTED_AUTOMATION_TIME_ZONE = env.str("VINTED_AUTOMATION_TIME_ZONE", default="Europe/Paris")
+# Reposts run in these windows of the account's time zone (days: 0 Monday .. 6 Sunday), spread out.
+VINTED_REPOST_BUSY_WINDOWS = [
+    {"days": [0, 1, 2, 3, 4], "start": "18:00", "end": "21:30"},
+    {"days": [5, 6], "start": "10:00", "end": "12:00"},
+]
+# At most this many reposts of one account per day (each costs a publish and a delete on the ledger).
+VINTED_REPOSTS_PER_DAY = env.int("VINTED_REPOSTS_PER_DAY", default=5)
+SCHEDULER_HOOKS = [*SCHEDULER_HOOKS, "vinted.services.replies.send_due_replies",
+                   "vinted.services.price_drops.run_due_drops", "vinted.services.reposts.run_due_reposts"]
+
 # --- backups and maintenance (monitoring.backups) ---------------------------------------------
 # Where backup files go: a Django storage alias (point STORAGES["backups"] at django-storages' S3
 # backend to keep backups off the machine); dumps are made in BACKUP_WORK_DIR on local disk first.

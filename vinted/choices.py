@@ -110,3 +110,69 @@ class MessageStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+
+
+# --- automation (part 3: vinted.services.automation, .replies, .price_drops, .reposts) ---------------
+
+class AutomationFeature(models.TextChoices):
+    REPLIES = "replies", "Auto-replies"
+    PRICE_DROPS = "price_drops", "Price drops"
+    REPOSTS = "reposts", "Reposts"
+
+
+class AutomationOutcome(models.TextChoices):
+    """What one automatic action came to (AutomationEvent.outcome)."""
+
+    DONE = "done", "Done"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+    DRY_RUN = "dry_run", "Dry run (nothing sent)"
+    PAUSED = "paused", "Paused"
+
+
+class ReplyIntent(models.TextChoices):
+    """What a buyer's message asks (vinted.services.replies classifies)."""
+
+    AVAILABILITY = "availability", "Availability"
+    PRICE = "price", "Price question"
+    OFFER = "offer", "Offer"
+    SHIPPING = "shipping", "Shipping"
+    SIZE = "size", "Size"
+    CONDITION = "condition", "Condition"
+    BUNDLE = "bundle", "Bundle"
+    GREETING = "greeting", "Thanks / greeting"
+    OTHER = "other", "Other"
+
+
+class ReplyTone(models.TextChoices):
+    FRIENDLY = "friendly", "Friendly"
+    PROFESSIONAL = "professional", "Professional"
+    CONCISE = "concise", "Concise"
+
+
+class SuggestionStatus(models.TextChoices):
+    """A reply suggestion: pending (the seller decides) or scheduled (auto-send at `send_at`) ->
+    sent, discarded or refused (it broke a rule when it was to be sent)."""
+
+    PENDING = "pending", "Suggested"
+    SCHEDULED = "scheduled", "Scheduled to send automatically"
+    SENT = "sent", "Sent"
+    DISCARDED = "discarded", "Discarded"
+    REFUSED = "refused", "Refused"
+
+
+class PriceChangeReason(models.TextChoices):
+    DROP = "drop", "Scheduled price drop"
+    MANUAL = "manual", "Edited by hand"
+
+
+class RepostStatus(models.TextChoices):
+    """A repost: scheduled -> relisting (new listing being published) -> deleting (the old one) ->
+    done; or failed / cancelled. The old listing stays live until the new one is on Vinted."""
+
+    SCHEDULED = "scheduled", "Scheduled"
+    RELISTING = "relisting", "Publishing the new listing"
+    DELETING = "deleting", "Deleting the old listing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"

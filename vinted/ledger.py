@@ -274,6 +274,10 @@ def _set_status(account, status: str, message: str, *, cooling_until=None, kind:
         record_event("vinted", kind, level, f"Vinted account {account.label}: {message}"[:1000],
                      {"account": account.pk, "status": status, "previous_status": previous, **payload},
                      user=account.owner, target=account)
+    if status in (AccountStatus.COOLING_DOWN, AccountStatus.BLOCKED):
+        from .services.automation import pause_for_block  # services import the ledger
+
+        pause_for_block(account, message)
 
 
 def apply_outcome(account, exc: VintedError) -> None:

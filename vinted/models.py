@@ -13,6 +13,8 @@ from lofisite.crypto import EncryptedTextField
 
 from .choices import (
     AccountStatus,
+    AutomationFeature,
+    AutomationOutcome,
     BatchStatus,
     CallKind,
     CallOutcome,
@@ -23,16 +25,24 @@ from .choices import (
     MessageStatus,
     PackageSize,
     PhotoStatus,
+    PriceChangeReason,
     PublicationStatus,
+    ReplyIntent,
+    ReplyTone,
+    RepostStatus,
+    SuggestionStatus,
 )
 from .querysets import (
+    AutomationQuerySet,
     CatalogueQuerySet,
     ConversationQuerySet,
     DraftBatchQuerySet,
     ListingQuerySet,
     MessageQuerySet,
     PhotoQuerySet,
+    PriceChangeQuerySet,
     PublicationQuerySet,
+    ReplySuggestionQuerySet,
     VintedAccountQuerySet,
     VintedCallQuerySet,
 )
@@ -162,6 +172,11 @@ class Listing(models.Model):
                                                  help_text="Vinted's status_id.")
     colours = models.ManyToManyField(Colour, blank=True, related_name="+", help_text="One or two.")
     price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    # The lowest price the seller accepts: offers below it get a counter at it, price drops stop at it.
+    min_price = models.DecimalField("minimum price", max_digits=10, decimal_places=2, null=True, blank=True,
+                                    help_text="The lowest price you accept (offers, price drops).")
+    measurements = models.CharField(max_length=300, blank=True,
+                                    help_text="e.g. chest 52 cm, length 70 cm (quoted in replies about size).")
     currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.EUR)
     package_size = models.PositiveSmallIntegerField(choices=PackageSize.choices, null=True, blank=True,
                                                     help_text="Vinted's package_size_id.")
@@ -449,6 +464,7 @@ class Message(models.Model):
     # Our replies: written here first (no Vinted id yet), then sent by a job (vinted.services.inbox).
     status = models.CharField(max_length=8, choices=MessageStatus.choices, default=MessageStatus.SENT)
     error = models.CharField(max_length=300, blank=True, help_text="Why the reply was not sent.")
+    automatic = models.BooleanField("sent automatically", default=False)
     sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+")
 
@@ -461,3 +477,179 @@ class Message(models.Model):
 
     def __str__(self):
         return f"Message {self.vinted_id}"
+
+
+# =============================================================================================
+# Automation (part 3): per-account switches, reply suggestions, price drops, reposts, history.
+# Everything the scheduler acts on is a row with a due time (nothing lives in a process's memory).
+# =============================================================================================
+
+def default_busy_windows() -> list:
+    return [dict(window) for window in settings.VINTED_REPOST_BUSY_WINDOWS]
+
+
+def default_time_zone() -> str:
+    return settings.VINTED_AUTOMATION_TIME_ZONE
+
+
+class AutomationSettings(models.Model):
+    """One account's automation: a switch per feature (all off until the seller opts in), the reply
+    tone and auto-send rules, the account's time zone (nights, busy windows) and pause-all."""
+
+    account = models.OneToOneField(VintedAccount, on_delete=models.CASCADE, related_name="automation")
+    paused = models.BooleanField(default=False, help_text="Pause every automation of this account.")
+    paused_reason = models.CharField(max_length=300, blank=True,
+                                     help_text="Why it was paused (empty: paused by hand).")
+    paused_at = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, default=default_time_zone,
+                                 help_text="The account's time zone: nights and busy windows are in it.")
+    # Replies: suggestions are always made; auto-send only for the chosen intents.
+    reply_tone = models.CharField(max_length=16, choices=ReplyTone.choices, default=ReplyTone.FRIENDLY)
+    auto_reply_intents = models.JSONField(default=list, blank=True,
+                                          help_text="Intents (ReplyIntent values) answered automatically.")
+    auto_replies_per_conversation = models.PositiveSmallIntegerField(default=1)
+    auto_reply_delay_min_seconds = models.PositiveIntegerField(default=60)
+    auto_reply_delay_max_seconds = models.PositiveIntegerField(default=300)
+    night_start = models.TimeField(default="22:00", help_text="No automatic reply from this time ...")
+    night_end = models.TimeField(default="08:00", help_text="... until this time (the account's time zone).")
+    # Price drops and reposts.
+    price_drops_enabled = models.BooleanField(default=False)
+    reposts_enabled = models.BooleanField(default=False)
+    repost_after_days = models.PositiveIntegerField(default=30, help_text="Repost a listing live this long unsold.")
+    busy_windows = models.JSONField(default=default_busy_windows, blank=True,
+                                    help_text='When reposts run: [{"days": [0..6, Monday 0], "start": "18:00", '
+                                              '"end": "21:30"}, ...] in the account\'s time zone.')
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AutomationQuerySet.as_manager()
+
+    def __str__(self):
+        return f"Automation of {self.account}"
+
+
+class PriceDropRule(models.Model):
+    """After `after_days` without a sale, lower the price by `percent` % or `amount` every `every_days`
+    days, never below the floor. `listing` empty: the account's default for its published listings
+    without a rule of their own."""
+
+    account = models.ForeignKey(VintedAccount, on_delete=models.CASCADE, related_name="price_rules")
+    listing = models.OneToOneField(Listing, null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="price_rule")
+    after_days = models.PositiveIntegerField(default=7)
+    every_days = models.PositiveIntegerField(default=7)
+    percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    floor = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True,
+                                help_text="Never below this (else the listing's minimum price).")
+    margin_percent = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True,
+                                         help_text="Never below the purchase cost plus this margin.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AutomationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["account", "listing", "id"]
+        constraints = [models.UniqueConstraint(fields=["account"], condition=models.Q(listing__isnull=True),
+                                               name="vinted_price_rule_one_default")]
+
+    def __str__(self):
+        return f"Price drop rule #{self.pk}"
+
+
+class PriceChange(models.Model):
+    """A listing's price history: every automatic drop and every change by hand, old and new."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="price_changes")
+    rule = models.ForeignKey(PriceDropRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=8, choices=PriceChangeReason.choices)
+    old_price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    new_price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = PriceChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.old_price} -> {self.new_price}"
+
+
+class ReplySuggestion(models.Model):
+    """A reply drafted for one buyer message from the listing's own facts."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="suggestion")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="suggestions")
+    intent = models.CharField(max_length=16, choices=ReplyIntent.choices)
+    offer_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    classified_by = models.CharField(max_length=8, help_text='"ai" or "rules".')
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=SuggestionStatus.choices, default=SuggestionStatus.PENDING,
+                              db_index=True)
+    send_at = models.DateTimeField(null=True, blank=True, db_index=True, help_text="Auto-send due time.")
+    reply = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              help_text="The reply it became.")
+    error = models.CharField(max_length=300, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReplySuggestionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Suggestion #{self.pk} ({self.intent})"
+
+
+class Repost(models.Model):
+    """One planned repost of a stale listing: the new listing is published first, then the old one deleted."""
+
+    account = models.ForeignKey(VintedAccount, on_delete=models.CASCADE, related_name="reposts")
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="reposts")
+    new_listing = models.ForeignKey(Listing, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=12, choices=RepostStatus.choices, default=RepostStatus.SCHEDULED,
+                              db_index=True)
+    scheduled_for = models.DateTimeField(db_index=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AutomationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["scheduled_for", "id"]
+        constraints = [models.UniqueConstraint(
+            fields=["listing"], condition=models.Q(status__in=["scheduled", "relisting", "deleting"]),
+            name="vinted_repost_one_open")]
+
+    def __str__(self):
+        return f"Repost of listing #{self.listing_id}"
+
+
+class AutomationEvent(models.Model):
+    """What automation did (or did not do, and why) for an account: the Automation page's history."""
+
+    account = models.ForeignKey(VintedAccount, on_delete=models.CASCADE, related_name="automation_events")
+    feature = models.CharField(max_length=16, choices=AutomationFeature.choices)
+    outcome = models.CharField(max_length=8, choices=AutomationOutcome.choices)
+    message = models.CharField(max_length=500)
+    listing = models.ForeignKey(Listing, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    details = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AutomationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.feature}: {self.outcome}"

@@ -51,3 +51,18 @@ class ConversationQuerySet(OwnerOnlyQuerySet):
 
 class MessageQuerySet(OwnerOnlyQuerySet):
     owner_field = "conversation__account__owner"
+
+
+class AutomationQuerySet(OwnerOnlyQuerySet):
+    """Automation settings, rules, reposts and history: private to the account's owner (and admins)."""
+
+    owner_field = "account__owner"
+
+
+class ReplySuggestionQuerySet(OwnerOnlyQuerySet):
+    owner_field = "conversation__account__owner"
+
+
+class PriceChangeQuerySet(PrivateOwnedQuerySet):
+    # Part of the listing: whoever sees the listing sees its price history.
+    owner_field = "listing__owner"

@@ -12,4 +12,8 @@ urlpatterns = [
     path("", include("vinted.urls_publishing")),
     path("", include("vinted.urls_inbox")),
     path("", include("vinted.urls_relist")),
+    path("", include("vinted.urls_automation")),
+    path("", include("vinted.urls_replies")),
+    path("", include("vinted.urls_price_rules")),
+    path("", include("vinted.urls_reposts")),
 ]

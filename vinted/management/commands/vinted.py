@@ -1,4 +1,4 @@
-"""`manage.py vinted draft|inventory|check-sessions|sync-inbox|publish`: the Vinted desk from a
+"""`manage.py vinted draft|inventory|check-sessions|sync-inbox|publish|automation`: the Vinted desk from a
 shell. Each subcommand lives in its own module under vinted/commands/ (add_arguments(parser),
 handle(command, **options))."""
 
@@ -12,6 +12,7 @@ SUBCOMMANDS = {
     "check-sessions": "vinted.commands.check_sessions",
     "sync-inbox": "vinted.commands.sync_inbox",
     "publish": "vinted.commands.publish",
+    "automation": "vinted.commands.automation",
 }
 
 
