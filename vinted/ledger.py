@@ -28,7 +28,9 @@ What an answer does to the account (apply_outcome):
 - a block (403, DataDome, captcha, Cloudflare): "cooling down" for VINTED_COOLDOWN_MINUTES and the
   `vinted` breaker held open as long (an IP ban hits every account); blocked again within
   VINTED_BLOCK_REPEAT_HOURS of an earlier block (a cool-down did not help): "blocked", which only
-  an admin undoes (vinted.services.accounts.unblock);
+  an admin undoes (vinted.services.accounts.unblock). Either one also pauses every automation of
+  the account (vinted.services.automation.pause_for_block: replies, price drops, reposts); it stays
+  paused until the seller resumes it, which is refused while the account is cooling down or blocked;
 - 429: VintedRateLimited with Retry-After; 5xx/timeouts: VintedUnavailable (both TransientError:
   the job wrapper retries them).
 Each status change records an Event (no secrets).

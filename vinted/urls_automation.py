@@ -1,3 +1,13 @@
-"""Vinted automation (part 3): automation pages (mounted at /vinted/)."""
+"""Vinted automation (part 3): the Automation page of an account (mounted at /vinted/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .views import automation as views
+
+urlpatterns = [
+    path("accounts/<int:pk>/automation/", views.AutomationView.as_view(), name="automation"),
+    path("accounts/<int:pk>/automation/settings/", views.AutomationSettingsView.as_view(),
+         name="automation_settings"),
+    path("accounts/<int:pk>/automation/pause/", views.AutomationPauseView.as_view(), name="automation_pause"),
+    path("accounts/<int:pk>/automation/resume/", views.AutomationResumeView.as_view(), name="automation_resume"),
+]
