@@ -187,3 +187,9 @@ def test_schema_documents_the_automation_endpoints(api_as, admin_user):
     assert {parameter["name"] for parameter in paths[f"{EVENTS}/"]["get"]["parameters"]} >= {
         "account", "feature", "outcome"}
     assert "post" not in paths[f"{EVENTS}/"]
+
+
+def test_offers_are_refused_with_a_clear_message(api_as, operator, account):
+    errors = field_errors(api_as(operator).patch(f"{API}/{account.pk}/", {"auto_reply_intents": ["offer"]},
+                                                 format="json"))
+    assert "offers never are" in json.dumps(errors)

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from accounts.api.viewsets import BaseViewSet
 from lofisite.openapi import ERROR_SCHEMA
 
-from ..choices import AccountStatus, AutomationFeature, ReplyIntent, ReplyTone
+from ..choices import AccountStatus, AutomationFeature, ReplyTone
 from ..forms_automation import AutomationEventFilterSet
 from ..models import AutomationEvent, AutomationSettings, VintedAccount
 from ..services import automation as services
@@ -29,8 +29,8 @@ UPCOMING_HOURS_MAX = 168
 
 
 class BusyWindowSerializer(serializers.Serializer):
-    days = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=6),
-                                 help_text="Day numbers, 0 Monday to 6 Sunday.")
+    days = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=6), min_length=1,
+                                 max_length=7, help_text="Day numbers, 0 Monday to 6 Sunday.")
     start = serializers.CharField(help_text="HH:MM in the account's time zone.")
     end = serializers.CharField(help_text="HH:MM, after start (the same day).")
 
@@ -66,28 +66,34 @@ class AutomationSettingsSerializer(serializers.ModelSerializer):
         return services.status(automation.account)["blocked"]
 
 
-class SettingsPatchSerializer(serializers.Serializer):
-    """Types only; ranges and rules across fields are the service's (one place with the form)."""
+def _whole(low, high, **options):
+    return serializers.IntegerField(required=False, min_value=low, max_value=high, **options)
 
-    time_zone = serializers.CharField(required=False, max_length=64)
+
+class SettingsPatchSerializer(serializers.Serializer):
+    """Types and ranges (the service's constants); the service checks them again with the rules across
+    fields and stored values (min delay <= max delay, a time zone that exists, start < end)."""
+
+    time_zone = serializers.CharField(required=False, max_length=64, help_text="An IANA name, e.g. Europe/Paris.")
     reply_tone = serializers.ChoiceField(required=False, choices=ReplyTone.choices)
     auto_reply_intents = serializers.ListField(required=False, child=serializers.ChoiceField(
-        choices=ReplyIntent.choices), help_text="Never \"offer\": offers are answered by the seller.")
-    auto_replies_per_conversation = serializers.IntegerField(required=False, help_text="0..10")
-    auto_reply_delay_min_seconds = serializers.IntegerField(required=False, help_text="0..3600, <= max")
-    auto_reply_delay_max_seconds = serializers.IntegerField(required=False, help_text="0..3600")
+        choices=[(intent.value, intent.label) for intent in services.AUTO_SEND_INTENTS],
+        error_messages={"invalid_choice": '"{input}" is not an intent answered automatically (offers never are).'}),
+        help_text="Never \"offer\": offers are answered by the seller.")
+    auto_replies_per_conversation = _whole(0, services.REPLIES_PER_CONVERSATION_MAX)
+    auto_reply_delay_min_seconds = _whole(0, services.DELAY_MAX_SECONDS, help_text="At most the longest delay.")
+    auto_reply_delay_max_seconds = _whole(0, services.DELAY_MAX_SECONDS)
     night_start = serializers.TimeField(required=False)
     night_end = serializers.TimeField(required=False)
     price_drops_enabled = serializers.BooleanField(required=False)
     reposts_enabled = serializers.BooleanField(required=False)
-    repost_after_days = serializers.IntegerField(required=False, help_text="1..365")
-    busy_windows = serializers.JSONField(required=False, help_text='[{"days": [0, 1], "start": "18:00", '
-                                                                   '"end": "21:30"}]')
+    repost_after_days = _whole(1, services.REPOST_AFTER_DAYS_MAX)
+    busy_windows = BusyWindowSerializer(many=True, required=False, max_length=services.BUSY_WINDOWS_MAX)
 
     def validate(self, attrs):
-        unknown = sorted(set(self.initial_data) - set(self.fields)) if hasattr(self.initial_data, "keys") else []
+        unknown = sorted(set(self.initial_data) - set(self.fields))
         if unknown:
-            raise serializers.ValidationError({name: ["This setting does not exist or cannot be changed."]
+            raise serializers.ValidationError({name: ["This setting does not exist or cannot be changed here."]
                                                for name in unknown})
         return attrs
 
