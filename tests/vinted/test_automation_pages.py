@@ -3,7 +3,7 @@ hand, paused because Vinted blocked the account, a refused resume), the settings
 whole, or 400 with errors at their fields and nothing changed), the rules, what is scheduled next
 and the history (filters, pages); a 403 from the fake Vinted pauses automation and the page says so."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.template.loader import render_to_string
@@ -217,13 +217,16 @@ def test_the_history_is_newest_first_filtered_and_paged(client, operator, accoun
 
 def test_the_scheduled_list_shows_local_times_features_and_what(operator):
     listing = Listing.objects.create(owner=operator, title="Denim jacket")
-    at = timezone.now().replace(hour=17, minute=5, second=0, microsecond=0, tzinfo=timezone.UTC)
+    conversation = stored_conversation(operator)
+    at = datetime(2026, 12, 2, 17, 5, tzinfo=UTC)
     planned = [automation.Planned(at=at, feature=AutomationFeature.REPOSTS, what="Repost as a new listing",
                                   listing=listing),
                automation.Planned(at=at + timedelta(minutes=30), feature=AutomationFeature.REPLIES,
-                                  what="Reply to marie (availability)")]
+                                  what="Reply to marie (availability)", conversation=conversation)]
     html = render_to_string("vinted/automation/_upcoming.html", {
         "upcoming": upcoming_rows(planned), "time_zone": "Europe/Paris", "upcoming_hours": 24})
     assert "When (Europe/Paris)" in html and "Reposts" in html and "Auto-replies" in html
     assert "Repost as a new listing" in html and "Denim jacket" in html and "Reply to marie" in html
     assert html.index("Repost as") < html.index("Reply to marie")
+    assert "Wed 18:05" in html and "Wed 18:35" in html  # 17:05 UTC is 18:05 in Paris in winter
+    assert conversation.get_absolute_url() in html

@@ -33,7 +33,7 @@ class AutomationPageMixin(VintedPageMixin):
 def upcoming_rows(planned) -> list[dict]:
     """Planned actions as the page's "Scheduled next" table shows them (templates/vinted/automation/_upcoming.html)."""
     return [{"at": item.at, "feature": AutomationFeature(item.feature).label, "what": item.what,
-             "listing": item.listing} for item in planned]
+             "listing": item.listing, "conversation": item.conversation} for item in planned]
 
 
 def automation_context(request, account, form=None) -> dict:
