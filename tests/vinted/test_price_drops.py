@@ -43,7 +43,7 @@ def events(account, outcome=None):
     return list(rows.order_by("at", "id").values_list("message", flat=True))
 
 
-def tick(now=None, capture=None) -> int:
+def tick(now=None) -> int:
     """One scheduler tick, then the worker runs what it queued."""
     queued = services.run_due_drops(now=now)
     run_worker()
