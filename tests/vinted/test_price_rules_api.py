@@ -113,10 +113,12 @@ def test_patch_validates_the_rule_as_it_would_be(api_as, operator, shop):
 
 
 def test_price_changes_are_the_listing_history(api_as, operator, shop):
-    _, listing, _ = shop
+    _, listing, rule = shop
+    PriceChange.objects.create(listing=listing, rule=rule, reason="drop", old_price=Decimal("19.00"),
+                               new_price=Decimal("17.10"))
     rows = api_as(operator).get(f"{CHANGES}/", {"listing": listing.pk}).json()["results"]
-    assert [(row["reason"], row["old_price"], row["new_price"], row["by"]) for row in rows] == [
-        ("manual", "20.00", "19.00", operator.username)]
+    assert [(row["reason"], row["old_price"], row["new_price"], row["by"], row["rule"]) for row in rows] == [
+        ("drop", "19.00", "17.10", None, rule.pk), ("manual", "20.00", "19.00", operator.username, None)]
 
 
 def test_the_listing_api_takes_min_price_and_measurements(api_as, operator, shop):

@@ -210,20 +210,23 @@ def run_due_drops(now=None) -> int:
     now = now or timezone.now()
     queued = 0
     enabled = VintedAccount.objects.filter(automation__price_drops_enabled=True).usable()
-    for account in enabled:
-        if automation.inactive_reason(account, AutomationFeature.PRICE_DROPS):
-            continue
-        for listing, rule in candidates(account):
-            if rule is None or not rule.is_active:
+    for account_id in enabled.values_list("pk", flat=True):
+        with transaction.atomic():
+            # Two schedulers take turns per account, so a listing's job is never queued twice.
+            account = VintedAccount.objects.select_for_update().get(pk=account_id)
+            if automation.inactive_reason(account, AutomationFeature.PRICE_DROPS):
                 continue
-            result = assess(listing, rule)
-            if result.stop:
-                _stop(listing, rule, result.stop)
-            elif result.skip:
-                _record_once(account, listing, AutomationOutcome.SKIPPED, f"{listing}: {result.skip}")
-            elif result.due(now) and not _waiting(tasks.drop_price, listing.pk):
-                tasks.drop_price.enqueue(listing.pk, now.isoformat())
-                queued += 1
+            for listing, rule in candidates(account):
+                if rule is None or not rule.is_active:
+                    continue
+                result = assess(listing, rule)
+                if result.stop:
+                    _stop(listing, rule, result.stop)
+                elif result.skip:
+                    _record_once(account, listing, AutomationOutcome.SKIPPED, f"{listing}: {result.skip}")
+                elif result.due(now) and not _waiting(tasks.drop_price, listing.pk):
+                    tasks.drop_price.enqueue(listing.pk, now.isoformat())
+                    queued += 1
     return queued
 
 
