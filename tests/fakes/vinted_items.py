@@ -1,9 +1,11 @@
-"""The fake Vinted's items endpoints (deleting an item on relist; routes for tests/fakes/vinted_server.py).
+"""The fake Vinted's items endpoints (deleting an item on relist, changing its price for the price drops;
+routes for tests/fakes/vinted_server.py).
 
 State, under `fake.state`:
-- `items`: item id (a string) -> {"id", "user_id", "title"}: the items the fake knows. Tests (and the
-  fake's new-item form, when it publishes one) register them with `add_item()`.
+- `items`: item id (a string) -> {"id", "user_id", "title", "price"}: the items the fake knows. Tests (and
+  the fake's new-item form, when it publishes one) register them with `add_item()`.
 - `deleted_items`: the ids deleted through `POST /api/v2/items/{id}/delete`, in order.
+- `price_updates`: (item id, price) of each `PUT /api/v2/item_upload/items/{id}`, in order.
 
 `POST /api/v2/items/{id}/delete` (vinted.site.DELETE_ITEM_PATH) answers like Vinted: 401 without a
 valid session; 404 for an item it does not know, one already deleted, or another user's item (Vinted
