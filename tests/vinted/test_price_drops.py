@@ -172,8 +172,9 @@ def test_a_dry_run_account_sends_nothing(operator, fake_vinted):
     account = live_account(operator, fake_vinted, dry_run=True)
     listing = on_sale(account, fake_vinted, min_price=Decimal("15"))
     default_rule(account)
-    assert tick() == 1
-    assert tick() == 1
+    assert tick() == 0  # nothing to send: no job
+    assert tick() == 0
+    assert services.drop_price(listing.pk)["dry_run"] is True  # a job queued before dry run was turned on
     assert fake_vinted.requests_to(PUT) == [] and not VintedCall.objects.exists()
     assert Listing.objects.get(pk=listing.pk).price == Decimal("20.00") and drops(listing) == []
     assert events(account, "dry_run") == [f"{listing}: Dry run: nothing was sent to Vinted. "

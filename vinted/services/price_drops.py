@@ -16,8 +16,8 @@ by a percentage or an amount every `every_days` days, never below its floor.
 - **Acting**: `run_due_drops` (a scheduler hook) queues one `vinted.drop_price` job per due listing
   (never two waiting for one listing); the job checks everything again, then updates Vinted first
   (through the ledger: hourly limit, waits, block detection), then Listing.price and a PriceChange.
-  A dry-run account sends nothing ("dry run" in the history). A block pauses the account's automation
-  (the ledger does it) and the price stays.
+  A dry-run account sends nothing and queues no job ("dry run" in the history, once). A block
+  pauses the account's automation (the ledger does it) and the price stays.
 - **By hand**: services.listings.update_listing writes a PriceChange(manual) and, for a published
   listing, queues `vinted.push_price` which sends the new price to Vinted (`push_price`).
 """
@@ -180,6 +180,11 @@ def _record_once(account, listing, outcome, message, **details) -> None:
         automation.record(account, AutomationFeature.PRICE_DROPS, outcome, message, listing=listing, **details)
 
 
+def _record_dry_run(account, listing, result) -> None:
+    _record_once(account, listing, AutomationOutcome.DRY_RUN, f"{listing}: " + DRY_RUN.format(what=result.what),
+                 old_price=money(listing.price), new_price=money(result.new_price))
+
+
 def _stop(listing, rule, why: str) -> None:
     """The rule stops for this listing: its own rule is turned off; the account's default is shadowed by
     an inactive copy of it (the default goes on for the other listings)."""
@@ -224,6 +229,8 @@ def run_due_drops(now=None) -> int:
                     _stop(listing, rule, result.stop)
                 elif result.skip:
                     _record_once(account, listing, AutomationOutcome.SKIPPED, f"{listing}: {result.skip}")
+                elif result.due(now) and account.dry_run:  # nothing to send: said once, no job every tick
+                    _record_dry_run(account, listing, result)
                 elif result.due(now) and not _waiting(tasks.drop_price, listing.pk):
                     tasks.drop_price.enqueue(listing.pk, now.isoformat())
                     queued += 1
@@ -260,9 +267,8 @@ def drop_price(listing_id: int, now=None) -> dict:
     if not result.due(now):
         return {"listing": listing_id, "dropped": False, "note": result.skip or "Not due (already lowered)."}
     old, new = Decimal(listing.price), result.new_price
-    if account.dry_run:
-        _record_once(account, listing, AutomationOutcome.DRY_RUN, f"{listing}: " + DRY_RUN.format(what=result.what),
-                     old_price=money(old), new_price=money(new))
+    if account.dry_run:  # turned on after the job was queued
+        _record_dry_run(account, listing, result)
         return {"listing": listing_id, "dropped": False, "dry_run": True}
     try:
         _send_price(listing, new)
