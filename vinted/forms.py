@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from .choices import ListingStatus
 from .models import Brand, Category, Colour, Listing, Size
 from .services.listings import BULK_ACTIONS, CONTENT_FIELDS, EDITABLE_FIELDS
 
@@ -54,11 +55,17 @@ class ListingForm(forms.ModelForm):
             self.initial["hashtags"] = " ".join(current.hashtags or [])
         self.fields["price"].widget.attrs.update(step="0.01", inputmode="decimal")
         self.fields["purchase_cost"].widget.attrs.update(step="0.01", inputmode="decimal")
+        self.fields["min_price"].widget.attrs.update(step="0.01", inputmode="decimal", min="0")
         for name in ("title", "description"):
             self.fields[name].help_text = ""
         if content_locked:  # past "ready" (publishing, published, sold, archived): only the inventory changes
             for name in CONTENT_FIELDS:
-                self.fields[name].disabled = True
+                # ... and the price of a published listing (sent to Vinted; services.listings)
+                self.fields[name].disabled = not (name == "price" and self.price_editable)
+
+    @property
+    def price_editable(self) -> bool:
+        return self.instance.status == ListingStatus.PUBLISHED
 
     def service_fields(self) -> dict:
         """The form's values as services.listings takes them (only fields the form shows)."""

@@ -390,3 +390,30 @@ def classify_page(url: str, html: str, status_code: int = 200) -> Verdict:
     a captcha, challenge or block page, or OK. Pass the navigation's status when there is one (a
     click that changes the page has none: 200)."""
     return classify(status_code or 200, {"content-type": "text/html"}, html, url)
+
+
+# =============================================================================================
+# Price drops (vinted.services.price_drops): change an item's price on Vinted
+# =============================================================================================
+# VINTED.md lists `PUT /item_upload/items/{id}` as the update call. ASSUMED, not seen in a capture: that
+# it takes the same `{"item": {...}}` envelope as the create call and that a body with only the fields
+# to change (`price`, `currency`) is enough; that a 2xx answers `{"item": {"id", "price", ...}}` (or
+# `{"code": 0}`); that someone else's or a deleted item is a 404. When Vinted proves otherwise, this
+# block (and tests/fakes/vinted_items.py) is what changes.
+UPDATE_ITEM_PATH = "/api/v2/item_upload/items/{id}"
+# The ledger's action name for a price update (automatic drop or a change by hand).
+UPDATE_PRICE_ACTION = "price-update"
+
+
+def update_price_payload(price, currency: str) -> dict:
+    """The body of PUT UPDATE_ITEM_PATH that changes only the price (a decimal string, e.g. "18.00")."""
+    return {"item": {"price": f"{price:.2f}", "currency": currency}}
+
+
+def parse_updated_price(data) -> str | None:
+    """The price Vinted answered for the updated item ("18.00"), or None when the answer has none."""
+    item = data.get("item") if isinstance(data, dict) else None
+    price = item.get("price") if isinstance(item, dict) else None
+    if isinstance(price, dict):  # some answers give {"amount": "18.0", "currency_code": "EUR"}
+        price = price.get("amount")
+    return None if price in (None, "") else str(price)

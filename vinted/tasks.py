@@ -95,3 +95,30 @@ def send_reply(message_id: int) -> dict:
     from .services.inbox import deliver_reply
 
     return deliver_reply(message_id)
+
+
+# --- price drops (vinted.services.price_drops) ---------------------------------------------------------
+def drop_price_label(listing_id: int, due_at: str | None = None) -> str:
+    return f"Price drop of listing #{listing_id}"
+
+
+@job("vinted.drop_price", label=drop_price_label, max_attempts=5)
+def drop_price(listing_id: int, due_at: str | None = None) -> dict:
+    # `due_at`: when the scheduler found it due (ISO); the job checks again at max(that, now).
+    # A 429, a 5xx or the hourly write limit retries (TransientError); anything else is recorded.
+    from datetime import datetime
+
+    from .services.price_drops import drop_price as run
+
+    return run(listing_id, datetime.fromisoformat(due_at) if due_at else None)
+
+
+def push_price_label(listing_id: int) -> str:
+    return f"Send the new price of listing #{listing_id} to Vinted"
+
+
+@job("vinted.push_price", label=push_price_label, max_attempts=5)
+def push_price(listing_id: int) -> dict:
+    from .services.price_drops import push_price as run
+
+    return run(listing_id)

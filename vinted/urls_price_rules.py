@@ -1,3 +1,11 @@
-"""Vinted automation (part 3): price_rules pages (mounted at /vinted/)."""
+"""Vinted automation (part 3): price drop rule pages (mounted at /vinted/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .views import price_rules as views
+
+urlpatterns = [
+    path("accounts/<int:account_pk>/price-rules/add/", views.PriceRuleCreateView.as_view(), name="price_rule_add"),
+    path("price-rules/<int:pk>/edit/", views.PriceRuleUpdateView.as_view(), name="price_rule_edit"),
+    path("price-rules/<int:pk>/delete/", views.PriceRuleDeleteView.as_view(), name="price_rule_delete"),
+]

@@ -40,9 +40,9 @@ class ListingSerializer(StringOnlyModelSerializer):
     class Meta:
         model = Listing
         fields = ["id", "url", "owner", "status", "title", "description", "category", "brand", "no_brand", "size",
-                  "condition", "colours", "price", "currency", "package_size", "hashtags",
-                  "ai_price_min", "ai_price_target", "ai_price_max", "ai_confidence", "ai_model", "ai_drafted_at",
-                  "ai_rejected", "edited_fields", "batch", "vinted_item_id", "vinted_url",
+                  "condition", "colours", "price", "min_price", "measurements", "currency", "package_size",
+                  "hashtags", "ai_price_min", "ai_price_target", "ai_price_max", "ai_confidence", "ai_model",
+                  "ai_drafted_at", "ai_rejected", "edited_fields", "batch", "vinted_item_id", "vinted_url",
                   "purchase_cost", "purchase_date", "source", "sku", "storage_location",
                   "sale_price", "sale_fees", "profit", "days_to_sell",
                   "created_at", "updated_at", "ready_at", "listed_at", "sold_at"]
@@ -102,6 +102,10 @@ class ListingWriteSerializer(serializers.Serializer):
     source = StrictCharField(required=False, allow_blank=True, max_length=200)
     sku = StrictCharField(required=False, allow_blank=True, max_length=64)
     storage_location = StrictCharField(required=False, allow_blank=True, max_length=100)
+    min_price = _money(min_value=Decimal("0"), help_text="The lowest price you accept (offers, the price drop "
+                                                          "floor); not above the price.")
+    measurements = StrictCharField(required=False, allow_blank=True, max_length=300,
+                                   help_text="e.g. chest 52 cm, length 70 cm.")
 
 
 class MarkSoldSerializer(serializers.Serializer):

@@ -13,6 +13,11 @@ commands share one guard. Rules this module keeps (the issue is silent on them):
   Unarchive: back to draft.
 - Mark sold by hand: from any status except sold and the busy ones; sale price >= 0, fees >= 0,
   sold time not in the future.
+- The seller's own facts, `min_price` ("the lowest price you accept": offers, the price drop floor;
+  >= 0 and not above the price) and `measurements`, are never sent to Vinted: editable in every status.
+- The price stays editable on a published listing (Vinted lets sellers change it): the change is
+  sent to Vinted by a job (vinted.services.price_drops.push_price). Every price change by hand writes
+  a PriceChange(manual), which also stops a price drop rule that had lowered it.
 - Delete: only a listing that never reached Vinted and was never sold (draft, ready, failed or
   archived, without a Vinted item id); its photos' files go with it. A sold listing is history
   the profit figures rest on: archive it instead.
@@ -35,7 +40,9 @@ from ..models import Listing, Photo
 CONTENT_FIELDS = ("title", "description", "category", "brand", "no_brand", "size", "condition", "colours",
                   "price", "currency", "package_size", "hashtags")
 INVENTORY_FIELDS = ("purchase_cost", "purchase_date", "source", "sku", "storage_location")
-EDITABLE_FIELDS = CONTENT_FIELDS + INVENTORY_FIELDS
+# What the seller knows of the item beyond the listing (replies quote them; never sent to Vinted).
+FACT_FIELDS = ("min_price", "measurements")
+EDITABLE_FIELDS = CONTENT_FIELDS + INVENTORY_FIELDS + FACT_FIELDS
 BUSY_STATUSES = frozenset({ListingStatus.PREPARING, ListingStatus.PUBLISHING})
 DELETABLE_STATUSES = frozenset({ListingStatus.DRAFT, ListingStatus.READY, ListingStatus.FAILED,
                                 ListingStatus.ARCHIVED})
@@ -69,7 +76,7 @@ def _clean(fields: dict) -> dict:
     fields = dict(fields)
     if "hashtags" in fields:
         fields["hashtags"] = validation.normalise_hashtags(fields["hashtags"])
-    for name in ("title", "description", "source", "sku", "storage_location"):
+    for name in ("title", "description", "source", "sku", "storage_location", "measurements"):
         if name in fields:
             fields[name] = (fields[name] or "").strip()
     if "colours" in fields:
@@ -90,6 +97,13 @@ def _check(listing, fields):
         report.error("purchase_cost", "A cost cannot be negative.")
     if fields.get("purchase_date") and fields["purchase_date"] > timezone.localdate():
         report.error("purchase_date", "The purchase date is in the future.")
+    min_price = fields["min_price"] if "min_price" in fields else listing.min_price
+    price = fields["price"] if "price" in fields else listing.price
+    if min_price is not None and Decimal(min_price) < 0:
+        report.error("min_price", "A minimum price cannot be negative.")
+    elif min_price is not None and price is not None and Decimal(min_price) > Decimal(price):
+        report.error("min_price", f"The minimum price ({Decimal(min_price):.2f}) is above the price "
+                                  f"({Decimal(price):.2f}): lower it, or raise the price.")
     if not report.ok:
         raise report.as_validation_error()
 
@@ -140,12 +154,15 @@ def update_listing(user, listing, **fields) -> Listing:
     fields = _clean(fields)
     changed = _changed(listing, fields)
     content = [name for name in changed if name in CONTENT_FIELDS]
+    if listing.status == ListingStatus.PUBLISHED:  # its price may still change (sent to Vinted)
+        content = [name for name in content if name != "price"]
     if content and listing.status not in EDITABLE_STATUSES:
         raise ValidationError(f"This listing is {listing.get_status_display().lower()}: its content cannot be "
                               "edited (only its inventory fields).")
     _check(listing, fields)
     if not changed:
         return listing
+    old_price = listing.price
     _apply(listing, fields, changed)
     if content and listing.status == ListingStatus.READY:
         listing.status, listing.ready_at = ListingStatus.DRAFT, None
@@ -158,6 +175,10 @@ def update_listing(user, listing, **fields) -> Listing:
     listing.save()
     if "colours" in changed:
         listing.colours.set(fields["colours"])
+    if "price" in changed:
+        from .price_drops import record_manual_change
+
+        record_manual_change(listing, old_price, listing.price, user)
     return listing
 
 
