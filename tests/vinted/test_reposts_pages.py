@@ -56,7 +56,7 @@ def test_the_page_previews_while_off_and_says_so(client, operator, repost):
     page = client.get(reverse("vinted:repost_list", args=[repost.account_id])).content.decode()
     assert "Reposts are off for this account" in page and "this is what would happen" in page
     assert "Old Barbour jacket" in page and "Would be planned" in page
-    assert "Levi&#x27;s 501 W30" in page and 'action="%s"' % reverse("vinted:repost_cancel", args=[repost.pk]) in page
+    assert "Levi&#x27;s 501 W30" in page and f'action="{reverse("vinted:repost_cancel", args=[repost.pk])}"' in page
 
 
 def test_cancel_from_the_page_and_again_is_an_error_message(client, operator, repost):
