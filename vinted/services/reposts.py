@@ -282,6 +282,8 @@ def _has_active_job(repost) -> bool:
 def _drop_late(account, now) -> None:
     for repost in Repost.objects.filter(account=account, status=RepostStatus.SCHEDULED,
                                         scheduled_for__lt=now - LATE_AFTER).select_related("listing"):
+        if _has_active_job(repost):  # its job is on its way (a busy worker): let it run
+            continue
         if Repost.objects.filter(pk=repost.pk, status=RepostStatus.SCHEDULED).delete()[0]:
             planned_for = timezone.localtime(repost.scheduled_for, automation.zone(_settings(account)))
             automation.record(account, FEATURE, AutomationOutcome.SKIPPED,
