@@ -82,3 +82,13 @@ def test_retry_is_offered_for_a_failed_delete_only(client, operator, repost):
     repost.refresh_from_db()
     assert repost.status == RepostStatus.DELETING
     assert JobRun.objects.filter(name="vinted.repost", args=[repost.pk]).exists()
+
+
+def test_times_are_shown_in_the_accounts_time_zone(client, operator, repost):
+    from datetime import UTC, datetime
+
+    AutomationSettings.objects.filter(account=repost.account).update(time_zone="America/New_York")
+    Repost.objects.filter(pk=repost.pk).update(scheduled_for=datetime(2030, 1, 7, 23, 30, tzinfo=UTC))
+    client.force_login(operator)
+    page = client.get(reverse("vinted:repost_list", args=[repost.account_id])).content.decode()
+    assert "2030-01-07 18:30" in page and "America/New_York" in page
