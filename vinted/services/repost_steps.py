@@ -116,6 +116,10 @@ def _start(repost) -> None:
         _fail(repost, f"The listing could not be relisted: {' '.join(getattr(exc, 'messages', [str(exc)]))} "
                       f"{OLD_STAYS}")
         return
+    except Exception as exc:  # failed, not retried from the row at every tick
+        logger.exception("Relist of repost #%s failed", repost.pk)
+        _fail(repost, f"The listing could not be relisted ({type(exc).__name__}). {OLD_STAYS}")
+        return
     _record(repost, AutomationOutcome.DONE, f"{listing} relisted as new listing #{new.pk}; publishing it on Vinted.",
             new_listing=new.pk)
     _prepare(repost)
@@ -132,6 +136,9 @@ def _prepare(repost) -> None:
         _fail(repost, f"The new listing #{new.pk} is not ready to publish: {' '.join(exc.messages)} {OLD_STAYS}")
     except publishing.PublishRefused as exc:
         _fail(repost, f"The new listing #{new.pk} could not be prepared: {exc.message} {OLD_STAYS}")
+    except Exception as exc:
+        logger.exception("Prepare of repost #%s failed", repost.pk)
+        _fail(repost, f"The new listing #{new.pk} could not be prepared ({type(exc).__name__}). {OLD_STAYS}")
 
 
 # --- publish the new listing ------------------------------------------------------------------------------
@@ -157,6 +164,8 @@ def _publish(repost) -> None:
             publishing.request_publish(publication, token, f"repost-{repost.pk}", by_user=owner)
         except publishing.PublishRefused as exc:
             _fail(repost, f"The new listing #{new.pk} could not be published: {exc.message} {OLD_STAYS}")
+        except PermissionDenied as exc:
+            _fail(repost, f"The new listing #{new.pk} could not be published: {exc} {OLD_STAYS}")
     elif publication.status == PublicationStatus.DRY_RUN:
         _end(repost, RepostStatus.CANCELLED, f"Dry run: the new listing #{new.pk} was prepared and nothing was "
                                              f"published. {OLD_STAYS}", AutomationOutcome.DRY_RUN)
@@ -192,6 +201,9 @@ def _delete_old(repost) -> None:
         raise
     except VintedError as exc:
         _fail(repost, f"Deleting the old item on Vinted failed: {exc.message} {both}")
+        raise
+    except Exception as exc:  # failed, so the hook does not try the delete again at every tick
+        _fail(repost, f"Deleting the old item on Vinted failed ({type(exc).__name__}). {both}")
         raise
     now = timezone.now()
     gone = " (it was already gone)" if result.get("already_gone") else ""
