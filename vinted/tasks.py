@@ -122,3 +122,18 @@ def push_price(listing_id: int) -> dict:
     from .services.price_drops import push_price as run
 
     return run(listing_id)
+
+
+# --- reposts (vinted.services.repost_steps) ----------------------------------------------------------
+def repost_label(repost_id: int) -> str:
+    return f"Repost #{repost_id} on Vinted"
+
+
+# Each run moves the repost on as far as it goes (relist + prepare, publish, delete the old); the scheduler
+# hook (vinted.services.reposts.run_due_reposts) enqueues the next run from the row, so nothing waits in memory.
+# A transient fault (the hourly write limit, Vinted's 429/5xx) retries; the last attempt fails the repost.
+@job("vinted.repost", label=repost_label, max_attempts=3)
+def repost(repost_id: int) -> dict:
+    from .services.repost_steps import advance
+
+    return advance(repost_id)

@@ -57,22 +57,23 @@ DRY_RUN_MESSAGE = ("The Vinted account {account} is in dry-run mode: nothing is 
 COPIED_FIELDS = tuple(name for name in CONTENT_FIELDS + INVENTORY_FIELDS if name != "colours")
 
 
-def stale_before(now=None):
-    """Published before this moment = stale."""
-    return (now or timezone.now()) - timedelta(days=settings.VINTED_STALE_DAYS)
+def stale_before(now=None, days=None):
+    """Published before this moment = stale (`days`: another threshold than VINTED_STALE_DAYS, as the
+    account's repost_after_days for automatic reposts)."""
+    return (now or timezone.now()) - timedelta(days=settings.VINTED_STALE_DAYS if days is None else days)
 
 
-def is_stale(listing, now=None) -> bool:
+def is_stale(listing, now=None, days=None) -> bool:
     if listing.status == ListingStatus.ARCHIVED:
         return True
     if listing.status != ListingStatus.PUBLISHED:
         return False
-    return (listing.listed_at or listing.created_at) < stale_before(now)
+    return (listing.listed_at or listing.created_at) < stale_before(now, days)
 
 
-def can_relist(listing, now=None) -> bool:
+def can_relist(listing, now=None, days=None) -> bool:
     """The listing's state allows a relist (the user's permission is asked separately)."""
-    return listing.status == ListingStatus.SOLD or is_stale(listing, now)
+    return listing.status == ListingStatus.SOLD or is_stale(listing, now, days)
 
 
 def is_on_vinted(listing) -> bool:
@@ -84,12 +85,13 @@ def permits_relist(user, listing) -> bool:
     return Listing.objects.permits(user, listing, Action.CHANGE) and Listing.objects.can_add(user)
 
 
-def refusal(listing, now=None) -> str:
+def refusal(listing, now=None, days=None) -> str:
     """Why this listing cannot be relisted now ("" when it can)."""
-    if can_relist(listing, now):
+    if can_relist(listing, now, days):
         return ""
     if listing.status == ListingStatus.PUBLISHED:
-        return (f"This listing was published less than {settings.VINTED_STALE_DAYS} days ago: "
+        return (f"This listing was published less than {settings.VINTED_STALE_DAYS if days is None else days} "
+                "days ago: "
                 "only a sold, archived or stale listing can be relisted.")
     return (f"This listing is {listing.get_status_display().lower()}: only a sold, archived or stale "
             "listing can be relisted.")
@@ -149,10 +151,11 @@ def _reuse_photos(old: Listing, new: Listing, written: list[str]) -> int:
 
 # --- relist ---------------------------------------------------------------------------------------------
 
-def relist(listing, *, by_user, delete_old=False) -> Listing:
+def relist(listing, *, by_user, delete_old=False, stale_days=None) -> Listing:
     """A new DRAFT copy of `listing` (see the module docstring); with `delete_old`, a job deletes the old
     item on Vinted. Answers the new draft. PermissionDenied / ValidationError (field `delete_old`, or
-    the listing's state) leave everything as it was."""
+    the listing's state) leave everything as it was. `stale_days`: the staleness threshold when not
+    VINTED_STALE_DAYS (automatic reposts use the account's repost_after_days)."""
     if not Listing.objects.permits(by_user, listing, Action.CHANGE):
         raise PermissionDenied("You may not relist this listing: it belongs to another user.")
     if not Listing.objects.can_add(by_user):
@@ -161,7 +164,7 @@ def relist(listing, *, by_user, delete_old=False) -> Listing:
     try:
         with transaction.atomic():
             old = Listing.objects.select_for_update().get(pk=listing.pk)
-            reason = refusal(old)
+            reason = refusal(old, days=stale_days)
             if reason:
                 raise ValidationError(reason)
             account = _check_delete_old(by_user, old) if delete_old else None
