@@ -232,19 +232,6 @@ def test_cancel_a_scheduled_repost_and_it_is_not_planned_again_soon(operator, ot
     assert reposts.plan(account, timezone.now() + timedelta(days=31)) != []
 
 
-# --- busy windows as a settings form stores them ------------------------------------------------------------
-
-def test_busy_windows_are_cleaned_or_refused_at_their_field():
-    assert reposts.clean_busy_windows([{"days": [4, 0, 0], "start": "18:00:00", "end": "01:30"}]) == [
-        {"days": [0, 4], "start": "18:00", "end": "01:30"}]
-    for bad in ([], "18:00", [{"days": [7], "start": "18:00", "end": "19:00"}],
-                [{"days": [True], "start": "18:00", "end": "19:00"}], [{"days": [1], "start": "late", "end": "19:00"}],
-                [{"days": [1], "start": "18:00", "end": "18:00"}], [{"days": [1], "start": "18:00"}]):
-        with pytest.raises(reposts.ValidationError) as caught:
-            reposts.clean_busy_windows(bad)
-        assert "busy_windows" in caught.value.message_dict, bad
-
-
 def test_a_window_across_midnight_counts_from_the_evening_before(operator):
     account = repost_account(operator, busy_windows=[{"days": [1], "start": "23:00", "end": "01:00"}])
     live_listing(account)

@@ -116,34 +116,6 @@ def busy_windows(automation_row, start: datetime, end: datetime) -> list[tuple[d
     return sorted(set(windows))
 
 
-def clean_busy_windows(value) -> list[dict]:
-    """Busy windows as a settings form may store them: [{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}]
-    (days 0 = Monday; end before start runs across midnight). ValidationError at `busy_windows` otherwise."""
-    def refuse(message):
-        raise ValidationError({"busy_windows": [message]})
-
-    if not isinstance(value, list) or not value:
-        refuse("Give at least one busy window: a list of {\"days\", \"start\", \"end\"}.")
-    cleaned = []
-    for number, entry in enumerate(value, start=1):
-        if not isinstance(entry, dict) or set(entry) != {"days", "start", "end"}:
-            refuse(f"Window {number}: give exactly \"days\", \"start\" and \"end\".")
-        days = entry["days"]
-        if (not isinstance(days, list) or not days
-                or not all(isinstance(day, int) and not isinstance(day, bool) and 0 <= day <= 6 for day in days)):
-            refuse(f"Window {number}: days are numbers from 0 (Monday) to 6 (Sunday).")
-        times = []
-        for key in ("start", "end"):
-            try:
-                times.append(automation._as_time(entry[key]).strftime("%H:%M"))
-            except (TypeError, ValueError):
-                refuse(f"Window {number}: {key} must be a time such as 18:00.")
-        if times[0] == times[1]:
-            refuse(f"Window {number}: the start and the end are the same time.")
-        cleaned.append({"days": sorted(set(days)), "start": times[0], "end": times[1]})
-    return cleaned
-
-
 def _local_day(automation_row, moment):
     return moment.astimezone(automation.zone(automation_row)).date()
 
