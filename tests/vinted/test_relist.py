@@ -101,6 +101,7 @@ def test_the_draft_copies_content_and_inventory_but_not_the_sale_or_vinted_ids(
                          hashtags=["denim", "90s"],
                          price="30.00", currency="GBP", purchase_cost="8.50", purchase_date=timezone.localdate(),
                          source="Car boot", sku="J-501", storage_location="Box 3", edited_fields=["title"],
+                         min_price="22.00", measurements="Waist 81 cm, inside leg 76 cm",
                          status=ListingStatus.SOLD, sale_price="28.00", sale_fees="2.00", sold_at=timezone.now(),
                          listed_at=timezone.now() - timedelta(days=3), vinted_item_id="123", account=account,
                          vinted_url="https://www.vinted.fr/items/123", ai_model="gpt-x")
@@ -110,7 +111,7 @@ def test_the_draft_copies_content_and_inventory_but_not_the_sale_or_vinted_ids(
     assert copy.relisted_from == old and copy.status == ListingStatus.DRAFT and copy.owner == operator
     for name in ("title", "description", "category", "brand", "no_brand", "size", "condition", "price", "currency",
                  "package_size", "hashtags", "purchase_cost", "purchase_date", "source", "sku", "storage_location",
-                 "edited_fields"):
+                 "min_price", "measurements", "edited_fields"):
         assert getattr(copy, name) == getattr(old, name), name
     assert set(copy.colours.all()) == {red, blue}
     assert (copy.sale_price, copy.sale_fees, copy.sold_at, copy.listed_at, copy.ready_at) == (None,) * 5

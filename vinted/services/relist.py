@@ -47,14 +47,14 @@ from .. import site
 from ..choices import ListingStatus, PhotoStatus
 from ..models import Listing, Photo, VintedAccount
 from ..photos import PHOTO_DIR, remove_files
-from .listings import ARCHIVABLE, CONTENT_FIELDS, INVENTORY_FIELDS
+from .listings import ARCHIVABLE, CONTENT_FIELDS, FACT_FIELDS, INVENTORY_FIELDS
 
 logger = logging.getLogger(__name__)
 
 DELETE_JOB = "vinted.delete_item"
 DRY_RUN_MESSAGE = ("The Vinted account {account} is in dry-run mode: nothing is changed on Vinted from it (an admin "
                    "can turn dry run off on the account's page).")
-COPIED_FIELDS = tuple(name for name in CONTENT_FIELDS + INVENTORY_FIELDS if name != "colours")
+COPIED_FIELDS = tuple(name for name in CONTENT_FIELDS + INVENTORY_FIELDS + FACT_FIELDS if name != "colours")
 
 
 def stale_before(now=None, days=None):
