@@ -390,3 +390,19 @@ def classify_page(url: str, html: str, status_code: int = 200) -> Verdict:
     a captcha, challenge or block page, or OK. Pass the navigation's status when there is one (a
     click that changes the page has none: 200)."""
     return classify(status_code or 200, {"content-type": "text/html"}, html, url)
+
+
+# =============================================================================================
+# Reply suggestions (part 3, vinted.services.replies): the amount of a buyer's offer message
+# =============================================================================================
+
+# _message_body() writes an offer request as "Offer: <amount> <currency>" on its first line.
+_OFFER_LINE_RE = re.compile(r"^Offer:\s*(\d+(?:[.,]\d{1,2})?)")
+
+
+def offer_amount(kind: str, body: str) -> str:
+    """The amount (a decimal string) of an offer request as the inbox stored it; "" for other messages."""
+    if kind != "offer_request_message":
+        return ""
+    found = _OFFER_LINE_RE.match(body or "")
+    return found.group(1).replace(",", ".") if found else ""
