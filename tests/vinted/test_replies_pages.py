@@ -1,6 +1,8 @@
 """Suggestions in the conversation view: shown under the buyer's message, sent as drafted or edited,
 discarded; contact details refused at the field; the role matrix on the two actions."""
 
+from datetime import time
+
 import pytest
 from django.urls import reverse
 
@@ -11,6 +13,7 @@ from tests.monitoring.worker import run_worker
 from tests.vinted.replies_helpers import buyer_writes, live_account, published_listing
 from vinted.choices import SuggestionStatus
 from vinted.models import ReplySuggestion
+from vinted.services import replies as services
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +113,18 @@ def test_an_unknown_or_decided_suggestion(client, operator, suggestion):
     assert "discarded already" in again.content.decode()
     sent = client.post(reverse("vinted:suggestion_send", args=[suggestion.pk]), {"body": "x"})
     assert sent.status_code == 400 and "discarded already" in sent.content.decode()
+
+
+def test_an_automatic_reply_says_so_in_the_thread(client, fake_vinted, operator):
+    account = live_account(fake_vinted, operator, auto_reply_intents=["availability"], night_start=time(0),
+                           night_end=time(0))
+    published_listing(operator, account)
+    _, conversation = buyer_writes(fake_vinted, account, "Toujours dispo ?")
+    scheduled = conversation.suggestions.get()
+    client.force_login(operator)
+    page = client.get(conversation.get_absolute_url()).content.decode()
+    assert "Sends automatically at" in page
+    services.send_due_replies(now=scheduled.send_at)
+    run_worker()
+    page = client.get(conversation.get_absolute_url()).content.decode()
+    assert "Sent automatically" in page and f'id="suggestion-{scheduled.pk}"' not in page
