@@ -21,7 +21,8 @@ Choices where the issue is silent:
   automation active, intent still chosen, per-conversation limit (Message.automatic), the seller
   has not answered by hand meanwhile, not night, the body still valid. A check that fails turns the
   suggestion back into an ordinary one ("pending", with why) for the seller to decide, except
-  night (postponed) and the hourly write limit (rescheduled when the limit frees: not lost).
+  night (postponed to the night's end plus a random delay) and the hourly write limit
+  (rescheduled when the limit frees: not lost).
 - Dry run: an account in dry run sends nothing automatically; the suggestion becomes pending
   ("dry run: not sent") and the outcome is recorded as dry_run. Sending by hand follows the inbox
   (part 2 sends a seller's own replies whatever the dry-run switch says).
@@ -158,10 +159,20 @@ def _maybe_schedule(suggestion, settings, now) -> None:
                           intent=suggestion.intent)
         suggestion.error = f"Not sent automatically: {reason}"[:300]
         return
-    low = settings.auto_reply_delay_min_seconds
-    high = max(low, settings.auto_reply_delay_max_seconds)
-    suggestion.send_at = automation.night_ends_after(settings, now + timedelta(seconds=random.randint(low, high)))
+    suggestion.send_at = _send_time(settings, now + _random_delay(settings))
     suggestion.status = SuggestionStatus.SCHEDULED
+
+
+def _random_delay(settings) -> timedelta:
+    low = settings.auto_reply_delay_min_seconds
+    return timedelta(seconds=random.randint(low, max(low, settings.auto_reply_delay_max_seconds)))
+
+
+def _send_time(settings, earliest):
+    """`earliest`, or when it falls at night the night's end plus a new random delay (the morning's
+    replies do not all leave at the same second)."""
+    morning = automation.night_ends_after(settings, earliest)
+    return morning if morning == earliest else morning + _random_delay(settings)
 
 
 def _automatic_count(conversation, *, exclude=None) -> int:
@@ -272,7 +283,7 @@ def send_automatically(suggestion_id: int, *, now=None) -> bool:
             return _back_to_seller(suggestion, AutomationOutcome.SKIPPED, "Not sent automatically: this conversation "
                                    f"had its {settings.auto_replies_per_conversation} automatic replies.")
         if automation.is_night(settings, now):
-            suggestion.send_at = automation.night_ends_after(settings, now)
+            suggestion.send_at = _send_time(settings, now)
             suggestion.save(update_fields=["send_at"])
             automation.record(account, AutomationFeature.REPLIES, AutomationOutcome.SKIPPED,
                               f"Night in {settings.time_zone}: the automatic reply waits until "
