@@ -1,5 +1,6 @@
 """Vinted inbox pages: conversations with unread counts (filter by account), a conversation with
-its messages and the reply box, and the messages part the page polls while a reply is on its way.
+its messages, the open reply suggestions under the buyer's messages (part 3: vinted.views.replies sends
+or discards them) and the reply box, and the messages part the page polls while a reply is on its way.
 Thin: vinted.services.inbox does the work; access is the conversation queryset's rule (owner-only:
 each seller sees their own conversations, admins all)."""
 
@@ -19,6 +20,7 @@ from ..forms import apply_service_errors
 from ..forms_inbox import ConversationFilterSet, ReplyForm, SuggestionForm
 from ..models import Conversation, VintedAccount
 from ..services import inbox as services
+from ..services.replies import OPEN_STATUSES
 from .listings import VintedPageMixin
 
 CONVERSATIONS = Conversation.objects.select_related("account", "account__owner", "listing")
@@ -65,8 +67,6 @@ def _attach_suggestions(conversation, thread, posted=None) -> bool:
     """Each message's open reply suggestion (part 3) and its form: the posted one, with its errors,
     for the suggestion just sent (`posted`: (suggestion id, form)), else the draft as it stands.
     Returns whether the posted form found its suggestion."""
-    from ..services.replies import OPEN_STATUSES
-
     posted_pk, posted_form = posted or (None, None)
     open_ones = {suggestion.message_id: suggestion
                  for suggestion in conversation.suggestions.filter(status__in=OPEN_STATUSES)}
