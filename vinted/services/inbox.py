@@ -18,6 +18,10 @@ Choices where the issue is silent:
   account has no writes left for this hour is refused at once with when it may be sent. A retry
   first reads the conversation: a reply that reached Vinted before an answer was lost is not
   sent twice. A sync that finds our reply on Vinted before the job recorded it adopts it.
+- Every reply body passes part 1's validator (the active ForbiddenPhrase rows: no e-mail address,
+  phone number or messaging app), typed by a person or sent automatically.
+- Part 3: after a sync stores new buyer messages, vinted.services.replies drafts a suggestion for
+  each; its auto-send uses send_reply(..., automatic=True) (Message.automatic, no `sent_by`).
 """
 
 import logging
@@ -36,6 +40,7 @@ from monitoring.jobs import TransientError, current_attempt, heartbeat
 from .. import ledger, site
 from ..choices import AccountStatus, MessageKind, MessageStatus
 from ..models import Conversation, Listing, Message, VintedAccount
+from ..validation import check_phrases
 
 logger = logging.getLogger(__name__)
 
@@ -267,8 +272,6 @@ def unread_total(user) -> int:
 def clean_reply_body(body) -> str:
     """The reply's text, or a ValidationError at `body`: empty, too long, or with what part 1's
     validator forbids (contact details, offers to trade outside Vinted: the active ForbiddenPhrase rows)."""
-    from ..validation import check_phrases
-
     text = (body or "").strip() if isinstance(body, str) else ""
     if not text:
         raise ValidationError({"body": "Write a message before sending."})
