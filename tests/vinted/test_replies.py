@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from monitoring.models import AIUsage
-from tests.fakes.vinted_inbox import replies
+from tests.fakes.vinted_inbox import add_conversation, add_message, replies
 from tests.monitoring.worker import run_worker
 from tests.vinted.replies_helpers import buyer_writes, live_account, published_listing
 from vinted import replies_text
@@ -212,3 +212,18 @@ def test_an_exhausted_budget_falls_back_to_the_rules(fake_vinted, fake_openai, a
     _, conversation = buyer_writes(fake_vinted, account, "Toujours dispo ?")
     assert only_suggestion(conversation).classified_by == "rules"
     assert fake_openai.requests_to("/v1/chat/completions") == []
+
+
+def test_without_a_known_listing_nothing_is_confirmed(fake_vinted, account):
+    _, conversation = buyer_writes(fake_vinted, account, "Still available?", item_id=None)
+    body = only_suggestion(conversation).body
+    assert "available" not in body.lower() and "check" in body
+
+
+def test_a_message_the_seller_already_answered_gets_no_suggestion(fake_vinted, account, operator):
+    published_listing(operator, account)
+    conv_id = add_conversation(fake_vinted, buyer="marie", item_id=5550001)
+    add_message(fake_vinted, conv_id, "Still available?")
+    add_message(fake_vinted, conv_id, "Yes!", from_buyer=False)
+    inbox.sync_account(account)
+    assert not ReplySuggestion.objects.exists()
