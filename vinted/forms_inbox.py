@@ -38,3 +38,12 @@ class ReplyForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 4}),
                            error_messages={"required": "Write a message before sending."},
                            help_text=f"Sent to the buyer on Vinted (at most {REPLY_MAX_CHARS} characters).")
+
+
+class SuggestionForm(forms.Form):
+    """A reply suggestion's body, as the seller may edit it before sending (vinted.views.replies)."""
+
+    body = forms.CharField(label="Suggested reply", required=False, max_length=REPLY_MAX_CHARS, strip=True,
+                           widget=forms.Textarea(attrs={"rows": 4}),
+                           help_text="Edit it if you like, then send; it is checked like any reply (no contact "
+                                     "details).")

@@ -417,3 +417,18 @@ def parse_updated_price(data) -> str | None:
     if isinstance(price, dict):  # some answers give {"amount": "18.0", "currency_code": "EUR"}
         price = price.get("amount")
     return None if price in (None, "") else str(price)
+
+
+# Reply suggestions (part 3, vinted.services.replies): the amount of a buyer's offer message
+# =============================================================================================
+
+# _message_body() writes an offer request as "Offer: <amount> <currency>" on its first line.
+_OFFER_LINE_RE = re.compile(r"^Offer:\s*(\d+(?:[.,]\d{1,2})?)")
+
+
+def offer_amount(kind: str, body: str) -> str:
+    """The amount (a decimal string) of an offer request as the inbox stored it; "" for other messages."""
+    if kind != "offer_request_message":
+        return ""
+    found = _OFFER_LINE_RE.match(body or "")
+    return found.group(1).replace(",", ".") if found else ""

@@ -1,3 +1,10 @@
-"""Vinted automation (part 3): replies pages (mounted at /vinted/)."""
+"""Vinted automation (part 3): reply suggestions in the conversation view (mounted at /vinted/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .views import replies as views
+
+urlpatterns = [
+    path("suggestions/<int:pk>/send/", views.SuggestionSendView.as_view(), name="suggestion_send"),
+    path("suggestions/<int:pk>/discard/", views.SuggestionDiscardView.as_view(), name="suggestion_discard"),
+]

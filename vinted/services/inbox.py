@@ -18,6 +18,10 @@ Choices where the issue is silent:
   account has no writes left for this hour is refused at once with when it may be sent. A retry
   first reads the conversation: a reply that reached Vinted before an answer was lost is not
   sent twice. A sync that finds our reply on Vinted before the job recorded it adopts it.
+- Every reply body passes part 1's validator (the active ForbiddenPhrase rows: no e-mail address,
+  phone number or messaging app), typed by a person or sent automatically.
+- Part 3: after a sync stores new buyer messages, vinted.services.replies drafts a suggestion for
+  each; its auto-send uses send_reply(..., automatic=True) (Message.automatic, no `sent_by`).
 """
 
 import logging
@@ -36,6 +40,7 @@ from monitoring.jobs import TransientError, current_attempt, heartbeat
 from .. import ledger, site
 from ..choices import AccountStatus, MessageKind, MessageStatus
 from ..models import Conversation, Listing, Message, VintedAccount
+from ..validation import check_phrases
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +89,8 @@ def sync_account(account: VintedAccount) -> dict:
             totals["conversations"] += created
             totals["messages"] += added
             buyer_messages += from_buyer
+            if from_buyer:
+                _suggest_replies(account, row["vinted_id"])
         if not changed:
             break  # newest first: older pages did not change either
         page += 1
@@ -94,6 +101,19 @@ def sync_account(account: VintedAccount) -> dict:
                      f"{buyer_messages} new message(s) from buyers in the inbox of {account.label}.",
                      {"account": account.pk, "messages": buyer_messages}, user=account.owner, target=account)
     return totals
+
+
+def _suggest_replies(account, conversation_vinted_id: str) -> None:
+    """Part 3: a reply suggestion for each new buyer message (after the conversation's transaction:
+    the classifier may call the AI gateway). A failure here never stops the sync."""
+    from . import replies
+
+    conversation = Conversation.objects.filter(account=account, vinted_id=conversation_vinted_id).first()
+    try:
+        replies.suggest_for_conversation(conversation)
+    except Exception:  # noqa: BLE001 - the messages are stored; a suggestion can be missing, the sync goes on
+        logger.exception("Reply suggestions failed for conversation %s of account %s", conversation_vinted_id,
+                         account.pk)
 
 
 def _needs_reading(row: dict, stored: dict) -> bool:
@@ -250,16 +270,22 @@ def unread_total(user) -> int:
 # --- replies ----------------------------------------------------------------------------------
 
 def clean_reply_body(body) -> str:
+    """The reply's text, or a ValidationError at `body`: empty, too long, or with what part 1's
+    validator forbids (contact details, offers to trade outside Vinted: the active ForbiddenPhrase rows)."""
     text = (body or "").strip() if isinstance(body, str) else ""
     if not text:
         raise ValidationError({"body": "Write a message before sending."})
     if len(text) > REPLY_MAX_CHARS:
         raise ValidationError({"body": f"At most {REPLY_MAX_CHARS} characters (this one has {len(text)})."})
+    report = check_phrases({"body": text})
+    if not report.ok:
+        raise report.as_validation_error()
     return text
 
 
-def send_reply(conversation: Conversation, body, *, by_user) -> Message:
-    """Store the reply (status "sending") and queue the job that sends it; see the module docstring."""
+def send_reply(conversation: Conversation, body, *, by_user, automatic: bool = False) -> Message:
+    """Store the reply (status "sending") and queue the job that sends it; see the module docstring.
+    `automatic`: sent by vinted.services.replies' auto-send for the owner (`by_user`), not typed by a person."""
     from .. import tasks
 
     if not Conversation.objects.permits(by_user, conversation, Action.CHANGE):
@@ -280,11 +306,12 @@ def send_reply(conversation: Conversation, body, *, by_user) -> Message:
         message = Message.objects.create(
             conversation=conversation, vinted_id="", kind=MessageKind.MESSAGE, body=text,
             sender=account.vinted_login or by_user.username, is_mine=True, sent_at=now, read_at=now,
-            status=MessageStatus.SENDING, sent_by=by_user)
+            status=MessageStatus.SENDING, sent_by=None if automatic else by_user, automatic=automatic)
         Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now)
         tasks.send_reply.enqueue(message.pk)
         record_event("vinted", "inbox.reply_queued", "info", f"Reply queued in {conversation} ({account.label}).",
-                     {"conversation": conversation.pk, "message": message.pk, "chars": len(text)},
+                     {"conversation": conversation.pk, "message": message.pk, "chars": len(text),
+                      "automatic": automatic},
                      user=by_user, target=conversation)
     return message
 

@@ -1,5 +1,6 @@
 """Vinted inbox pages: conversations with unread counts (filter by account), a conversation with
-its messages and the reply box, and the messages part the page polls while a reply is on its way.
+its messages, the open reply suggestions under the buyer's messages (part 3: vinted.views.replies sends
+or discards them) and the reply box, and the messages part the page polls while a reply is on its way.
 Thin: vinted.services.inbox does the work; access is the conversation queryset's rule (owner-only:
 each seller sees their own conversations, admins all)."""
 
@@ -16,9 +17,10 @@ from lofisite.page_mixins import FormStatusMixin
 
 from ..choices import MessageStatus
 from ..forms import apply_service_errors
-from ..forms_inbox import ConversationFilterSet, ReplyForm
+from ..forms_inbox import ConversationFilterSet, ReplyForm, SuggestionForm
 from ..models import Conversation, VintedAccount
 from ..services import inbox as services
+from ..services.replies import OPEN_STATUSES
 from .listings import VintedPageMixin
 
 CONVERSATIONS = Conversation.objects.select_related("account", "account__owner", "listing")
@@ -49,6 +51,9 @@ class ConversationListView(InboxPageMixin, ObjectListView):
 def conversation_context(request, conversation, **extra) -> dict:
     thread = list(conversation.messages.select_related("sent_by"))
     can_reply = Conversation.objects.permits(request.user, conversation, Action.CHANGE)
+    posted = extra.pop("suggestion_form", None)
+    if can_reply and not _attach_suggestions(conversation, thread, posted) and posted and posted[1] is not None:
+        extra["suggestion_errors"] = posted[1]  # the suggestion is no longer open: its errors go on top
     context = {"conversation": conversation, "object": conversation, "thread": thread, "tab": "inbox",
                "can_reply": can_reply,
                "sending": any(message.status == MessageStatus.SENDING for message in thread)}
@@ -56,6 +61,27 @@ def conversation_context(request, conversation, **extra) -> dict:
         context["reply_form"] = extra.pop("reply_form", None) or ReplyForm()
     context.update(extra)
     return context
+
+
+def _attach_suggestions(conversation, thread, posted=None) -> bool:
+    """Each message's open reply suggestion (part 3) and its form: the posted one, with its errors,
+    for the suggestion just sent (`posted`: (suggestion id, form)), else the draft as it stands.
+    Returns whether the posted form found its suggestion."""
+    posted_pk, posted_form = posted or (None, None)
+    open_ones = {suggestion.message_id: suggestion
+                 for suggestion in conversation.suggestions.filter(status__in=OPEN_STATUSES)}
+    attached = False
+    for message in thread:
+        suggestion = open_ones.get(message.pk)
+        if suggestion is None:
+            continue
+        if suggestion.pk == posted_pk and posted_form is not None:
+            suggestion.form, attached = posted_form, True
+        else:
+            suggestion.form = SuggestionForm(initial={"body": suggestion.body},
+                                             auto_id=f"id_suggestion_{suggestion.pk}_%s")
+        message.open_suggestion = suggestion
+    return attached
 
 
 class ConversationDetailView(InboxPageMixin, ObjectPermissionMixin, DetailView):
