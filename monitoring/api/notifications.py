@@ -23,11 +23,13 @@ from ..models import Delivery, NotificationPreference
 
 class NotificationPreferenceSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username", read_only=True)
-    kinds = serializers.ListField(child=serializers.CharField(max_length=130), required=False,
+    kinds = serializers.ListField(child=serializers.ChoiceField(choices=[]), required=False,
                                   help_text="Keys of the events you want (see `available_kinds`).")
     webhook_url = serializers.CharField(max_length=500, required=False, allow_blank=True,
                                         help_text="http(s) URL we POST signed JSON to; empty: no webhook.")
-    webhook_secret = serializers.CharField(max_length=200, required=False, allow_blank=True, write_only=True,
+    # The service's minimum length, stated in the schema too (empty: keep the saved secret).
+    webhook_secret = serializers.CharField(min_length=notifications.MIN_SECRET_LENGTH, max_length=200, required=False,
+                                           allow_blank=True, write_only=True,
                                            help_text="HMAC-SHA256 key, 16+ characters; empty keeps the saved one.")
     has_webhook_secret = serializers.SerializerMethodField()
     available_kinds = serializers.SerializerMethodField()
@@ -37,6 +39,11 @@ class NotificationPreferenceSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "email_enabled", "kinds", "webhook_url", "webhook_secret", "has_webhook_secret",
                   "available_kinds", "updated_at"]
         read_only_fields = ["id", "username", "updated_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The kinds are settings.NOTIFICATION_EVENTS, read when the serializer is made (the schema's enum too).
+        self.fields["kinds"].child.choices = list(notifications.kinds())
 
     def get_has_webhook_secret(self, preference) -> bool:
         return bool(preference.webhook_secret)
