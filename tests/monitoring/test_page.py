@@ -95,6 +95,7 @@ def test_overview_uses_the_pages_partials(client, admin_user):
     make_events(1)
     client.force_login(admin_user)
     response = client.get("/monitoring/")
+    assertNotContains(response, "{#")  # no template comment leaks into the page
     used = {template.name for template in response.templates}
     assert {"monitoring/_breakers_table.html", "monitoring/_jobs_queue.html", "monitoring/_job_stats_table.html",
             "monitoring/_events_table.html"} <= used
