@@ -668,3 +668,7 @@ NOTIFICATION_SYSTEM_EVENTS = ["breakers/breaker.opened", "breakers/breaker.tripp
 NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS = env.float("NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 # Off: webhooks to loopback, private, link-local or reserved addresses are refused (SSRF). Tests turn it on.
 NOTIFICATION_WEBHOOK_ALLOW_PRIVATE = env.bool("NOTIFICATION_WEBHOOK_ALLOW_PRIVATE", default=False)
+
+# --- manage.py stats (issue #10): each app's business counts --------------------------------------------------
+# Functions `counts(now=None) -> dict` (values: numbers or {label: number}); monitoring knows no domain app.
+STATS_COLLECTORS = ["pipeline.stats.counts", "vinted.stats.counts"]

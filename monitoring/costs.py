@@ -29,9 +29,22 @@ def _rows(queryset, *fields) -> list[dict]:
     return [_filled(row) for row in queryset.values(*fields).annotate(**_SUMS).order_by(*fields)]
 
 
+def period_start(days: int, now=None):
+    """Local midnight `days - 1` days before today: the last `days` days, today included."""
+    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
+
+
+def spend_usd(*, days: int, request_type_prefix: str = "", now=None) -> Decimal:
+    """Everyone's spend of the last `days` days (today included) on request types starting with the prefix
+    ("pipeline.", "vinted."): how an app's `manage.py stats` collector tells its AI cost."""
+    usage = AIUsage.objects.filter(created_at__gte=period_start(days, now),
+                                   request_type__startswith=request_type_prefix)
+    return usage.aggregate(total=Sum("cost_usd"))["total"] or Decimal("0")
+
+
 def report(*, days: int, user=None, viewer=None) -> dict:
     """Spend of the last `days` days (today included), of `user` if given."""
-    since = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
+    since = period_start(days)
     usage = AIUsage.objects.all() if viewer is None else AIUsage.objects.restrict(viewer)
     usage = usage.filter(created_at__gte=since)
     if user is not None:

@@ -1,30 +1,33 @@
 """Who may see or change monitoring rows (the one rule for HTML, API and commands)."""
 
-from accounts.querysets import AdminManagedQuerySet, PersonalQuerySet, RestrictedQuerySet
+from accounts.querysets import PersonalQuerySet, RestrictedQuerySet
 from accounts.roles import Action
 
 
-class ViewOnlyQuerySet(AdminManagedQuerySet):
-    """Operational state is team-wide: every role reads it, only admins change it."""
+class OperationsQuerySet(RestrictedQuerySet):
+    """Operational state (events, jobs, breakers) is admin-only, even to look: the monitoring
+    overview, its fragments, the Jobs, Breakers and Events pages and their API all ask this rule.
+    Code that works for a person (a Vinted account's sync job, say) reads these rows unrestricted."""
+
+    admin_only_actions = frozenset(Action)
 
 
-class EventQuerySet(ViewOnlyQuerySet):
+class EventQuerySet(OperationsQuerySet):
     def payload_visible_to(self, user) -> bool:
-        """Payloads hold operational detail (ids, upstream error texts): the roles that act on
-        the product (operators and admins) see them, viewers don't."""
-        return self.role_permits(user, Action.CHANGE)
+        """Payloads hold operational detail (ids, upstream error texts): whoever sees the events."""
+        return self.model_permits(user, Action.VIEW)
 
 
-class JobRunQuerySet(ViewOnlyQuerySet):
+class JobRunQuerySet(OperationsQuerySet):
     pass
 
 
-class JobStatQuerySet(ViewOnlyQuerySet):
+class JobStatQuerySet(OperationsQuerySet):
     pass
 
 
-class CircuitBreakerQuerySet(ViewOnlyQuerySet):
-    """Resetting a breaker is a change: admins only."""
+class CircuitBreakerQuerySet(OperationsQuerySet):
+    pass
 
 
 class AIUsageQuerySet(PersonalQuerySet):

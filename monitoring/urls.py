@@ -6,7 +6,6 @@ app_name = "monitoring"
 urlpatterns = [
     path("", views.MonitoringView.as_view(), name="index"),
     path("costs/", include("monitoring.urls_costs")),
-    path("live/", views.LiveStatusView.as_view(), name="live"),
     path("audit/", include("monitoring.urls_audit")),
     path("breakers/<str:name>/reset/", views.BreakerResetView.as_view(), name="breaker-reset"),
     path("system/", views.SystemView.as_view(), name="system"),

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views import View
 from django.views.generic import TemplateView
 
-from accounts.mixins import ObjectPermissionMixin, RestrictedViewMixin, RoleRequiredMixin
+from accounts.mixins import ObjectPermissionMixin, RestrictedViewMixin
 from accounts.roles import Action
 from lofisite import health as site_health
 
@@ -17,37 +17,26 @@ from .filtersets import EventFilterSet
 from .models import AIUsage, CircuitBreaker, Event, JobRun, JobStat, SystemSample
 
 
-def live_status(user) -> dict:
-    """Breakers and jobs: the part of the page that refreshes itself."""
-    return {
-        "breakers": breakers.all_breakers(user),
-        "job_stats": JobStat.objects.restrict(user),
-        "active_runs": JobRun.objects.restrict(user).filter(status__in=JOB_ACTIVE_STATUSES).order_by("created_at")[:20],
-        "can_reset": CircuitBreaker.objects.model_permits(user, "change"),
-    }
+class MonitoringView(RestrictedViewMixin, TemplateView):
+    """The overview (admins only, by the operations rule like the pages it summarises): the Breakers,
+    Jobs and Events pages' own tables (the same partials, polled by their own fragments), and AI spend."""
 
-
-class MonitoringView(RoleRequiredMixin, TemplateView):
-    """Breakers, jobs, AI spend and the event log: everyone reads, admins reset breakers."""
-
+    queryset = Event.objects.select_related("user")
+    permission_action = Action.VIEW
     template_name = "monitoring/index.html"
-    events_per_page = 25
+    events_shown = 10
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        events = Event.objects.restrict(user).select_related("user")
-        filterset = EventFilterSet(self.request.GET, queryset=events)
-        sources = events.order_by("source").values_list("source", flat=True).distinct()
-        filterset.form.fields["source"].widget = forms.Select(choices=[("", "Any source")] + [(s, s) for s in sources])
-        # Each row links to its target (a generic relation): one query per target type, not per row.
-        page = Paginator(filterset.qs.prefetch_related("target"), self.events_per_page).get_page(
-            self.request.GET.get("page"))
         return super().get_context_data(
-            **live_status(user),
-            filterset=filterset,
-            page_obj=page,
-            ai_spend_of_everyone=AIUsage.objects.shows_everyone(user),
+            **job_queue(user),
+            breakers=breakers.all_breakers(user),
+            can_reset=CircuitBreaker.objects.model_permits(user, Action.CHANGE),
+            job_stats=JobStat.objects.restrict(user).order_by("name"),
+            # Each row links to its target (a generic relation): one query per target type, not per row.
+            recent_events=self.get_queryset().prefetch_related("target")[:self.events_shown],
             show_payload=Event.objects.payload_visible_to(user),
+            ai_spend_of_everyone=AIUsage.objects.shows_everyone(user),
             ai_enabled=ai.ai_enabled(),
             can_read_audit_log=audit.audit_queryset().model_permits(user),
             ai_month_total=ai.visible_month_spend(user),
@@ -55,18 +44,8 @@ class MonitoringView(RoleRequiredMixin, TemplateView):
             ai_by_user=ai.spend_by_user(user),
             ai_by_type=ai.spend_by_request_type(user),
             tab="overview",
-            can_operate=JobStat.objects.model_permits(user, Action.ADMIN),
             **kwargs,
         )
-
-
-class LiveStatusView(RoleRequiredMixin, TemplateView):
-    """The breakers and jobs fragment, polled by htmx."""
-
-    template_name = "monitoring/_live.html"
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(**live_status(self.request.user), **kwargs)
 
 
 class BreakerResetView(RestrictedViewMixin, View):
@@ -95,7 +74,7 @@ class OpsPageMixin(RestrictedViewMixin):
     tab = ""
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(tab=self.tab, can_operate=True, **kwargs)
+        return super().get_context_data(tab=self.tab, **kwargs)
 
 
 class SystemView(OpsPageMixin, TemplateView):

@@ -9,26 +9,40 @@ The delivery log is admin-only and on the HTML page (monitoring:notification-del
 """
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.api.viewsets import BaseViewSet
 from lofisite.errors import drf_validation_error
+from lofisite.openapi import NO_NUL
 
 from .. import notifications
 from ..models import Delivery, NotificationPreference
 
+SECRET_MAX_LENGTH = 200
+
+
+# The secret is kept exactly as sent (not trimmed: a key is any characters), so the schema states the
+# service's rule as it is: empty (keep the saved one), or 16 to 200 characters without NUL.
+@extend_schema_field({"oneOf": [
+    {"type": "string", "minLength": notifications.MIN_SECRET_LENGTH, "maxLength": SECRET_MAX_LENGTH, "pattern": NO_NUL},
+    {"type": "string", "maxLength": 0},
+]})
+class WebhookSecretField(serializers.CharField):
+    pass
+
 
 class NotificationPreferenceSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username", read_only=True)
-    kinds = serializers.ListField(child=serializers.CharField(max_length=130), required=False,
+    kinds = serializers.ListField(child=serializers.ChoiceField(choices=[]), required=False,
                                   help_text="Keys of the events you want (see `available_kinds`).")
     webhook_url = serializers.CharField(max_length=500, required=False, allow_blank=True,
                                         help_text="http(s) URL we POST signed JSON to; empty: no webhook.")
-    webhook_secret = serializers.CharField(max_length=200, required=False, allow_blank=True, write_only=True,
-                                           help_text="HMAC-SHA256 key, 16+ characters; empty keeps the saved one.")
+    webhook_secret = WebhookSecretField(min_length=notifications.MIN_SECRET_LENGTH, max_length=SECRET_MAX_LENGTH,
+                                        required=False, allow_blank=True, write_only=True, trim_whitespace=False,
+                                        help_text="HMAC-SHA256 key, 16+ characters; empty keeps the saved one.")
     has_webhook_secret = serializers.SerializerMethodField()
     available_kinds = serializers.SerializerMethodField()
 
@@ -37,6 +51,11 @@ class NotificationPreferenceSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "email_enabled", "kinds", "webhook_url", "webhook_secret", "has_webhook_secret",
                   "available_kinds", "updated_at"]
         read_only_fields = ["id", "username", "updated_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The kinds are settings.NOTIFICATION_EVENTS, read when the serializer is made (the schema's enum too).
+        self.fields["kinds"].child.choices = list(notifications.kinds())
 
     def get_has_webhook_secret(self, preference) -> bool:
         return bool(preference.webhook_secret)
@@ -89,7 +108,7 @@ class NotificationPreferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelM
     @extend_schema(summary="Send a test notification", request=None,
                    responses={202: OpenApiResponse(DeliverySerializer(many=True),
                                                    description="The deliveries queued (none: no channel on).")})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], pagination_class=None)  # every delivery queued, not a page
     def test(self, request, *args, **kwargs):
         preference = self.get_object()
         deliveries = notifications.send_test(preference.user)

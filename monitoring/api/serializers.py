@@ -4,7 +4,7 @@ from ..models import AIUsage, CircuitBreaker, Event
 
 
 class EventSerializer(serializers.ModelSerializer):
-    """`payload` is null for viewers: it holds operational detail only operators and admins need."""
+    """`payload` is null for whoever may not see operational detail (Event.objects.payload_visible_to)."""
 
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
     payload = serializers.SerializerMethodField()

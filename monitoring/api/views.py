@@ -15,7 +15,7 @@ from .serializers import AIBudgetSerializer, AIUsageSerializer, CircuitBreakerSe
 class EventViewSet(RestrictedAPIMixin, viewsets.ReadOnlyModelViewSet):
     """The operations event log, newest first. Filters: source, kind, status, since, until (ISO 8601).
 
-    Every role reads events; `payload` is null for viewers.
+    Admins only (403 for other roles), like every operations page.
     """
 
     queryset = Event.objects.select_related("user")
@@ -24,13 +24,13 @@ class EventViewSet(RestrictedAPIMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class BreakerViewSet(RestrictedAPIMixin, viewsets.GenericViewSet):
-    """Circuit breakers of external services (state shared by all processes). Admins may reset one."""
+    """Circuit breakers of external services (state shared by all processes). Admins only; they may reset one."""
 
     serializer_class = CircuitBreakerSerializer
     lookup_field = "name"
     lookup_value_regex = r"[\w.-]+"
     pagination_class = None
-    queryset = CircuitBreaker.objects.all()  # reset is a change: admins only (CircuitBreakerQuerySet)
+    queryset = CircuitBreaker.objects.all()  # admins only, even to look (CircuitBreakerQuerySet)
 
     def _find(self, name):
         for row in breakers.all_breakers(self.request.user):

@@ -12,7 +12,7 @@ def cache_control(response) -> set[str]:
     return {part.strip() for part in response.get("Cache-Control", "").split(",") if part.strip()}
 
 
-@pytest.mark.parametrize("path", ["/", "/pipeline/", "/pipeline/tracks/", "/monitoring/", "/accounts/profile/",
+@pytest.mark.parametrize("path", ["/", "/pipeline/", "/pipeline/tracks/", "/monitoring/costs/", "/accounts/profile/",
                                   "/legal/terms/"])
 def test_signed_in_pages_are_private_and_not_stored(operator, path):
     client = Client()

@@ -233,9 +233,10 @@ def test_reset_unknown_breaker(breaker_settings):
         breakers.reset("nope")
 
 
-def test_all_breakers_lists_configured_ones_never_used(breaker_settings, viewer):
+def test_all_breakers_lists_configured_ones_never_used(breaker_settings, admin_user, viewer):
     trip()
-    listed = {b.name: b for b in breakers.all_breakers(viewer)}
+    assert breakers.all_breakers(viewer) == []  # operations state is admin-only
+    listed = {b.name: b for b in breakers.all_breakers(admin_user)}
     assert set(listed) == {"openai", "test"}
     assert listed["openai"].state == "closed" and listed["openai"].pk is None
     assert listed["test"].state == "open" and 55 <= listed["test"].retry_after_seconds <= 60
@@ -278,6 +279,10 @@ def test_api_list_breakers(breaker_settings, api_for, api_with, persona):
     response = client.get("/api/v1/breakers/")
     if persona == "anonymous":
         assert response.status_code == 401
+        return
+    if persona != "admin":  # breakers are admin-only, like every operations page
+        assert response.status_code == 403 and response.json()["error"]["code"] == "PERMISSION_DENIED"
+        assert client.get("/api/v1/breakers/test/").status_code == 403
         return
     assert response.status_code == 200
     by_name = {b["name"]: b for b in response.json()}

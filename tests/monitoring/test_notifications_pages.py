@@ -187,16 +187,32 @@ def test_api_secret_is_write_only_and_bad_input_is_a_field_error(api_as, operato
     body = answer.json()
     assert body["has_webhook_secret"] is True and "webhook_secret" not in body and SECRET not in answer.content.decode()
 
-    bad = client.patch(ME, {"webhook_url": "gopher://x", "kinds": ["nope"]}, format="json")
-    assert bad.status_code == 400
-    error = bad.json()["error"]
-    assert error["code"] == "VALIDATION_ERROR" and {"webhook_url", "kinds"} <= set(error["details"]["fields"])
-    assert NotificationPreference.objects.get(user=operator).webhook_url == "http://127.0.0.1:9/hook"
+    for bad_input, field in (({"webhook_url": "gopher://x"}, "webhook_url"), ({"kinds": ["nope"]}, "kinds"),
+                             ({"webhook_secret": "short"}, "webhook_secret")):
+        bad = client.patch(ME, bad_input, format="json")
+        assert bad.status_code == 400, bad_input
+        error = bad.json()["error"]
+        assert error["code"] == "VALIDATION_ERROR" and field in error["details"]["fields"], error
+    saved = NotificationPreference.objects.get(user=operator)
+    assert (saved.webhook_url, saved.webhook_secret) == ("http://127.0.0.1:9/hook", SECRET)
     assert client.patch(ME, {"kinds": "not a list"}, format="json").status_code == 400
     assert client.patch(ME, b"{not json", content_type="application/json").status_code == 400
     assert client.put(ME, {"email_enabled": True}, format="json").status_code == 405
     assert client.post("/api/v1/notifications/preferences/", {}, format="json").status_code == 405
     assert client.get("/api/v1/notifications/preferences/you/").status_code == 404
+
+
+def test_schema_states_the_kinds_and_the_secrets_minimum(api_as, admin_user, settings):
+    """Rules a schema can say are in the schema (not fuzz allowances): the kinds are an enum of the events that
+    notify, the webhook secret is empty or 16+ characters."""
+    schema = api_as(admin_user).get("/api/schema/?format=json").json()["components"]["schemas"]
+    request = schema["PatchedNotificationPreferenceRequest"]["properties"]
+    kinds = request["kinds"]["items"]
+    kinds = schema[kinds["$ref"].rsplit("/", 1)[1]] if "$ref" in kinds else kinds
+    assert kinds["enum"] == list(settings.NOTIFICATION_EVENTS)
+    secret = request["webhook_secret"]["oneOf"]
+    assert (secret[0]["minLength"], secret[0]["maxLength"]) == (16, 200)
+    assert secret[1]["maxLength"] == 0  # empty: keep the saved secret
 
 
 def test_schema_documents_the_endpoints(api_as, admin_user):

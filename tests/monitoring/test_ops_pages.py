@@ -1,4 +1,5 @@
-"""The operations pages (System, Jobs, Breakers, Events): admin-only, and each action they offer."""
+"""The operations pages (overview, System, Jobs, Breakers, Events and their live fragments): admin-only,
+and each action they offer."""
 
 from datetime import timedelta
 
@@ -16,7 +17,8 @@ from tests.monitoring.worker import run_worker
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/monitoring/system/", "/monitoring/system/charts/resources.svg", "/monitoring/system/charts/cache.svg",
+PAGES = ["/monitoring/", "/monitoring/system/", "/monitoring/system/charts/resources.svg",
+         "/monitoring/system/charts/cache.svg",
          "/monitoring/jobs/", "/monitoring/jobs/queue/", "/monitoring/jobs/chart.svg", "/monitoring/breakers/",
          "/monitoring/breakers/table/", "/monitoring/events/"]
 
@@ -76,15 +78,26 @@ def test_role_matrix_of_reset_statistics(client, personas, persona):
     assert stat.runs == 1
 
 
-def test_non_admins_see_no_links_to_the_admin_pages(client, personas):
-    client.force_login(personas["operator"])
-    response = client.get("/monitoring/")
-    assertContains(response, 'aria-label="Monitoring sections"')
-    assertNotContains(response, 'href="/monitoring/system/"')
+@pytest.mark.parametrize("persona", ["viewer", "operator", "other_operator"])
+def test_non_admins_see_no_links_to_the_admin_pages(client, personas, persona):
+    """A non-admin never sees a link that answers 403: not in the nav, the dashboard or the pages they may open."""
+    client.force_login(personas[persona])
+    admin_pages = ["/monitoring/", "/monitoring/system/", "/monitoring/jobs/", "/monitoring/breakers/",
+                   "/monitoring/events/", "/monitoring/audit/"]
+    for url in ["/", "/monitoring/costs/", "/monitoring/notifications/", "/accounts/profile/"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assertNotContains(response, 'aria-label="Monitoring sections"')
+        for page in admin_pages:
+            assertNotContains(response, f'href="{page}"')
+
+
+def test_admins_see_the_links_to_every_operations_page(client, personas):
     client.force_login(personas["admin"])
     response = client.get("/monitoring/")
     for url in ["/monitoring/system/", "/monitoring/jobs/", "/monitoring/breakers/", "/monitoring/events/"]:
         assertContains(response, f'href="{url}"')
+    assertContains(client.get("/"), '<a href="/monitoring/">Monitoring</a>', html=True)
 
 
 # --- System ---------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 `youtube_connect` (stdin and the loopback OAuth flow against the fake Google)."""
 
 import io
-import json
 import re
 import threading
 import time
@@ -13,11 +12,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from monitoring.models import Event, JobRun
+from monitoring.models import JobRun
 from pipeline.choices import RunStatus
 from pipeline.management.commands.pipeline import ProgressDisplay
 from pipeline.models import Run, Video, YouTubeChannel
-from tests.pipeline.api_fixtures import mark_uploaded
 
 
 def run_command(*args, stdin=None, **options):
@@ -137,34 +135,6 @@ def test_cancel_running_run_requests_stop(admin_user, operator, make_run):
     run = make_run(operator, RunStatus.RUNNING)
     assert "cancel requested" in run_command("pipeline", "cancel", str(run.pk))
     assert Run.objects.get(pk=run.pk).cancel_requested
-
-
-# --- stats --------------------------------------------------------------------------------------------
-def test_stats(admin_user, operator, make_run, finished_run):
-    for source, status, count in (("pipeline", "succeeded", 3), ("pipeline", "failed", 2), ("jobs", "warning", 1),
-                                  ("pipeline", "info", 4)):
-        Event.objects.bulk_create([Event(source=source, kind="x", status=status) for _ in range(count)])
-    mark_uploaded(finished_run(operator, duration_s=1800.0, size_bytes=2_000_000_000).video)
-    finished_run(operator, duration_s=5400.0, size_bytes=10_000)
-    make_run(operator)  # no video file yet: not counted
-
-    lines = run_command("stats").splitlines()
-    table = {line.split()[0]: line.split()[1:] for line in lines[1:5]}
-    assert lines[1].split() == ["SOURCE", "INFO", "SUCCEEDED", "FAILED", "WARNING", "TOTAL"]
-    assert table["pipeline"] == ["4", "3", "2", "0", "9"]
-    assert table["jobs"] == ["0", "0", "0", "1", "1"]
-    assert table["all"] == ["4", "3", "2", "1", "10"]
-    assert "Videos: 2 in total, 1 uploaded to YouTube, 2.00 hours of audio" in run_command("stats")
-
-    data = json.loads(run_command("stats", "--json"))
-    assert data["events"]["pipeline"]["failed"] == 2 and data["events_total"] == 10
-    assert data["videos"] == {"total": 2, "on_youtube": 1, "audio_hours": 2.0, "size_bytes": 2_000_010_000}
-    assert data["runs"]["succeeded"] == 2 and data["runs"]["queued"] == 1
-
-
-def test_stats_empty(db):
-    out = run_command("stats")
-    assert "No events recorded yet." in out and "Videos: 0 in total" in out
 
 
 # --- youtube_connect ------------------------------------------------------------------------------------

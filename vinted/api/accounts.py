@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from accounts.api.viewsets import BaseViewSet
 from accounts.roles import Action
 from lofisite.errors import APIError
+from lofisite.pagination import LimitOffsetPagination
 from monitoring.jobs import TransientError
 
 from .. import ledger
@@ -55,6 +56,14 @@ def account_answer(view, account, status_code=status.HTTP_200_OK):
 def unavailable(exc) -> APIError:
     return APIError("VINTED_UNAVAILABLE", f"Vinted did not answer the check: {exc}",
                     status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+# The ledger pages like every list: the same `limit` (at least 1; above API_MAX_PAGE_SIZE it is clamped, so the
+# schema states no maximum) and `offset` (at least 0), from the paginator's own schema.
+LEDGER_PAGE_PARAMETERS = [
+    OpenApiParameter(parameter["name"], parameter["schema"], description=parameter["description"])
+    for parameter in LimitOffsetPagination().get_schema_operation_parameters(None)
+]
 
 
 @extend_schema_view(
@@ -140,8 +149,7 @@ class VintedAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Bas
         return account_answer(self, account)
 
     @extend_schema(summary="The risk ledger: last 24 h at a glance and the calls, newest first",
-                   parameters=[OpenApiParameter("limit", int, description="Calls per page."),
-                               OpenApiParameter("offset", int, description="Calls to skip.")],
+                   parameters=LEDGER_PAGE_PARAMETERS,
                    responses={200: LedgerSerializer})
     @action(detail=True, methods=["get"])
     def ledger(self, request, pk=None):
