@@ -64,6 +64,11 @@ ARTWORK_UPLOAD_ERRORS = OpenApiResponse(ErrorEnvelope, description=(
     "PIPELINE_IMAGE_MAX_MB; or the run is still running, or the video is already on YouTube."))
 
 
+LIST_RUN_COLUMNS = ["status", "preset", "duration_s", "bpm", "musical_key", "seed", "audio_source", "motion",
+                    "publish_target", "privacy", "publish_at", "progress", "error", "cancel_requested", "schedule",
+                    "created_by", "created_at", "started_at", "finished_at"]
+
+
 def delete_run(run, user):
     """services.delete_run; a run whose state forbids it now is a 409, not bad input."""
     try:
@@ -97,9 +102,10 @@ class RunViewSet(RestrictedAPIMixin, mixins.CreateModelMixin, mixins.DestroyMode
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        if self.action != "list":
-            queryset = queryset.prefetch_related(Prefetch("stages", queryset=Stage.objects.order_by("id")))
-        return queryset
+        if self.action == "list":
+            # The columns the list shows (RunListSerializer): not the whole user and video rows.
+            return queryset.only(*LIST_RUN_COLUMNS, "created_by__username", "video__id")
+        return queryset.prefetch_related(Prefetch("stages", queryset=Stage.objects.order_by("id")))
 
     def get_serializer_class(self):
         if self.action == "create":
