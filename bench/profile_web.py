@@ -6,8 +6,9 @@ in one child process per target (the uncached dashboard needs DASHBOARD_CACHE_SE
 time), sends the request through Django's test client with the bench's production settings: a few
 warm-up requests, then `--repeat` profiled ones, and prints pyinstrument's text tree and the mean time.
 
-Usage: python bench/profile_web.py [--target dashboard-cached|dashboard-uncached|runs-api|bare|all]
+Usage: python bench/profile_web.py [--target dashboard-cached|dashboard-uncached|runs-api|runs-page|bare|all]
        [--repeat 20] [--runs 10000] [--html DIR]
+PROFILE_OFF=1: only time the requests (no profiler); PROFILE_SHOW_ALL=1: every frame in the tree.
 Needs pyinstrument (`.venv/bin/python -m pip install pyinstrument`); not a dependency of the product.
 """
 
@@ -51,6 +52,13 @@ def profile_child(target: str, creds: dict, repeat: int, html: str | None):
         response = client.get(path, **headers)
         if response.status_code != 200:
             raise SystemExit(f"{path}: {response.status_code} {response.get('Location', '')}")
+    if os.environ.get("PROFILE_OFF") == "1":  # only the time per request, without the profiler's overhead
+        started = time.perf_counter()
+        for _ in range(repeat):
+            client.get(path, **headers)
+        print(f"=== {target} {path}: {(time.perf_counter() - started) / repeat * 1000:.2f} ms per request "
+              f"(mean of {repeat}, not profiled)")
+        return
     profiler = Profiler(interval=0.0005)
     started = time.perf_counter()
     profiler.start()

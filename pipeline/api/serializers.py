@@ -75,7 +75,7 @@ class RunListSerializer(serializers.ListSerializer):
             "privacy": run.privacy, "publish_at": when(run.publish_at), "progress": float(run.progress),
             "error": run.error, "cancel_requested": bool(run.cancel_requested), "can_retry": run.can_retry,
             "can_cancel": run.can_cancel, "video": _video_pk(run), "schedule": run.schedule_id,
-            "created_by": run.created_by.username, "created_at": when(run.created_at),
+            "created_by": _username(run), "created_at": when(run.created_at),
             "started_at": when(run.started_at), "finished_at": when(run.finished_at), "elapsed_s": run.elapsed_s,
         } for run in runs]
 
@@ -107,10 +107,16 @@ def _datetime_writer():
 
 
 def _video_pk(run):
+    if hasattr(run, "video_pk"):  # joined in by the list's queryset (pipeline.api.views)
+        return run.video_pk
     try:
         return run.video.pk
     except Video.DoesNotExist:
         return None
+
+
+def _username(run):
+    return run.created_by_username if hasattr(run, "created_by_username") else run.created_by.username
 
 
 class RunSerializer(serializers.ModelSerializer):

@@ -13,7 +13,7 @@ well-formed, the run's state forbids it for now (cancel it, or wait for the uplo
 """
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -103,8 +103,10 @@ class RunViewSet(RestrictedAPIMixin, mixins.CreateModelMixin, mixins.DestroyMode
     def get_queryset(self):
         queryset = super().get_queryset()
         if self.action == "list":
-            # The columns the list shows (RunListSerializer): not the whole user and video rows.
-            return queryset.only(*LIST_RUN_COLUMNS, "created_by__username", "video__id")
+            # The columns the list shows (RunListSerializer), the username and the video's id joined in as
+            # values: building a User and a Video per row cost more than the rest of the row.
+            return (queryset.select_related(None).only(*LIST_RUN_COLUMNS)
+                    .annotate(created_by_username=F("created_by__username"), video_pk=F("video__id")))
         return queryset.prefetch_related(Prefetch("stages", queryset=Stage.objects.order_by("id")))
 
     def get_serializer_class(self):
