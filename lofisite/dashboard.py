@@ -18,11 +18,12 @@ import hashlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import caches
 from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 
-from .cache import get_quietly, namespace_version, set_quietly
+from .cache import ALL_NAMESPACES, _version_key, namespace_version, set_quietly
 
 KINDS = ("stat", "panel")
 
@@ -46,29 +47,56 @@ def rendered_cache(*namespaces: str, ttl: float):
 
 
 def collect(request) -> list[Card]:
+    offers = [(path, import_string(path)) for path in settings.DASHBOARD_CARDS]
+    kept = _kept_cards(request, [(path, offer) for path, offer in offers if getattr(offer, "rendered_cache", None)])
     cards = []
-    for path in settings.DASHBOARD_CARDS:
-        offer = import_string(path)
-        if getattr(offer, "rendered_cache", None):
-            cards.extend(_rendered_cards(path, offer, request))
-        else:
-            cards.extend(offer(request))
+    for path, offer in offers:
+        cards.extend(kept[path] if path in kept else offer(request))
     return cards
 
 
-def _rendered_cards(path: str, offer, request) -> list[Card]:
-    namespaces, ttl = offer.rendered_cache
-    ttl = min(ttl, settings.DASHBOARD_CACHE_SECONDS)
-    if ttl <= 0:  # statistics not cached (DASHBOARD_CACHE_SECONDS=0): neither are their cards
-        return offer(request)
-    versions = [namespace_version(namespace) for namespace in namespaces]
-    if not all(versions):  # the cache is unreachable: render as usual
-        return offer(request)
-    user = request.user
-    digest = hashlib.sha256(f"{path}|{user.pk}|{user.role}|{'|'.join(versions)}".encode()).hexdigest()[:40]
-    key = f"lofisite:dashboard:cards:{digest}"
-    stored = get_quietly(key)
-    if not isinstance(stored, list):
-        stored = [[card.kind, render_to_string(card.template, {"card": card.context})] for card in offer(request)]
-        set_quietly(key, stored, ttl)
-    return [Card(template="", kind=kind, html=mark_safe(html)) for kind, html in stored]  # noqa: S308 (our templates)
+def _kept_cards(request, offers) -> dict[str, list[Card]]:
+    """The rendered cards of the cacheable `offers`, by path: read in two cache round trips (the namespaces'
+    versions, then the cards), rendered and stored for those not in the cache."""
+    keys, ttls = {}, {}
+    versions = _versions({namespace for _, offer in offers for namespace in offer.rendered_cache[0]})
+    for path, offer in offers:
+        namespaces, ttl = offer.rendered_cache
+        ttl = min(ttl, settings.DASHBOARD_CACHE_SECONDS)
+        # Not kept while the statistics are not cached (DASHBOARD_CACHE_SECONDS=0) or the cache is unreachable.
+        if ttl > 0 and all(versions.get(namespace) for namespace in namespaces):
+            user, stamp = request.user, "|".join(versions[namespace] for namespace in namespaces)
+            digest = hashlib.sha256(f"{path}|{user.pk}|{user.role}|{stamp}".encode()).hexdigest()[:40]
+            keys[path], ttls[path] = f"lofisite:dashboard:cards:{digest}", ttl
+    stored = _get_many(list(keys.values()))
+    kept = {}
+    for path, offer in offers:
+        if path not in keys:
+            continue
+        rendered = stored.get(keys[path])
+        if not isinstance(rendered, list):
+            rendered = [[card.kind, render_to_string(card.template, {"card": card.context})]
+                        for card in offer(request)]
+            set_quietly(keys[path], rendered, ttls[path])
+        kept[path] = [Card(template="", kind=kind, html=mark_safe(html))  # noqa: S308 (our own templates)
+                      for kind, html in rendered]
+    return kept
+
+
+def _versions(namespaces: set[str]) -> dict[str, str]:
+    """namespace -> lofisite.cache.namespace_version(namespace), in one round trip when all are stored."""
+    names = [ALL_NAMESPACES, *sorted(namespaces)]
+    stored = _get_many([_version_key(name) for name in names])
+    found = [stored.get(_version_key(name)) for name in names]
+    if all(isinstance(version, int) and version > 0 for version in found):
+        return {name: f"{found[0]}.{version}" for name, version in zip(names[1:], found[1:], strict=True)}
+    return {name: namespace_version(name) for name in namespaces}  # first use, or forgotten: set them up
+
+
+def _get_many(keys: list[str]) -> dict:
+    if not keys:
+        return {}
+    try:
+        return caches["default"].get_many(keys) or {}  # FailSoftRedisCache answers None while Redis is down
+    except Exception:  # the cache must never stop the dashboard: everything is then rendered as usual
+        return {}
