@@ -37,6 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 BENCH_DB = "lofisite_bench_web"
+# The uncached dashboard's server: statistics not cached, and a cache of its own (bench/bench_settings.py says why).
+UNCACHED_ENV = {"DASHBOARD_CACHE_SECONDS": "0", "BENCH_CACHE_PREFIX": "bench-uncached"}
 
 LUA = r"""
 local headers_text = os.getenv("BENCH_HEADERS") or "{}"
@@ -164,7 +166,7 @@ def run_setup(name: str, env: dict, args, tmp: Path, lua: Path) -> dict:
     jwt = {"Authorization": f"Bearer {creds['jwt']}"}
     cached_port, uncached_port = free_port(), free_port()
     servers = [start_gunicorn(env, cached_port, tmp / f"{name}-gunicorn.log"),
-               start_gunicorn({**env, "DASHBOARD_CACHE_SECONDS": "0"}, uncached_port,
+               start_gunicorn({**env, **UNCACHED_ENV}, uncached_port,
                               tmp / f"{name}-gunicorn-uncached.log")]
     try:
         targets = {
@@ -242,12 +244,14 @@ def postgres_database(url: str, create: bool) -> str:
     """A database of the bench's own on the server of `url` (dropped first), and its URL."""
     import psycopg
 
-    base, _, _ = url.rpartition("/")
+    base, _, given = url.rpartition("/")
+    # Named after the given database, so that benches started from other worktrees do not drop each other's.
+    name = f"{given.partition('?')[0]}_{BENCH_DB}"
     with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if create:
-            connection.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return f"{base}/{BENCH_DB}"
+            connection.execute(f'CREATE DATABASE "{name}"')
+    return f"{base}/{name}"
 
 
 def main():

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 
 from lofisite import health
 from lofisite.cache import cached
-from lofisite.dashboard import Card
+from lofisite.dashboard import Card, rendered_cache
 
 from . import ai, costs
 from .health import details_visible_to
@@ -72,6 +72,8 @@ def health_summary(user) -> dict:
         return {"status": "unknown", "checks": 0, "ok": 0, "problems": []}
 
 
+# Every figure here is cached per role (AI spend, health summary): the rendered cards are too, as briefly.
+@rendered_cache(ai.DASHBOARD_NAMESPACE, HEALTH_SUMMARY_NAMESPACE, ttl=HEALTH_SUMMARY_SECONDS)
 def cards(request):
     user = request.user
     figures = ai_figures(user)

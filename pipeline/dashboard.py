@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from lofisite.cache import cached
-from lofisite.dashboard import Card
+from lofisite.dashboard import Card, rendered_cache
 
 from . import charts, services
 from .models import Run
@@ -30,6 +30,8 @@ def latest_video(user) -> dict | None:
     return video and {**video, "created_at": datetime.fromisoformat(video["created_at"])}
 
 
+# Everything these cards show is cached in the namespace (and `can_run` follows the role): their HTML is too.
+@rendered_cache(DASHBOARD_STATS_NAMESPACE, ttl=settings.DASHBOARD_CACHE_SECONDS)
 def cards(request):
     user = request.user
     figures = charts.chart_figures(user)

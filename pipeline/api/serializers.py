@@ -4,9 +4,12 @@ publish rules), so the API and the HTML forms give the same messages."""
 
 from pathlib import Path
 
+from django.db.models.manager import BaseManager
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from lofisite.fields import StrictCharField, StringOnlyModelSerializer
 
@@ -46,6 +49,76 @@ class StageSerializer(serializers.ModelSerializer):
         return "\n".join(stage.log.splitlines()[-LOG_TAIL_LINES:])
 
 
+# A primary key no run has, whose digits cannot occur elsewhere in a run's URL (RunListSerializer).
+_PK_MARK = 4611686018427387911
+
+
+class RunListSerializer(serializers.ListSerializer):
+    """The runs list's rows, each written out directly: the same JSON as RunSerializer's fields give
+    (tests/pipeline/test_api_run_list_fast.py compares both), in a fraction of the time per row.
+
+    DRF's generic path builds the child's fields from the model once per request and costs, per row and
+    field, a get_attribute walk and a to_representation call, and per row a reverse() of the run's URL;
+    here the URL is reversed once per page (a template around the pk) and datetimes are written as DRF's
+    DateTimeField writes them (ISO 8601 in the current time zone, "Z" for UTC)."""
+
+    def to_representation(self, data):
+        if type(self.child) is not RunSerializer:  # a subclass (details) adds fields: DRF's generic path
+            return super().to_representation(data)
+        runs = data.all() if isinstance(data, BaseManager) else data  # as DRF's ListSerializer does
+        url_of = _url_template(self.child.context)
+        when = _datetime_writer()
+        return [{
+            "id": run.pk, "url": url_of(run.pk), "status": run.status, "preset": run.preset,
+            "duration_s": run.duration_s, "bpm": run.bpm, "musical_key": run.musical_key, "seed": run.seed,
+            "audio_source": run.audio_source, "motion": bool(run.motion), "publish_target": run.publish_target,
+            "privacy": run.privacy, "publish_at": when(run.publish_at), "progress": float(run.progress),
+            "error": run.error, "cancel_requested": bool(run.cancel_requested), "can_retry": run.can_retry,
+            "can_cancel": run.can_cancel, "video": _video_pk(run), "schedule": run.schedule_id,
+            "created_by": _username(run), "created_at": when(run.created_at),
+            "started_at": when(run.started_at), "finished_at": when(run.finished_at), "elapsed_s": run.elapsed_s,
+        } for run in runs]
+
+
+_RUN_URL = serializers.HyperlinkedIdentityField(view_name="api:pipeline-run-detail")  # RunSerializer's "url"
+
+
+def _url_template(context):
+    """pk -> the run's URL as RunSerializer's HyperlinkedIdentityField gives it, reversed once."""
+    marked = _RUN_URL.get_url(Run(pk=_PK_MARK), _RUN_URL.view_name, context.get("request"), context.get("format"))
+    head, _, tail = marked.partition(str(_PK_MARK))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+def _datetime_writer():
+    """datetime -> its JSON text as DRF's DateTimeField writes it (None stays None)."""
+    field = serializers.DateTimeField()
+    if getattr(field, "format", api_settings.DATETIME_FORMAT) != ISO_8601:
+        return lambda value: field.to_representation(value) if value else None
+    zone = field.default_timezone()
+
+    def write(value):
+        if not value:
+            return None
+        text = (value.astimezone(zone) if zone is not None and timezone.is_aware(value) else value).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return write
+
+
+def _video_pk(run):
+    if hasattr(run, "video_pk"):  # joined in by the list's queryset (pipeline.api.views)
+        return run.video_pk
+    try:
+        return run.video.pk
+    except Video.DoesNotExist:
+        return None
+
+
+def _username(run):
+    return run.created_by_username if hasattr(run, "created_by_username") else run.created_by.username
+
+
 class RunSerializer(serializers.ModelSerializer):
     """A run as listed: parameters, state and timings."""
 
@@ -63,6 +136,7 @@ class RunSerializer(serializers.ModelSerializer):
                   "can_retry", "can_cancel", "video", "schedule", "created_by", "created_at", "started_at",
                   "finished_at", "elapsed_s"]
         read_only_fields = fields
+        list_serializer_class = RunListSerializer
 
 
 class RunDetailSerializer(RunSerializer):
