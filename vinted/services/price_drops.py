@@ -40,6 +40,7 @@ from ..models import AutomationEvent, Listing, PriceChange, PriceDropRule, Vinte
 from . import automation
 
 CENT = Decimal("0.01")
+MAX_DAYS = 3650  # after_days and every_days: ten years; far more overflows timedelta in the planner
 RULE_FIELDS = ("after_days", "every_days", "percent", "amount", "floor", "margin_percent", "is_active")
 NO_FLOOR = ("No floor for this listing, so its price is not lowered: set its minimum price, a floor on the "
             "rule, or its purchase cost and a margin on the rule.")
@@ -330,7 +331,8 @@ def push_price(listing_id: int) -> dict:
 # --- rules: add, edit, delete (pages and API) ----------------------------------------------------------------
 
 def clean_rule(fields: dict) -> dict:
-    """Exactly one of percent (0 < p < 100) / amount (> 0); after_days, every_days >= 1; floor, margin >= 0."""
+    """Exactly one of percent (0 < p < 100) / amount (> 0); after_days, every_days 1..MAX_DAYS; floor,
+    margin >= 0. The one validator of a rule: the form and the API both end here."""
     errors = {}
     percent, amount = fields.get("percent"), fields.get("amount")
     if (percent is None) == (amount is None):
@@ -341,8 +343,8 @@ def clean_rule(fields: dict) -> dict:
         errors["amount"] = ["An amount above 0."]
     for name in ("after_days", "every_days"):
         value = fields.get(name)
-        if value is None or int(value) < 1:
-            errors[name] = ["At least 1 day."]
+        if value is None or not 1 <= int(value) <= MAX_DAYS:
+            errors[name] = [f"Between 1 and {MAX_DAYS} days."]
     for name in ("floor", "margin_percent"):
         if fields.get(name) is not None and Decimal(fields[name]) < 0:
             errors[name] = ["Cannot be negative."]
