@@ -22,6 +22,7 @@ by a percentage or an amount every `every_days` days, never below its floor.
   listing, queues `vinted.push_price` which sends the new price to Vinted (`push_price`).
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -45,6 +46,8 @@ RULE_FIELDS = ("after_days", "every_days", "percent", "amount", "floor", "margin
 NO_FLOOR = ("No floor for this listing, so its price is not lowered: set its minimum price, a floor on the "
             "rule, or its purchase cost and a margin on the rule.")
 DRY_RUN = "Dry run: nothing was sent to Vinted. {what}."
+
+logger = logging.getLogger(__name__)
 
 
 # --- which rule, the floor, when -----------------------------------------------------------------------
@@ -211,30 +214,52 @@ def _waiting(job, listing_id) -> bool:
 
 def run_due_drops(now=None) -> int:
     """Scheduler hook: queue the price drops that are due; returns how many were queued."""
-    from .. import tasks
-
     now = now or timezone.now()
     queued = 0
     enabled = VintedAccount.objects.filter(automation__price_drops_enabled=True).usable()
     for account_id in enabled.values_list("pk", flat=True):
-        with transaction.atomic():
-            # Two schedulers take turns per account, so a listing's job is never queued twice.
-            account = VintedAccount.objects.select_for_update().get(pk=account_id)
-            if automation.inactive_reason(account, AutomationFeature.PRICE_DROPS):
+        try:
+            queued += _queue_due_drops(account_id, now)
+        except Exception as exc:  # one account's trouble (bad data, a DB error) must not stop the others
+            logger.exception("Price drops of Vinted account #%s could not be planned", account_id)
+            _record_account_failure(account_id, exc)
+    return queued
+
+
+def _record_account_failure(account_id, exc) -> None:
+    """The account's history says (once) that its drops failed; a failure to say so is only logged."""
+    try:
+        account = VintedAccount.objects.filter(pk=account_id).first()
+        if account is not None:
+            _record_once(account, None, AutomationOutcome.FAILED,
+                         f"Price drops failed for this account: {type(exc).__name__}: {exc}")
+    except Exception:
+        logger.exception("The failure of Vinted account #%s's price drops could not be recorded", account_id)
+
+
+def _queue_due_drops(account_id, now) -> int:
+    """run_due_drops for one account (in one transaction, the account's row locked)."""
+    from .. import tasks
+
+    queued = 0
+    with transaction.atomic():
+        # Two schedulers take turns per account, so a listing's job is never queued twice.
+        account = VintedAccount.objects.select_for_update().get(pk=account_id)
+        if automation.inactive_reason(account, AutomationFeature.PRICE_DROPS):
+            return 0
+        for listing, rule in candidates(account):
+            if rule is None or not rule.is_active:
                 continue
-            for listing, rule in candidates(account):
-                if rule is None or not rule.is_active:
-                    continue
-                result = assess(listing, rule)
-                if result.stop:
-                    _stop(listing, rule, result.stop)
-                elif result.skip:
-                    _record_once(account, listing, AutomationOutcome.SKIPPED, f"{listing}: {result.skip}")
-                elif result.due(now) and account.dry_run:  # nothing to send: said once, no job every tick
-                    _record_dry_run(account, listing, result)
-                elif result.due(now) and not _waiting(tasks.drop_price, listing.pk):
-                    tasks.drop_price.enqueue(listing.pk, now.isoformat())
-                    queued += 1
+            result = assess(listing, rule)
+            if result.stop:
+                _stop(listing, rule, result.stop)
+            elif result.skip:
+                _record_once(account, listing, AutomationOutcome.SKIPPED, f"{listing}: {result.skip}")
+            elif result.due(now) and account.dry_run:  # nothing to send: said once, no job every tick
+                _record_dry_run(account, listing, result)
+            elif result.due(now) and not _waiting(tasks.drop_price, listing.pk):
+                tasks.drop_price.enqueue(listing.pk, now.isoformat())
+                queued += 1
     return queued
 
 
