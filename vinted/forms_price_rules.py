@@ -42,7 +42,7 @@ class PriceRuleForm(forms.ModelForm):
                   "percent": "Lower by (%)", "amount": "or lower by (amount)", "floor": "Floor",
                   "margin_percent": "Margin over the purchase cost (%)", "is_active": "Active"}
         help_texts = {"percent": "Give a percentage or an amount, not both.",
-                      "floor": "Never below this; empty: the listing's minimum price."}
+                      "floor": "Never below this (nor below the listing's minimum price)."}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

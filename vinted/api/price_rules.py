@@ -66,7 +66,7 @@ class PriceRuleUpdateSerializer(serializers.Serializer):
                                           help_text="Days between two drops.")
     percent = _amount(help_text="Lower by this percentage (0 < p < 100); or give `amount`.")
     amount = _amount(help_text="Lower by this amount; or give `percent`.")
-    floor = _amount(help_text="Never below this; null: the listing's minimum price.")
+    floor = _amount(help_text="Never below this (nor below the listing's minimum price).")
     margin_percent = _amount(help_text="Never below the purchase cost plus this margin (%).")
     is_active = serializers.BooleanField(required=False)
 

@@ -4,8 +4,8 @@ by a percentage or an amount every `every_days` days, never below its floor.
 - **Which rule**: the listing's own rule, else its account's default (a rule without listing). A
   listing's own rule shadows the default even when inactive: that is how the default "stops" for one
   listing (`_stop` gives the listing an inactive copy of the default, which the seller may turn on).
-- **The floor**: max(rule.floor, or else the listing's minimum price; purchase cost x (1 + margin %)
-  when both are known). No floor at all: the rule does nothing for that listing and says so.
+- **The floor**: the highest of rule.floor, the listing's minimum price and purchase cost x (1 + margin %)
+  (each when known). No floor at all: the rule does nothing for that listing and says so.
 - **When**: everything comes from rows, so a scheduler restart loses nothing. The next drop is due
   `every_days` after the last drop; the first one `after_days` after the last change by hand, or the
   publication. The new price is max(floor, price - drop) rounded half-up to 0.01 (cents, not whole
@@ -67,10 +67,8 @@ def rule_for(listing) -> PriceDropRule | None:
 
 
 def floor_for(listing, rule) -> Decimal | None:
-    candidates = []
-    base = rule.floor if rule.floor is not None else listing.min_price
-    if base is not None:
-        candidates.append(Decimal(base))
+    """The highest of every known floor: a rule's floor never takes the price under the listing's minimum."""
+    candidates = [Decimal(value) for value in (rule.floor, listing.min_price) if value is not None]
     if listing.purchase_cost is not None and rule.margin_percent is not None:
         cost_floor = Decimal(listing.purchase_cost) * (1 + Decimal(rule.margin_percent) / 100)
         candidates.append(cost_floor.quantize(CENT, ROUND_HALF_UP))
