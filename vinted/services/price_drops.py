@@ -46,6 +46,7 @@ RULE_FIELDS = ("after_days", "every_days", "percent", "amount", "floor", "margin
 NO_FLOOR = ("No floor for this listing, so its price is not lowered: set its minimum price, a floor on the "
             "rule, or its purchase cost and a margin on the rule.")
 DRY_RUN = "Dry run: nothing was sent to Vinted. {what}."
+PRICE_CHANGED = "skipped: the price changed meanwhile (by hand?), so it is kept and sent to Vinted again."
 
 logger = logging.getLogger(__name__)
 
@@ -305,18 +306,37 @@ def drop_price(listing_id: int, now=None) -> dict:
         automation.record(account, AutomationFeature.PRICE_DROPS, AutomationOutcome.FAILED,
                           f"{listing}: not lowered, the price stays {money(old)}: {exc.message}", listing=listing)
         return {"listing": listing_id, "dropped": False, "error": exc.message}
+    if _save_drop(listing, rule, old, new, result.floor):
+        return {"listing": listing_id, "dropped": True, "old_price": money(old), "new_price": money(new)}
+    return {"listing": listing_id, "dropped": False, "note": PRICE_CHANGED}
+
+
+def _save_drop(listing, rule, old, new, floor) -> bool:
+    """Write the drop Vinted took, unless the price changed meanwhile (a hand edit during the call): that
+    price is kept and sent to Vinted again, since our PUT may have overwritten it there. Dated now, at the
+    write (the call may have waited), so the history keeps its order."""
+    from .. import tasks
+
+    account = listing.account
     with transaction.atomic():
-        Listing.objects.filter(pk=listing.pk).update(price=new, updated_at=timezone.now())
+        now = timezone.now()
+        if not Listing.objects.filter(pk=listing.pk, price=old).update(price=new, updated_at=now):
+            automation.record(account, AutomationFeature.PRICE_DROPS, AutomationOutcome.SKIPPED,
+                              f"{listing}: {PRICE_CHANGED}", listing=listing, rule=rule.pk,
+                              old_price=money(old), new_price=money(new))
+            transaction.on_commit(lambda: tasks.push_price.enqueue(listing.pk))
+            return False
         PriceChange.objects.create(listing=listing, rule=rule, reason=PriceChangeReason.DROP, old_price=old,
                                    new_price=new, at=now)
-        at_floor = new <= result.floor
+        at_floor = new <= floor
+        what = f"Lower {listing} from {money(old)} to {money(new)} {listing.currency}"
         automation.record(account, AutomationFeature.PRICE_DROPS, AutomationOutcome.DONE,
-                          f"{result.what}{': stopped, at the floor' if at_floor else ''}.", listing=listing,
+                          f"{what}{': stopped, at the floor' if at_floor else ''}.", listing=listing,
                           rule=rule.pk, old_price=money(old), new_price=money(new))
     if at_floor:
         listing.price = new
-        _stop(listing, rule, f"Stopped: at the floor ({money(result.floor)} {listing.currency}).")
-    return {"listing": listing_id, "dropped": True, "old_price": money(old), "new_price": money(new)}
+        _stop(listing, rule, f"Stopped: at the floor ({money(floor)} {listing.currency}).")
+    return True
 
 
 # --- a price changed by hand -------------------------------------------------------------------------------
