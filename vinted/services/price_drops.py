@@ -11,7 +11,7 @@ by a percentage or an amount every `every_days` days, never below its floor.
   publication. The new price is max(floor, price - drop) rounded half-up to 0.01 (cents, not whole
   units: Vinted takes cents, and whole units would make small drops on cheap items jump).
 - **It stops** (recorded "stopped: ..."): at the floor; when the seller edits the price by hand after
-  the rule's last drop (and after the rule was last saved: re-activating it starts again); when Vinted
+  the rule was last saved, before or after its first drop (re-activating the rule starts it again); when Vinted
   refuses the update (the item is gone). A sold or archived listing is no longer published: never due.
 - **Acting**: `run_due_drops` (a scheduler hook) queues one `vinted.drop_price` job per due listing
   (never two waiting for one listing); the job checks everything again, then updates Vinted first
@@ -118,11 +118,12 @@ def assess(listing, rule=None) -> Assessment:
         return result
     changes = PriceChange.objects.filter(listing=listing).order_by("-at", "-id")
     last_change = changes.first()
-    last_drop = changes.filter(reason=PriceChangeReason.DROP).first()
     last_manual = changes.filter(reason=PriceChangeReason.MANUAL).first()
-    if last_drop and last_manual and last_manual.at > last_drop.at and last_manual.at > rule.updated_at:
+    # Issue 12: the rule stops "when the user edits the price by hand", before its first drop too; an
+    # edit before the rule was (last) saved does not count: re-activating a rule starts it again.
+    if last_manual and last_manual.at > rule.updated_at:
         result.stop = (f"Stopped: the price was edited by hand on {timezone.localtime(last_manual.at):%Y-%m-%d} "
-                       "after the rule lowered it.")
+                       "after the rule was set.")
         return result
     result.floor = floor_for(listing, rule)
     if result.floor is None:
