@@ -81,7 +81,8 @@ def lowered(price: Decimal, rule, floor: Decimal) -> Decimal:
     return max(floor, (price - drop).quantize(CENT, ROUND_HALF_UP))
 
 
-def money(value) -> str:
+def money_text(value) -> str:
+    """18 -> "18.00" (for messages and details; replies_text.money parses an amount instead)."""
     return f"{Decimal(value):.2f}"
 
 
@@ -104,7 +105,7 @@ class Assessment:
     @property
     def what(self) -> str:
         listing = self.listing
-        return f"Lower {listing} from {money(listing.price)} to {money(self.new_price)} {listing.currency}"
+        return f"Lower {listing} from {money_text(listing.price)} to {money_text(self.new_price)} {listing.currency}"
 
 
 def assess(listing, rule=None) -> Assessment:
@@ -133,7 +134,7 @@ def assess(listing, rule=None) -> Assessment:
         result.skip = f"{listing} has no price."
         return result
     if listing.price <= result.floor:
-        result.stop = f"Stopped: at the floor ({money(result.floor)} {listing.currency})."
+        result.stop = f"Stopped: at the floor ({money_text(result.floor)} {listing.currency})."
         return result
     if last_change is not None and last_change.reason == PriceChangeReason.DROP:
         result.due_at = last_change.at + timedelta(days=rule.every_days)
@@ -168,8 +169,8 @@ def upcoming(account, *, now, until) -> list:
             continue
         planned.append(automation.Planned(at=max(result.due_at, now), feature=AutomationFeature.PRICE_DROPS,
                                           what=result.what, listing=listing,
-                                          details={"rule": rule.pk, "old_price": money(listing.price),
-                                                   "new_price": money(result.new_price)}))
+                                          details={"rule": rule.pk, "old_price": money_text(listing.price),
+                                                   "new_price": money_text(result.new_price)}))
     return planned
 
 
@@ -186,7 +187,7 @@ def _record_once(account, listing, outcome, message, **details) -> None:
 
 def _record_dry_run(account, listing, result) -> None:
     _record_once(account, listing, AutomationOutcome.DRY_RUN, f"{listing}: " + DRY_RUN.format(what=result.what),
-                 old_price=money(listing.price), new_price=money(result.new_price))
+                 old_price=money_text(listing.price), new_price=money_text(result.new_price))
 
 
 def _stop(listing, rule, why: str) -> None:
@@ -205,11 +206,10 @@ def _stop(listing, rule, why: str) -> None:
 # --- the scheduler hook and the job -----------------------------------------------------------------------
 
 def _waiting(job, listing_id) -> bool:
-    from monitoring.choices import JobStatus
+    from monitoring.choices import JOB_ACTIVE_STATUSES
     from monitoring.models import JobRun
 
-    return JobRun.objects.filter(name=job.name, args__0=listing_id, status__in=(
-        JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING)).exists()
+    return JobRun.objects.filter(name=job.name, args__0=listing_id, status__in=JOB_ACTIVE_STATUSES).exists()
 
 
 def run_due_drops(now=None) -> int:
@@ -305,10 +305,10 @@ def drop_price(listing_id: int, now=None) -> dict:
         return {"listing": listing_id, "dropped": False, "error": exc.message}
     except ledger.VintedError as exc:  # a block or an expired session: the ledger paused the account
         automation.record(account, AutomationFeature.PRICE_DROPS, AutomationOutcome.FAILED,
-                          f"{listing}: not lowered, the price stays {money(old)}: {exc.message}", listing=listing)
+                          f"{listing}: not lowered, the price stays {money_text(old)}: {exc.message}", listing=listing)
         return {"listing": listing_id, "dropped": False, "error": exc.message}
     if _save_drop(listing, rule, old, new, result.floor):
-        return {"listing": listing_id, "dropped": True, "old_price": money(old), "new_price": money(new)}
+        return {"listing": listing_id, "dropped": True, "old_price": money_text(old), "new_price": money_text(new)}
     return {"listing": listing_id, "dropped": False, "note": PRICE_CHANGED}
 
 
@@ -324,19 +324,19 @@ def _save_drop(listing, rule, old, new, floor) -> bool:
         if not Listing.objects.filter(pk=listing.pk, price=old).update(price=new, updated_at=now):
             automation.record(account, AutomationFeature.PRICE_DROPS, AutomationOutcome.SKIPPED,
                               f"{listing}: {PRICE_CHANGED}", listing=listing, rule=rule.pk,
-                              old_price=money(old), new_price=money(new))
+                              old_price=money_text(old), new_price=money_text(new))
             transaction.on_commit(lambda: tasks.push_price.enqueue(listing.pk))
             return False
         PriceChange.objects.create(listing=listing, rule=rule, reason=PriceChangeReason.DROP, old_price=old,
                                    new_price=new, at=now)
         at_floor = new <= floor
-        what = f"Lower {listing} from {money(old)} to {money(new)} {listing.currency}"
+        what = f"Lower {listing} from {money_text(old)} to {money_text(new)} {listing.currency}"
         automation.record(account, AutomationFeature.PRICE_DROPS, AutomationOutcome.DONE,
                           f"{what}{': stopped, at the floor' if at_floor else ''}.", listing=listing,
-                          rule=rule.pk, old_price=money(old), new_price=money(new))
+                          rule=rule.pk, old_price=money_text(old), new_price=money_text(new))
     if at_floor:
         listing.price = new
-        _stop(listing, rule, f"Stopped: at the floor ({money(floor)} {listing.currency}).")
+        _stop(listing, rule, f"Stopped: at the floor ({money_text(floor)} {listing.currency}).")
     return True
 
 
@@ -366,10 +366,10 @@ def push_price(listing_id: int) -> dict:
         _send_price(listing, listing.price)
     except ledger.VintedError as exc:
         record_event("vinted", "listing.price_push_failed", "failed",
-                     f"The new price of {listing} ({money(listing.price)}) was not sent to Vinted: {exc.message}",
+                     f"The new price of {listing} ({money_text(listing.price)}) was not sent to Vinted: {exc.message}",
                      {"listing": listing.pk}, target=listing)
         raise
-    return {"listing": listing_id, "sent": True, "price": money(listing.price)}
+    return {"listing": listing_id, "sent": True, "price": money_text(listing.price)}
 
 
 # --- rules: add, edit, delete (pages and API) ----------------------------------------------------------------
@@ -438,6 +438,6 @@ def delete_rule(user, rule) -> None:
 
 def describe(rule) -> str:
     """"-10 % every 7 days after 7 days" for pages."""
-    by = f"-{rule.percent.normalize():f} %" if rule.percent is not None else f"-{money(rule.amount)}"
+    by = f"-{rule.percent.normalize():f} %" if rule.percent is not None else f"-{money_text(rule.amount)}"
     return f"{by} every {rule.every_days} day{'s' * (rule.every_days != 1)} after {rule.after_days} " \
            f"day{'s' * (rule.after_days != 1)}"
