@@ -6,7 +6,7 @@ from django import forms
 
 from .forms_inbox import visible_accounts
 from .models import Listing, PriceChange, PriceDropRule
-from .services.price_drops import RULE_FIELDS
+from .services.price_drops import MAX_DAYS, RULE_FIELDS
 
 
 def visible_listings(request):
@@ -42,14 +42,14 @@ class PriceRuleForm(forms.ModelForm):
                   "percent": "Lower by (%)", "amount": "or lower by (amount)", "floor": "Floor",
                   "margin_percent": "Margin over the purchase cost (%)", "is_active": "Active"}
         help_texts = {"percent": "Give a percentage or an amount, not both.",
-                      "floor": "Never below this; empty: the listing's minimum price."}
+                      "floor": "Never below this (nor below the listing's minimum price)."}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("percent", "amount", "floor", "margin_percent"):
             self.fields[name].widget.attrs.update(step="0.01", inputmode="decimal", min="0")
         for name in ("after_days", "every_days"):
-            self.fields[name].widget.attrs.update(min="1")
+            self.fields[name].widget.attrs.update(min="1", max=str(MAX_DAYS))
 
     def service_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in RULE_FIELDS}

@@ -397,8 +397,8 @@ def classify_page(url: str, html: str, status_code: int = 200) -> Verdict:
 # =============================================================================================
 # VINTED.md lists `PUT /item_upload/items/{id}` as the update call. ASSUMED, not seen in a capture: that
 # it takes the same `{"item": {...}}` envelope as the create call and that a body with only the fields
-# to change (`price`, `currency`) is enough; that a 2xx answers `{"item": {"id", "price", ...}}` (or
-# `{"code": 0}`); that someone else's or a deleted item is a 404. When Vinted proves otherwise, this
+# to change (`price`, `currency`) is enough; that a 2xx means the price was taken (its body is not read:
+# its shape is not known yet); that someone else's or a deleted item is a 404. When Vinted proves otherwise, this
 # block (and tests/fakes/vinted_items.py) is what changes.
 UPDATE_ITEM_PATH = "/api/v2/item_upload/items/{id}"
 # The ledger's action name for a price update (automatic drop or a change by hand).
@@ -408,15 +408,6 @@ UPDATE_PRICE_ACTION = "price-update"
 def update_price_payload(price, currency: str) -> dict:
     """The body of PUT UPDATE_ITEM_PATH that changes only the price (a decimal string, e.g. "18.00")."""
     return {"item": {"price": f"{price:.2f}", "currency": currency}}
-
-
-def parse_updated_price(data) -> str | None:
-    """The price Vinted answered for the updated item ("18.00"), or None when the answer has none."""
-    item = data.get("item") if isinstance(data, dict) else None
-    price = item.get("price") if isinstance(item, dict) else None
-    if isinstance(price, dict):  # some answers give {"amount": "18.0", "currency_code": "EUR"}
-        price = price.get("amount")
-    return None if price in (None, "") else str(price)
 
 
 # Reply suggestions (part 3, vinted.services.replies): the amount of a buyer's offer message

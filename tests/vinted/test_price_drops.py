@@ -253,6 +253,8 @@ def test_upcoming_lists_the_next_drop_with_its_time_and_prices(operator):
     ({"amount": Decimal("0")}, "amount"),
     ({"percent": Decimal("10"), "after_days": 0}, "after_days"),
     ({"percent": Decimal("10"), "every_days": 0}, "every_days"),
+    ({"percent": Decimal("10"), "after_days": 3651}, "after_days"),
+    ({"percent": Decimal("10"), "every_days": 2_000_000_000}, "every_days"),
     ({"percent": Decimal("10"), "floor": Decimal("-1")}, "floor"),
 ])
 def test_bad_rules_are_refused_at_their_field(operator, fields, field):
@@ -303,3 +305,52 @@ def test_a_published_listing_keeps_its_content_locked_but_its_price_and_facts_ma
     saved = listings.update_listing(operator, listing, price=Decimal("22"), min_price=Decimal("15"),
                                     measurements="length 70 cm")
     assert (saved.status, saved.price, saved.min_price) == (ListingStatus.PUBLISHED, Decimal("22"), Decimal("15"))
+
+
+def test_one_account_in_error_does_not_stop_the_drops_of_the_others(operator, other_operator, fake_vinted):
+    broken = live_account(operator, fake_vinted)
+    on_sale(broken, fake_vinted, min_price=Decimal("10"))
+    # Stored before the validator had a limit: timedelta(days=...) overflows.
+    default_rule(broken, after_days=2_000_000_000)
+    account = live_account(other_operator, fake_vinted, label="Other")
+    listing = on_sale(account, fake_vinted, min_price=Decimal("10"))
+    default_rule(account)
+    assert tick() == 1
+    assert drops(listing) == [(Decimal("20.00"), Decimal("18.00"))]
+    failed = events(broken, "failed")
+    assert len(failed) == 1 and "Price drops failed for this account" in failed[0]
+
+
+def test_a_rule_floor_below_the_minimum_price_never_goes_under_the_minimum_price(operator, fake_vinted):
+    account = live_account(operator, fake_vinted)
+    listing = on_sale(account, fake_vinted, price="20.00", min_price=Decimal("15.00"))
+    rule = default_rule(account, percent=Decimal("50"), floor=Decimal("5"))
+    assert services.floor_for(listing, rule) == Decimal("15.00")
+    assert tick() == 1
+    assert drops(listing) == [(Decimal("20.00"), Decimal("15.00"))]
+
+
+def test_a_price_edited_by_hand_while_the_drop_was_sent_is_kept(shop, fake_vinted, operator):
+    account, listing, rule = shop
+    listing = Listing.objects.select_related("account").get(pk=listing.pk)  # what the job read: 20.00
+    Listing.objects.filter(pk=listing.pk).update(price=Decimal("19.00"))  # the hand edit, meanwhile
+    before = timezone.now()
+    assert services._save_drop(listing, rule, Decimal("20.00"), Decimal("18.00"), Decimal("15.00")) is False
+    assert Listing.objects.get(pk=listing.pk).price == Decimal("19.00") and drops(listing) == []
+    assert any("the price changed meanwhile" in message for message in events(account, "skipped"))
+    # A drop that is written is dated when it is written, not when the job started.
+    assert services._save_drop(Listing.objects.get(pk=listing.pk), rule, Decimal("19.00"), Decimal("17.10"),
+                               Decimal("15.00")) is True
+    assert PriceChange.objects.get(listing=listing, reason="drop").at >= before
+
+
+def test_an_edit_by_hand_before_the_first_drop_stops_the_rule(shop, fake_vinted, operator,
+                                                             django_capture_on_commit_callbacks):
+    account, listing, rule = shop
+    with django_capture_on_commit_callbacks(execute=True):
+        listings.update_listing(operator, Listing.objects.get(pk=listing.pk), price=Decimal("19.00"))
+    run_worker()  # vinted.push_price
+    assert tick(timezone.now() + timedelta(days=30)) == 0
+    assert drops(listing) == [] and Listing.objects.get(pk=listing.pk).price == Decimal("19.00")
+    assert not PriceDropRule.objects.get(listing=listing).is_active
+    assert any("edited by hand" in message for message in events(account, "skipped"))

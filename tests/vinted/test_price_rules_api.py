@@ -91,6 +91,7 @@ def test_each_user_lists_only_their_own_rules_and_the_filters(api_as, personas, 
     ({"account": "{account}", "amount": "0"}, "amount"),
     ({"account": "{account}", "amount": "1.00", "after_days": 0}, "after_days"),
     ({"account": "{account}", "amount": "1.00", "every_days": "x"}, "every_days"),
+    ({"account": "{account}", "amount": "1.00", "after_days": 3651}, "after_days"),
     ({"account": "{account}", "amount": "1.00", "floor": "-1"}, "floor"),
     ({"account": "{account}", "amount": "1.00"}, "listing"),  # the account has a default already
     ({"account": "{account}", "listing": 99999999, "amount": "1.00"}, "listing"),

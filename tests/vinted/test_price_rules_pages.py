@@ -77,6 +77,8 @@ def test_role_matrix(client, personas, shop, persona, name, method, kind, data, 
     ({**GOOD, "after_days": "0"}, "after_days"),
     ({**GOOD, "every_days": "x"}, "every_days"),
     ({**GOOD, "floor": "-3"}, "floor"),
+    ({**GOOD, "after_days": "2000000000"}, "after_days"),  # was saved, then the planner crashed (500)
+    ({**GOOD, "every_days": "3651"}, "every_days"),
 ])
 def test_bad_input_is_a_400_with_the_error_at_its_field(client, operator, shop, data, field):
     account, _ = shop

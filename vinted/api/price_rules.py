@@ -3,9 +3,10 @@
 - `price-rules/`: CRUD of the rules (filters `account`, `listing`). Owner-only like the accounts: each
   seller sees and changes the rules of their own accounts (admins all); someone else's is a 404. A rule
   is for an account (`account`) and optionally one listing of it (`listing`; empty: the account's
-  default). Exactly one of `percent` (0 < p < 100) / `amount` (> 0); `after_days`, `every_days` >= 1;
-  `floor`, `margin_percent` >= 0. A second default of an account, or a second rule of one listing, is
-  400 at `listing`. `account` and `listing` cannot change afterwards (delete and add instead).
+  default). Exactly one of `percent` (0 < p < 100) / `amount` (> 0); `after_days`, `every_days` 1..3650
+  (`services.MAX_DAYS`, checked by `services.clean_rule` like the form's); `floor`, `margin_percent` >= 0.
+  A second default of an account, or a second rule of one listing, is 400 at `listing`.
+  `account` and `listing` cannot change afterwards (delete and add instead).
 - `price-changes/`: a listing's price history (filter `listing`), read-only; whoever sees the listing
   sees its history.
 """
@@ -59,13 +60,13 @@ def _amount(**options):
 
 
 class PriceRuleUpdateSerializer(serializers.Serializer):
-    after_days = serializers.IntegerField(required=False, min_value=1, max_value=3650,
+    after_days = serializers.IntegerField(required=False, min_value=1, max_value=services.MAX_DAYS,
                                           help_text="Days without a sale before the first drop.")
-    every_days = serializers.IntegerField(required=False, min_value=1, max_value=3650,
+    every_days = serializers.IntegerField(required=False, min_value=1, max_value=services.MAX_DAYS,
                                           help_text="Days between two drops.")
     percent = _amount(help_text="Lower by this percentage (0 < p < 100); or give `amount`.")
     amount = _amount(help_text="Lower by this amount; or give `percent`.")
-    floor = _amount(help_text="Never below this; null: the listing's minimum price.")
+    floor = _amount(help_text="Never below this (nor below the listing's minimum price).")
     margin_percent = _amount(help_text="Never below the purchase cost plus this margin (%).")
     is_active = serializers.BooleanField(required=False)
 

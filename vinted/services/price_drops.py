@@ -4,14 +4,14 @@ by a percentage or an amount every `every_days` days, never below its floor.
 - **Which rule**: the listing's own rule, else its account's default (a rule without listing). A
   listing's own rule shadows the default even when inactive: that is how the default "stops" for one
   listing (`_stop` gives the listing an inactive copy of the default, which the seller may turn on).
-- **The floor**: max(rule.floor, or else the listing's minimum price; purchase cost x (1 + margin %)
-  when both are known). No floor at all: the rule does nothing for that listing and says so.
+- **The floor**: the highest of rule.floor, the listing's minimum price and purchase cost x (1 + margin %)
+  (each when known). No floor at all: the rule does nothing for that listing and says so.
 - **When**: everything comes from rows, so a scheduler restart loses nothing. The next drop is due
   `every_days` after the last drop; the first one `after_days` after the last change by hand, or the
   publication. The new price is max(floor, price - drop) rounded half-up to 0.01 (cents, not whole
   units: Vinted takes cents, and whole units would make small drops on cheap items jump).
 - **It stops** (recorded "stopped: ..."): at the floor; when the seller edits the price by hand after
-  the rule's last drop (and after the rule was last saved: re-activating it starts again); when Vinted
+  the rule was last saved, before or after its first drop (re-activating the rule starts it again); when Vinted
   refuses the update (the item is gone). A sold or archived listing is no longer published: never due.
 - **Acting**: `run_due_drops` (a scheduler hook) queues one `vinted.drop_price` job per due listing
   (never two waiting for one listing); the job checks everything again, then updates Vinted first
@@ -22,6 +22,7 @@ by a percentage or an amount every `every_days` days, never below its floor.
   listing, queues `vinted.push_price` which sends the new price to Vinted (`push_price`).
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -40,10 +41,14 @@ from ..models import AutomationEvent, Listing, PriceChange, PriceDropRule, Vinte
 from . import automation
 
 CENT = Decimal("0.01")
+MAX_DAYS = 3650  # after_days and every_days: ten years; far more overflows timedelta in the planner
 RULE_FIELDS = ("after_days", "every_days", "percent", "amount", "floor", "margin_percent", "is_active")
 NO_FLOOR = ("No floor for this listing, so its price is not lowered: set its minimum price, a floor on the "
             "rule, or its purchase cost and a margin on the rule.")
 DRY_RUN = "Dry run: nothing was sent to Vinted. {what}."
+PRICE_CHANGED = "skipped: the price changed meanwhile (by hand?), so it is kept and sent to Vinted again."
+
+logger = logging.getLogger(__name__)
 
 
 # --- which rule, the floor, when -----------------------------------------------------------------------
@@ -63,10 +68,8 @@ def rule_for(listing) -> PriceDropRule | None:
 
 
 def floor_for(listing, rule) -> Decimal | None:
-    candidates = []
-    base = rule.floor if rule.floor is not None else listing.min_price
-    if base is not None:
-        candidates.append(Decimal(base))
+    """The highest of every known floor: a rule's floor never takes the price under the listing's minimum."""
+    candidates = [Decimal(value) for value in (rule.floor, listing.min_price) if value is not None]
     if listing.purchase_cost is not None and rule.margin_percent is not None:
         cost_floor = Decimal(listing.purchase_cost) * (1 + Decimal(rule.margin_percent) / 100)
         candidates.append(cost_floor.quantize(CENT, ROUND_HALF_UP))
@@ -78,7 +81,8 @@ def lowered(price: Decimal, rule, floor: Decimal) -> Decimal:
     return max(floor, (price - drop).quantize(CENT, ROUND_HALF_UP))
 
 
-def money(value) -> str:
+def money_text(value) -> str:
+    """18 -> "18.00" (for messages and details; replies_text.money parses an amount instead)."""
     return f"{Decimal(value):.2f}"
 
 
@@ -101,7 +105,7 @@ class Assessment:
     @property
     def what(self) -> str:
         listing = self.listing
-        return f"Lower {listing} from {money(listing.price)} to {money(self.new_price)} {listing.currency}"
+        return f"Lower {listing} from {money_text(listing.price)} to {money_text(self.new_price)} {listing.currency}"
 
 
 def assess(listing, rule=None) -> Assessment:
@@ -115,11 +119,12 @@ def assess(listing, rule=None) -> Assessment:
         return result
     changes = PriceChange.objects.filter(listing=listing).order_by("-at", "-id")
     last_change = changes.first()
-    last_drop = changes.filter(reason=PriceChangeReason.DROP).first()
     last_manual = changes.filter(reason=PriceChangeReason.MANUAL).first()
-    if last_drop and last_manual and last_manual.at > last_drop.at and last_manual.at > rule.updated_at:
+    # Issue 12: the rule stops "when the user edits the price by hand", before its first drop too; an
+    # edit before the rule was (last) saved does not count: re-activating a rule starts it again.
+    if last_manual and last_manual.at > rule.updated_at:
         result.stop = (f"Stopped: the price was edited by hand on {timezone.localtime(last_manual.at):%Y-%m-%d} "
-                       "after the rule lowered it.")
+                       "after the rule was set.")
         return result
     result.floor = floor_for(listing, rule)
     if result.floor is None:
@@ -129,7 +134,7 @@ def assess(listing, rule=None) -> Assessment:
         result.skip = f"{listing} has no price."
         return result
     if listing.price <= result.floor:
-        result.stop = f"Stopped: at the floor ({money(result.floor)} {listing.currency})."
+        result.stop = f"Stopped: at the floor ({money_text(result.floor)} {listing.currency})."
         return result
     if last_change is not None and last_change.reason == PriceChangeReason.DROP:
         result.due_at = last_change.at + timedelta(days=rule.every_days)
@@ -164,8 +169,8 @@ def upcoming(account, *, now, until) -> list:
             continue
         planned.append(automation.Planned(at=max(result.due_at, now), feature=AutomationFeature.PRICE_DROPS,
                                           what=result.what, listing=listing,
-                                          details={"rule": rule.pk, "old_price": money(listing.price),
-                                                   "new_price": money(result.new_price)}))
+                                          details={"rule": rule.pk, "old_price": money_text(listing.price),
+                                                   "new_price": money_text(result.new_price)}))
     return planned
 
 
@@ -182,7 +187,7 @@ def _record_once(account, listing, outcome, message, **details) -> None:
 
 def _record_dry_run(account, listing, result) -> None:
     _record_once(account, listing, AutomationOutcome.DRY_RUN, f"{listing}: " + DRY_RUN.format(what=result.what),
-                 old_price=money(listing.price), new_price=money(result.new_price))
+                 old_price=money_text(listing.price), new_price=money_text(result.new_price))
 
 
 def _stop(listing, rule, why: str) -> None:
@@ -201,39 +206,60 @@ def _stop(listing, rule, why: str) -> None:
 # --- the scheduler hook and the job -----------------------------------------------------------------------
 
 def _waiting(job, listing_id) -> bool:
-    from monitoring.choices import JobStatus
+    from monitoring.choices import JOB_ACTIVE_STATUSES
     from monitoring.models import JobRun
 
-    return JobRun.objects.filter(name=job.name, args__0=listing_id, status__in=(
-        JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING)).exists()
+    return JobRun.objects.filter(name=job.name, args__0=listing_id, status__in=JOB_ACTIVE_STATUSES).exists()
 
 
 def run_due_drops(now=None) -> int:
     """Scheduler hook: queue the price drops that are due; returns how many were queued."""
-    from .. import tasks
-
     now = now or timezone.now()
     queued = 0
     enabled = VintedAccount.objects.filter(automation__price_drops_enabled=True).usable()
     for account_id in enabled.values_list("pk", flat=True):
-        with transaction.atomic():
-            # Two schedulers take turns per account, so a listing's job is never queued twice.
-            account = VintedAccount.objects.select_for_update().get(pk=account_id)
-            if automation.inactive_reason(account, AutomationFeature.PRICE_DROPS):
+        try:
+            queued += _queue_due_drops(account_id, now)
+        except Exception as exc:  # one account's trouble (bad data, a DB error) must not stop the others
+            logger.exception("Price drops of Vinted account #%s could not be planned", account_id)
+            _record_account_failure(account_id, exc)
+    return queued
+
+
+def _record_account_failure(account_id, exc) -> None:
+    """The account's history says (once) that its drops failed; a failure to say so is only logged."""
+    try:
+        account = VintedAccount.objects.filter(pk=account_id).first()
+        if account is not None:
+            _record_once(account, None, AutomationOutcome.FAILED,
+                         f"Price drops failed for this account: {type(exc).__name__}: {exc}")
+    except Exception:
+        logger.exception("The failure of Vinted account #%s's price drops could not be recorded", account_id)
+
+
+def _queue_due_drops(account_id, now) -> int:
+    """run_due_drops for one account (in one transaction, the account's row locked)."""
+    from .. import tasks
+
+    queued = 0
+    with transaction.atomic():
+        # Two schedulers take turns per account, so a listing's job is never queued twice.
+        account = VintedAccount.objects.select_for_update().get(pk=account_id)
+        if automation.inactive_reason(account, AutomationFeature.PRICE_DROPS):
+            return 0
+        for listing, rule in candidates(account):
+            if rule is None or not rule.is_active:
                 continue
-            for listing, rule in candidates(account):
-                if rule is None or not rule.is_active:
-                    continue
-                result = assess(listing, rule)
-                if result.stop:
-                    _stop(listing, rule, result.stop)
-                elif result.skip:
-                    _record_once(account, listing, AutomationOutcome.SKIPPED, f"{listing}: {result.skip}")
-                elif result.due(now) and account.dry_run:  # nothing to send: said once, no job every tick
-                    _record_dry_run(account, listing, result)
-                elif result.due(now) and not _waiting(tasks.drop_price, listing.pk):
-                    tasks.drop_price.enqueue(listing.pk, now.isoformat())
-                    queued += 1
+            result = assess(listing, rule)
+            if result.stop:
+                _stop(listing, rule, result.stop)
+            elif result.skip:
+                _record_once(account, listing, AutomationOutcome.SKIPPED, f"{listing}: {result.skip}")
+            elif result.due(now) and account.dry_run:  # nothing to send: said once, no job every tick
+                _record_dry_run(account, listing, result)
+            elif result.due(now) and not _waiting(tasks.drop_price, listing.pk):
+                tasks.drop_price.enqueue(listing.pk, now.isoformat())
+                queued += 1
     return queued
 
 
@@ -279,20 +305,39 @@ def drop_price(listing_id: int, now=None) -> dict:
         return {"listing": listing_id, "dropped": False, "error": exc.message}
     except ledger.VintedError as exc:  # a block or an expired session: the ledger paused the account
         automation.record(account, AutomationFeature.PRICE_DROPS, AutomationOutcome.FAILED,
-                          f"{listing}: not lowered, the price stays {money(old)}: {exc.message}", listing=listing)
+                          f"{listing}: not lowered, the price stays {money_text(old)}: {exc.message}", listing=listing)
         return {"listing": listing_id, "dropped": False, "error": exc.message}
+    if _save_drop(listing, rule, old, new, result.floor):
+        return {"listing": listing_id, "dropped": True, "old_price": money_text(old), "new_price": money_text(new)}
+    return {"listing": listing_id, "dropped": False, "note": PRICE_CHANGED}
+
+
+def _save_drop(listing, rule, old, new, floor) -> bool:
+    """Write the drop Vinted took, unless the price changed meanwhile (a hand edit during the call): that
+    price is kept and sent to Vinted again, since our PUT may have overwritten it there. Dated now, at the
+    write (the call may have waited), so the history keeps its order."""
+    from .. import tasks
+
+    account = listing.account
     with transaction.atomic():
-        Listing.objects.filter(pk=listing.pk).update(price=new, updated_at=timezone.now())
+        now = timezone.now()
+        if not Listing.objects.filter(pk=listing.pk, price=old).update(price=new, updated_at=now):
+            automation.record(account, AutomationFeature.PRICE_DROPS, AutomationOutcome.SKIPPED,
+                              f"{listing}: {PRICE_CHANGED}", listing=listing, rule=rule.pk,
+                              old_price=money_text(old), new_price=money_text(new))
+            transaction.on_commit(lambda: tasks.push_price.enqueue(listing.pk))
+            return False
         PriceChange.objects.create(listing=listing, rule=rule, reason=PriceChangeReason.DROP, old_price=old,
                                    new_price=new, at=now)
-        at_floor = new <= result.floor
+        at_floor = new <= floor
+        what = f"Lower {listing} from {money_text(old)} to {money_text(new)} {listing.currency}"
         automation.record(account, AutomationFeature.PRICE_DROPS, AutomationOutcome.DONE,
-                          f"{result.what}{': stopped, at the floor' if at_floor else ''}.", listing=listing,
-                          rule=rule.pk, old_price=money(old), new_price=money(new))
+                          f"{what}{': stopped, at the floor' if at_floor else ''}.", listing=listing,
+                          rule=rule.pk, old_price=money_text(old), new_price=money_text(new))
     if at_floor:
         listing.price = new
-        _stop(listing, rule, f"Stopped: at the floor ({money(result.floor)} {listing.currency}).")
-    return {"listing": listing_id, "dropped": True, "old_price": money(old), "new_price": money(new)}
+        _stop(listing, rule, f"Stopped: at the floor ({money_text(floor)} {listing.currency}).")
+    return True
 
 
 # --- a price changed by hand -------------------------------------------------------------------------------
@@ -321,16 +366,17 @@ def push_price(listing_id: int) -> dict:
         _send_price(listing, listing.price)
     except ledger.VintedError as exc:
         record_event("vinted", "listing.price_push_failed", "failed",
-                     f"The new price of {listing} ({money(listing.price)}) was not sent to Vinted: {exc.message}",
+                     f"The new price of {listing} ({money_text(listing.price)}) was not sent to Vinted: {exc.message}",
                      {"listing": listing.pk}, target=listing)
         raise
-    return {"listing": listing_id, "sent": True, "price": money(listing.price)}
+    return {"listing": listing_id, "sent": True, "price": money_text(listing.price)}
 
 
 # --- rules: add, edit, delete (pages and API) ----------------------------------------------------------------
 
 def clean_rule(fields: dict) -> dict:
-    """Exactly one of percent (0 < p < 100) / amount (> 0); after_days, every_days >= 1; floor, margin >= 0."""
+    """Exactly one of percent (0 < p < 100) / amount (> 0); after_days, every_days 1..MAX_DAYS; floor,
+    margin >= 0. The one validator of a rule: the form and the API both end here."""
     errors = {}
     percent, amount = fields.get("percent"), fields.get("amount")
     if (percent is None) == (amount is None):
@@ -341,8 +387,8 @@ def clean_rule(fields: dict) -> dict:
         errors["amount"] = ["An amount above 0."]
     for name in ("after_days", "every_days"):
         value = fields.get(name)
-        if value is None or int(value) < 1:
-            errors[name] = ["At least 1 day."]
+        if value is None or not 1 <= int(value) <= MAX_DAYS:
+            errors[name] = [f"Between 1 and {MAX_DAYS} days."]
     for name in ("floor", "margin_percent"):
         if fields.get(name) is not None and Decimal(fields[name]) < 0:
             errors[name] = ["Cannot be negative."]
@@ -392,6 +438,6 @@ def delete_rule(user, rule) -> None:
 
 def describe(rule) -> str:
     """"-10 % every 7 days after 7 days" for pages."""
-    by = f"-{rule.percent.normalize():f} %" if rule.percent is not None else f"-{money(rule.amount)}"
+    by = f"-{rule.percent.normalize():f} %" if rule.percent is not None else f"-{money_text(rule.amount)}"
     return f"{by} every {rule.every_days} day{'s' * (rule.every_days != 1)} after {rule.after_days} " \
            f"day{'s' * (rule.after_days != 1)}"
