@@ -6,6 +6,8 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.fakes.vinted_inbox import replies
@@ -13,6 +15,7 @@ from tests.monitoring.worker import run_worker
 from tests.vinted.replies_helpers import buyer_writes, live_account, published_listing
 from vinted import replies_text
 from vinted.choices import ListingStatus, ReplyIntent, SuggestionStatus
+from vinted.models import Message, ReplySuggestion
 from vinted.services import replies as services
 
 pytestmark = pytest.mark.django_db
@@ -149,3 +152,18 @@ def test_a_redraft_keeps_the_language_of_the_first_draft(fake_vinted, operator):
     assert services.current_draft(suggestion) == suggestion.body
     suggestion.message.body = "?"  # no clue left in the buyer's words: the draft's own words tell
     assert services.current_draft(suggestion) == suggestion.body
+
+
+@pytest.mark.skipif(not connection.features.has_select_for_update, reason="no row locks on this database")
+def test_scheduling_locks_the_conversation_so_two_syncs_count_each_other(fake_vinted, operator):
+    """Review #12 finding 12: the per-conversation count is read under the conversation's row lock,
+    so a second sync at the same time waits and sees the first one's scheduled reply."""
+    account = live_account(fake_vinted, operator, **AUTO)
+    published_listing(operator, account)
+    _, conversation = buyer_writes(fake_vinted, account, "Still available?")
+    message = conversation.suggestions.get().message
+    ReplySuggestion.objects.filter(message=message).delete()
+    with CaptureQueriesContext(connection) as queries:
+        services.suggest(Message.objects.get(pk=message.pk))
+    locks = [query["sql"] for query in queries.captured_queries if "FOR UPDATE" in query["sql"]]
+    assert any('"vinted_conversation"' in sql.split("FROM", 1)[1][:40] for sql in locks), locks

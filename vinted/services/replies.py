@@ -42,7 +42,7 @@ from monitoring import ai
 
 from .. import replies_text, site
 from ..choices import AutomationFeature, AutomationOutcome, ReplyIntent, SuggestionStatus
-from ..models import Message, ReplySuggestion
+from ..models import Conversation, Message, ReplySuggestion
 from . import automation, inbox
 
 logger = logging.getLogger(__name__)
@@ -137,7 +137,10 @@ def suggest(message: Message, *, now=None) -> ReplySuggestion:
         suggestion.status = SuggestionStatus.REFUSED
         suggestion.error = _error_text(exc)[:300]
     with transaction.atomic():
-        if ReplySuggestion.objects.filter(message=message).exists():  # two syncs at once
+        # Two syncs at once: the conversation's row lock makes the second wait, then see the first's
+        # suggestion (same message) and its scheduled reply (the per-conversation count).
+        Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
+        if ReplySuggestion.objects.filter(message=message).exists():
             return ReplySuggestion.objects.get(message=message)
         if suggestion.status == SuggestionStatus.PENDING:
             _maybe_schedule(suggestion, settings, now)
