@@ -8,6 +8,9 @@ Drafting rules (the issue's "never say anything untrue about an item"):
 - Availability is confirmed only for a published listing that is not sold; a sold or archived
   item is said to be sold / no longer available, whatever the buyer asked. A conversation with no
   known listing confirms nothing.
+- After a repost or relist the conversation still points at the old, archived listing: the reply
+  speaks of its newest copy on the same account that reached Vinted, following the
+  Listing.relisted_from chain (current_copy); a copy not on Vinted yet (a draft) does not count.
 - Offers: the floor is the listing's minimum price; when none is recorded, the listing's price
   is the floor (the seller never said they accept less). Below it: a polite counter at the floor;
   at or above: accepting is suggested. Accepting is always the seller's click on Vinted.
@@ -226,6 +229,26 @@ def availability(listing) -> str:
     return "gone" if listing.status == ListingStatus.ARCHIVED or listing.vinted_item_id else "unknown"
 
 
+# A copy that reached Vinted: on sale, sold since, or archived (reposted again: its own copy answers).
+# A draft or a failed copy is not the item (yet).
+COPY_ON_VINTED = (ListingStatus.PUBLISHED, ListingStatus.SOLD, ListingStatus.ARCHIVED)
+MAX_RELIST_HOPS = 10  # a guard against a relisted_from loop; nobody reposts an item ten times
+
+
+def current_copy(listing):
+    """The listing a conversation is really about now: itself while published or sold; once archived
+    (reposted, relisted) its newest copy on the same account that Vinted has, copy of copy included."""
+    for _ in range(MAX_RELIST_HOPS):
+        if listing is None or availability(listing) in ("available", "sold", "unknown"):
+            return listing
+        copy = (listing.relists.filter(account_id=listing.account_id, status__in=COPY_ON_VINTED)
+                .select_related("size").order_by("-created_at", "-id").first())
+        if copy is None:
+            return listing
+        listing = copy
+    return listing
+
+
 def offer_floor(listing) -> Decimal | None:
     """The lowest offer to accept: the listing's minimum price, else its price (see the module docstring)."""
     if listing is None:
@@ -272,6 +295,7 @@ def draft(intent: str, listing, *, amount: Decimal | None = None, language: str 
     """The suggested reply: the facts for the intent, wrapped in the tone's greeting and closing."""
     language = language if language in LANGUAGES else FRENCH
     say = PHRASES[language]
+    listing = current_copy(listing)
     lines = _body_lines(intent, listing, amount, language)
     if tone == ReplyTone.CONCISE:
         return " ".join(lines)

@@ -19,8 +19,9 @@ Choices where the issue is silent:
   status "scheduled" with `send_at` = now + a random delay in [min, max], moved to the end of the
   night when it falls in the night. At send time (`send_due_replies`) everything is checked again:
   automation active, intent still chosen, per-conversation limit (Message.automatic), the seller
-  has not answered by hand meanwhile, not night, the body still valid. A check that fails turns the
-  suggestion back into an ordinary one ("pending", with why) for the seller to decide, except
+  has not answered by hand meanwhile, not night; the reply is written again from the listing as it
+  is then (sold, archived, repriced meanwhile: current_draft) and must pass the validator. A check
+  that fails turns the suggestion back into an ordinary one ("pending", with why) for the seller to decide, except
   night (postponed to the night's end plus a random delay) and the hourly write limit
   (rescheduled when the limit frees: not lost).
 - Dry run: an account in dry run sends nothing automatically; the suggestion becomes pending
@@ -41,7 +42,7 @@ from monitoring import ai
 
 from .. import replies_text, site
 from ..choices import AutomationFeature, AutomationOutcome, ReplyIntent, SuggestionStatus
-from ..models import Message, ReplySuggestion
+from ..models import Conversation, Message, ReplySuggestion
 from . import automation, inbox
 
 logger = logging.getLogger(__name__)
@@ -136,12 +137,29 @@ def suggest(message: Message, *, now=None) -> ReplySuggestion:
         suggestion.status = SuggestionStatus.REFUSED
         suggestion.error = _error_text(exc)[:300]
     with transaction.atomic():
-        if ReplySuggestion.objects.filter(message=message).exists():  # two syncs at once
+        # Two syncs at once: the conversation's row lock makes the second wait, then see the first's
+        # suggestion (same message) and its scheduled reply (the per-conversation count).
+        Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
+        if ReplySuggestion.objects.filter(message=message).exists():
             return ReplySuggestion.objects.get(message=message)
         if suggestion.status == SuggestionStatus.PENDING:
             _maybe_schedule(suggestion, settings, now)
         suggestion.save()
     return suggestion
+
+
+def current_draft(suggestion) -> str:
+    """The suggestion's reply written again against the listing as it is now: sold, archived,
+    reposted or repriced since the buyer's message came in (what is sent is never stale). The
+    language is the one the first draft was written in (the AI's guess is not stored; our own
+    phrases tell it), else the rule set's guess from the buyer's message."""
+    conversation = suggestion.conversation
+    account = conversation.account
+    buyer_language = replies_text.language_of(suggestion.message.body, default_language(account))
+    language = replies_text.language_of(suggestion.body, buyer_language)
+    return replies_text.draft(suggestion.intent, conversation.listing, amount=suggestion.offer_amount,
+                              language=language, tone=automation.settings_for(account).reply_tone,
+                              buyer=conversation.other_user)
 
 
 def _maybe_schedule(suggestion, settings, now) -> None:
@@ -205,7 +223,8 @@ def send(suggestion: ReplySuggestion, *, by_user, body=None) -> ReplySuggestion:
     the hourly write limit (inbox.ReplyLimitReached) and the ledger apply."""
     with transaction.atomic():
         suggestion = _open_for_change(suggestion, by_user)
-        text = suggestion.body if body is None else body  # an edited body, even empty, is what is checked
+        # No body: the draft as the listing is now; an edited body, even empty, is what is checked.
+        text = current_draft(suggestion) if body is None else body
         message = inbox.send_reply(suggestion.conversation, text, by_user=by_user)
         suggestion.reply, suggestion.status, suggestion.error = message, SuggestionStatus.SENT, ""
         suggestion.body, suggestion.decided_by, suggestion.decided_at = message.body, by_user, timezone.now()
@@ -293,6 +312,7 @@ def send_automatically(suggestion_id: int, *, now=None) -> bool:
         if account.dry_run:
             return _back_to_seller(suggestion, AutomationOutcome.DRY_RUN, "Dry run: the automatic reply was not "
                                    "sent to Vinted; send it yourself if it is right.")
+        suggestion.body = current_draft(suggestion)  # the listing may have sold or changed price since
         try:
             message = inbox.send_reply(conversation, suggestion.body, by_user=account.owner, automatic=True)
         except inbox.ReplyLimitReached as exc:
@@ -307,14 +327,15 @@ def send_automatically(suggestion_id: int, *, now=None) -> bool:
         except (ValidationError, PermissionDenied) as exc:
             suggestion.status, suggestion.send_at = SuggestionStatus.REFUSED, None
             suggestion.error = (_error_text(exc) if isinstance(exc, ValidationError) else str(exc))[:300]
-            suggestion.save(update_fields=["status", "send_at", "error"])
+            suggestion.save(update_fields=["status", "send_at", "error", "body"])
             automation.record(account, AutomationFeature.REPLIES, AutomationOutcome.FAILED,
                               f"Automatic reply refused: {suggestion.error}", conversation=conversation,
                               suggestion=suggestion.pk)
             return False
         suggestion.reply, suggestion.status, suggestion.error = message, SuggestionStatus.SENT, ""
         suggestion.decided_at = now
-        suggestion.save(update_fields=["reply", "status", "error", "decided_at"])
+        suggestion.body = message.body
+        suggestion.save(update_fields=["reply", "status", "error", "decided_at", "body"])
         automation.record(account, AutomationFeature.REPLIES, AutomationOutcome.DONE,
                           f"Sent automatically to {conversation.other_user or 'the buyer'} "
                           f"({suggestion.get_intent_display().lower()}).", conversation=conversation,

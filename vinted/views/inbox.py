@@ -19,8 +19,9 @@ from ..choices import MessageStatus
 from ..forms import apply_service_errors
 from ..forms_inbox import ConversationFilterSet, ReplyForm, SuggestionForm
 from ..models import Conversation, VintedAccount
+from ..services import automation
 from ..services import inbox as services
-from ..services.replies import OPEN_STATUSES
+from ..services.replies import OPEN_STATUSES, current_draft
 from .listings import VintedPageMixin
 
 CONVERSATIONS = Conversation.objects.select_related("account", "account__owner", "listing")
@@ -65,20 +66,25 @@ def conversation_context(request, conversation, **extra) -> dict:
 
 def _attach_suggestions(conversation, thread, posted=None) -> bool:
     """Each message's open reply suggestion (part 3) and its form: the posted one, with its errors,
-    for the suggestion just sent (`posted`: (suggestion id, form)), else the draft as it stands.
-    Returns whether the posted form found its suggestion."""
+    for the suggestion just sent (`posted`: (suggestion id, form)), else the draft written again from
+    the listing as it is now (marked outdated when the listing changed since); times in the account's
+    zone. Returns whether the posted form found its suggestion."""
     posted_pk, posted_form = posted or (None, None)
     open_ones = {suggestion.message_id: suggestion
-                 for suggestion in conversation.suggestions.filter(status__in=OPEN_STATUSES)}
+                 for suggestion in conversation.suggestions.filter(status__in=OPEN_STATUSES).select_related("message")}
+    time_zone = automation.settings_for(conversation.account).time_zone if open_ones else None
     attached = False
     for message in thread:
         suggestion = open_ones.get(message.pk)
         if suggestion is None:
             continue
+        suggestion.conversation, suggestion.time_zone = conversation, time_zone
+        draft = current_draft(suggestion)
+        suggestion.outdated = draft != suggestion.body
         if suggestion.pk == posted_pk and posted_form is not None:
             suggestion.form, attached = posted_form, True
         else:
-            suggestion.form = SuggestionForm(initial={"body": suggestion.body},
+            suggestion.form = SuggestionForm(initial={"body": draft},
                                              auto_id=f"id_suggestion_{suggestion.pk}_%s")
         message.open_suggestion = suggestion
     return attached
