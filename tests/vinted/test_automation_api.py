@@ -24,7 +24,7 @@ EVENTS = "/api/v1/vinted/automation-events"
 @pytest.fixture
 def account(operator):
     account = stored_conversation(operator).account
-    automation.settings_for(account)
+    automation.settings_for(account, create=True)
     return account
 
 
@@ -77,6 +77,16 @@ def test_retrieve_has_the_settings_and_the_status(api_as, operator, account):
 def test_an_account_without_settings_yet_answers_the_defaults(api_as, operator):
     account = stored_conversation(operator, label="Fresh").account
     assert api_as(operator).get(f"{API}/{account.pk}/").json()["reposts_enabled"] is False
+
+
+def test_reading_an_account_without_settings_writes_no_row(api_as, operator):
+    account = stored_conversation(operator, label="Fresh").account
+    client = api_as(operator)
+    assert client.get(f"{API}/{account.pk}/").json()["account"] == account.pk
+    assert client.get(f"{API}/{account.pk}/upcoming/").json() == []
+    assert not AutomationSettings.objects.filter(account=account).exists()
+    assert client.patch(f"{API}/{account.pk}/", {"reply_tone": "concise"}, format="json").status_code == 200
+    assert AutomationSettings.objects.get(account=account).reply_tone == "concise"
 
 
 def test_patch_changes_what_it_names(api_as, operator, account):

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from lofisite.commands import table
 
 from ..choices import AutomationFeature
-from ..models import AutomationSettings, VintedAccount
+from ..models import VintedAccount
 from ..services import automation
 
 HELP = "Show what automation of a Vinted account would do in the next 24 h (--dry-run; it only previews)."
@@ -53,8 +53,6 @@ def handle(command, *, account, dry_run=False, hours=24, **options):
     row = VintedAccount.objects.select_related("automation").filter(pk=account).first()
     if row is None:
         raise CommandError(f"No Vinted account #{account}.")
-    if not AutomationSettings.objects.filter(account=row).exists():
-        row.automation = AutomationSettings(account=row)  # the defaults, unsaved: a preview writes nothing
     command.stdout.write(f"Automation of #{row.pk} {row.label}, next {hours} h (dry run: nothing is sent):")
     planned = automation.upcoming(row, hours=hours)
     if not planned:

@@ -42,7 +42,6 @@ from django.utils import timezone
 from accounts.roles import Action
 
 from ..choices import (
-    AccountStatus,
     AutomationFeature,
     AutomationOutcome,
     CallKind,
@@ -50,7 +49,7 @@ from ..choices import (
     ListingStatus,
     RepostStatus,
 )
-from ..models import AutomationSettings, Listing, Repost, VintedAccount, VintedCall
+from ..models import Listing, Repost, VintedAccount, VintedCall
 from . import automation
 
 logger = logging.getLogger(__name__)
@@ -69,26 +68,6 @@ class Slot:
     listing: Listing
     at: datetime
     stale_at: datetime
-
-
-# --- settings without writing ------------------------------------------------------------------------
-
-def _settings(account) -> AutomationSettings:
-    """The account's automation settings; the defaults (unsaved) when it has none yet, so that planning
-    and previews write nothing."""
-    try:
-        return account.automation
-    except AutomationSettings.DoesNotExist:
-        return AutomationSettings(account=account)
-
-
-def inactive_reason(account) -> str:
-    """automation.inactive_reason for reposts, without making the settings row."""
-    if _settings(account).pk is None:
-        if account.status != AccountStatus.ACTIVE:
-            return f"The account is {account.get_status_display().lower()}: {account.status_message}".rstrip(": ")
-        return f"{FEATURE.label} are off for this account."
-    return automation.inactive_reason(account, FEATURE)
 
 
 # --- busy windows ------------------------------------------------------------------------------------
@@ -157,7 +136,7 @@ def _held_back(account, automation_row, now):
 def stale_listings(account, now=None, *, by=None) -> list[tuple[Listing, datetime]]:
     """(listing, stale since) of the account, oldest first: stale at `now`, or by `by` when given."""
     now = now or timezone.now()
-    automation_row = _settings(account)
+    automation_row = automation.settings_for(account)
     after = timedelta(days=automation_row.repost_after_days)
     moment = by or now
     listings = (live_listings(account).exclude(pk__in=_held_back(account, automation_row, now))
@@ -176,7 +155,7 @@ def plan(account, now=None, *, days=PLAN_AHEAD_DAYS, include_upcoming=False) -> 
     """Slots for the account's stale listings (see the module docstring); writes nothing.
     include_upcoming: also the listings that become stale within `days` (each no sooner than then)."""
     now = now or timezone.now()
-    automation_row = _settings(account)
+    automation_row = automation.settings_for(account)
     until = now + timedelta(days=days)
     pending = stale_listings(account, now, by=until if include_upcoming else None)
     if not pending:
@@ -223,20 +202,21 @@ def preview(account, now=None, days=7) -> dict:
     says so); writes nothing."""
     now = now or timezone.now()
     account = VintedAccount.objects.select_related("automation").filter(pk=account.pk).first() or account
-    reason = inactive_reason(account)
+    reason = automation.inactive_reason(account, FEATURE)
     scheduled = list(Repost.objects.filter(account=account, status=RepostStatus.SCHEDULED,
                                            scheduled_for__lte=now + timedelta(days=days))
                      .select_related("listing"))
     slots = plan(account, now, days=days, include_upcoming=True)
+    automation_row = automation.settings_for(account)
     note = ""
     if reason:
         note = f"{reason} Nothing is reposted until that changes; this is what would happen."
     elif account.dry_run:
         note = "The account is in dry-run mode: when a repost is due nothing is sent to Vinted; the history says so."
     return {"account": account, "enabled": not reason, "reason": reason, "note": note, "now": now, "days": days,
-            "scheduled": scheduled, "planned": slots, "time_zone": str(automation.zone(_settings(account))),
+            "scheduled": scheduled, "planned": slots, "time_zone": str(automation.zone(automation_row)),
             "per_day": settings.VINTED_REPOSTS_PER_DAY, "per_hour": hourly_cap(),
-            "after_days": _settings(account).repost_after_days}
+            "after_days": automation_row.repost_after_days}
 
 
 def upcoming(account, *, now, until) -> list:
@@ -247,7 +227,7 @@ def upcoming(account, *, now, until) -> list:
                                   details={"repost": repost.pk})
                for repost in Repost.objects.filter(account=account, status=RepostStatus.SCHEDULED,
                                                    scheduled_for__lte=until).select_related("listing")]
-    if not inactive_reason(account):
+    if not automation.inactive_reason(account, FEATURE):
         days = max(1, -(-int((until - now).total_seconds()) // 86400))
         planned += [automation.Planned(at=slot.at, feature=FEATURE, what=f"Repost {slot.listing} (not scheduled yet)",
                                        listing=slot.listing, details={"planned": True})
@@ -260,7 +240,7 @@ def upcoming(account, *, now, until) -> list:
 def schedule(account, now=None) -> list[Repost]:
     """Store the plan of an account whose reposts are on as scheduled Repost rows."""
     now = now or timezone.now()
-    if inactive_reason(account):
+    if automation.inactive_reason(account, FEATURE):
         return []
     made = []
     for slot in plan(account, now):
@@ -285,7 +265,7 @@ def _drop_late(account, now) -> None:
         if _has_active_job(repost):  # its job is on its way (a busy worker): let it run
             continue
         if Repost.objects.filter(pk=repost.pk, status=RepostStatus.SCHEDULED).delete()[0]:
-            planned_for = timezone.localtime(repost.scheduled_for, automation.zone(_settings(account)))
+            planned_for = timezone.localtime(repost.scheduled_for, automation.zone(automation.settings_for(account)))
             automation.record(account, FEATURE, AutomationOutcome.SKIPPED,
                               f"The repost of {repost.listing} planned for {planned_for:%a %H:%M}"
                               " missed its slot (automation was paused or off); it is planned again in a coming "
@@ -315,7 +295,7 @@ def run_due_reposts(now=None) -> int:
     for account in accounts.select_related("automation").distinct():
         try:
             _drop_late(account, now)
-            if inactive_reason(account):
+            if automation.inactive_reason(account, FEATURE):
                 continue  # a pause takes effect at once: nothing starts, nothing moves on
             schedule(account, now)
             for repost in Repost.objects.filter(account=account, status__in=OPEN_STATUSES).select_related(
@@ -347,7 +327,7 @@ def cancel(repost, *, by_user) -> Repost:
                               f"{repost.get_status_display().lower()}.")
     automation.record(repost.account, FEATURE, AutomationOutcome.SKIPPED,
                       f"The repost of {repost.listing} was cancelled by {by_user}; it is not planned again for "
-                      f"{_settings(repost.account).repost_after_days} days.", listing=repost.listing)
+                      f"{automation.settings_for(repost.account).repost_after_days} days.", listing=repost.listing)
     return repost
 
 
