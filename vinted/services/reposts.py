@@ -2,8 +2,9 @@
 vinted.services.repost_steps.
 
 - **Stale**: a listing published on Vinted (a Vinted item id, status published, so unsold) on an account
-  with reposts on, live for at least `repost_after_days` days since its publication (`listed_at`, else
-  `created_at`), without an open Repost (scheduled, relisting, deleting).
+  with reposts on, live for more than `repost_after_days` days since its publication (`listed_at`, else
+  `created_at`; relist.stale_before / is_stale, the rule the relist itself applies), without an open
+  Repost (scheduled, relisting, deleting).
 - **Plan** (`plan`): each stale listing, oldest first, gets a slot in the account's busy windows
   (AutomationSettings.busy_windows, in the account's time zone), soonest window first. The new slots of a
   window are spread evenly over what is left of it (after `now` and after the window's slots already
@@ -50,7 +51,7 @@ from ..choices import (
     RepostStatus,
 )
 from ..models import Listing, Repost, VintedAccount, VintedCall
-from . import automation
+from . import automation, relist
 
 logger = logging.getLogger(__name__)
 
@@ -137,12 +138,12 @@ def stale_listings(account, now=None, *, by=None) -> list[tuple[Listing, datetim
     """(listing, stale since) of the account, oldest first: stale at `now`, or by `by` when given."""
     now = now or timezone.now()
     automation_row = automation.settings_for(account)
-    after = timedelta(days=automation_row.repost_after_days)
-    moment = by or now
+    days = automation_row.repost_after_days
+    before = relist.stale_before(by or now, days)  # relist's own threshold, so the relist never refuses the plan
     listings = (live_listings(account).exclude(pk__in=_held_back(account, automation_row, now))
-                .filter(Q(listed_at__lte=moment - after) | Q(listed_at__isnull=True, created_at__lte=moment - after))
+                .filter(Q(listed_at__lt=before) | Q(listed_at__isnull=True, created_at__lt=before))
                 .order_by(F("listed_at").asc(nulls_first=True), "created_at", "pk"))
-    return [(listing, published_at(listing) + after) for listing in listings]
+    return [(listing, published_at(listing) + timedelta(days=days)) for listing in listings]
 
 
 # --- the plan --------------------------------------------------------------------------------------------
@@ -177,7 +178,8 @@ def plan(account, now=None, *, days=PLAN_AHEAD_DAYS, include_upcoming=False) -> 
         start = max([begins, now, *in_window])
         if ends - start < MIN_SPAN:
             continue
-        eligible = [(listing, stale_at) for listing, stale_at in pending if stale_at <= start]
+        eligible = [(listing, stale_at) for listing, stale_at in pending
+                    if relist.is_stale(listing, start, automation_row.repost_after_days)]
         count = min(len(eligible), max(0, per_day_cap - per_day[_local_day(automation_row, begins)]))
         while count > 0:
             gap = (ends - start) / count
