@@ -30,7 +30,6 @@ from .reposts import FEATURE
 
 logger = logging.getLogger(__name__)
 
-REPOST_MAX_ATTEMPTS = 3
 OLD_STAYS = "The old listing is still live on Vinted, untouched."
 
 
@@ -56,6 +55,8 @@ def _end(repost, status, message: str, outcome) -> None:
 
 
 def _last_attempt() -> bool:
+    from ..tasks import REPOST_MAX_ATTEMPTS  # the job's own max_attempts (tasks imports no service at load)
+
     attempt = current_attempt()
     return attempt is None or attempt >= REPOST_MAX_ATTEMPTS
 
