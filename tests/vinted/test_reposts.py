@@ -244,9 +244,9 @@ def test_cancel_a_scheduled_repost_and_it_is_not_planned_again_soon(operator, ot
     assert reposts.plan(account, timezone.now() + timedelta(days=31)) != []
 
 
-def test_a_window_across_midnight_counts_from_the_evening_before(operator):
-    account = repost_account(operator, busy_windows=[{"days": [1], "start": "23:00", "end": "01:00"}])
+def test_a_stored_window_that_ends_before_it_starts_is_skipped(operator):
+    # The settings refuse it (a window ends the same day: automation.clean_busy_windows); a row written
+    # otherwise is malformed, skipped like any other, and plans nothing.
+    account = repost_account(operator, busy_windows=[{"days": [1, 2], "start": "23:00", "end": "01:00"}])
     live_listing(account)
-    after_midnight = datetime(2026, 12, 1, 23, 15, tzinfo=UTC)  # Wednesday 00:15 in Paris, in Tuesday's window
-    slot, = reposts.plan(account, after_midnight)
-    assert local(slot.at).strftime("%a %H:%M") == "Wed 00:37"
+    assert reposts.plan(account, datetime(2026, 12, 1, 21, 0, tzinfo=UTC)) == []

@@ -75,10 +75,11 @@ class Slot:
 
 def busy_windows(automation_row, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """The busy windows (aware datetimes in the account's zone) that overlap [start, end), soonest first.
-    A malformed entry is skipped (the settings form validates them; a bad row must not stop planning)."""
+    A window ends the day it starts (automation.clean_busy_windows); a malformed entry is skipped (a bad
+    row must not stop planning)."""
     tz = automation.zone(automation_row)
     windows = []
-    day, last = start.astimezone(tz).date() - timedelta(days=1), end.astimezone(tz).date()
+    day, last = start.astimezone(tz).date(), end.astimezone(tz).date()
     while day <= last:
         for entry in automation_row.busy_windows or []:
             try:
@@ -88,9 +89,7 @@ def busy_windows(automation_row, start: datetime, end: datetime) -> list[tuple[d
                 ends = datetime.combine(day, automation._as_time(entry["end"]), tzinfo=tz)
             except (KeyError, TypeError, ValueError):
                 continue
-            if ends <= begins:  # across midnight
-                ends += timedelta(days=1)
-            if ends > start and begins < end:
+            if begins < ends and ends > start and begins < end:
                 windows.append((begins, ends))
         day += timedelta(days=1)
     return sorted(set(windows))
