@@ -141,7 +141,8 @@ def test_pause_and_resume(api_as, operator, account):
     assert client.post(f"{API}/{account.pk}/resume/").json()["paused"] is False
 
 
-@pytest.mark.parametrize("hours,ok", [("1", True), ("168", True), ("0", False), ("169", False), ("x", False)])
+@pytest.mark.parametrize("hours,ok", [("1", True), ("168", True), ("", True), ("0", False), ("169", False),
+                                     ("x", False), ("2.5", False)])
 def test_upcoming_hours_are_1_to_168(api_as, operator, account, hours, ok):
     response = api_as(operator).get(f"{API}/{account.pk}/upcoming/", {"hours": hours})
     if ok:

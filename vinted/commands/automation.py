@@ -15,7 +15,7 @@ from ..models import VintedAccount
 from ..services import automation
 
 HELP = "Show what automation of a Vinted account would do in the next 24 h (--dry-run; it only previews)."
-HOURS_MAX = 168
+HOURS_MAX = automation.UPCOMING_HOURS_MAX
 
 
 def add_arguments(parser):

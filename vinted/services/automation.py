@@ -188,6 +188,9 @@ def night_ends_after(automation: AutomationSettings, moment: datetime) -> dateti
 
 # --- what is planned ------------------------------------------------------------------------------------
 
+UPCOMING_HOURS_MAX = 168  # how far ahead `upcoming` may look (the API's and the command's limit)
+
+
 def upcoming(account: VintedAccount, *, hours: int = 24, now=None) -> list[Planned]:
     """Everything automation of the account would do in the next `hours`, soonest first (each feature's
     upcoming() applies its own rules; a paused or inactive account plans nothing)."""
