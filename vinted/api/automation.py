@@ -25,7 +25,6 @@ from ..models import AutomationEvent, AutomationSettings, VintedAccount
 from ..services import automation as services
 
 ERROR_ENVELOPE = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
-UPCOMING_HOURS_MAX = services.UPCOMING_HOURS_MAX
 
 
 class BusyWindowSerializer(serializers.Serializer):
@@ -117,7 +116,7 @@ class PlannedSerializer(serializers.Serializer):
 
 
 class UpcomingQuerySerializer(serializers.Serializer):
-    hours = whole_number(1, UPCOMING_HOURS_MAX, default=24)
+    hours = whole_number(1, services.UPCOMING_HOURS_MAX, default=24)
 
 
 class AutomationEventSerializer(serializers.ModelSerializer):
@@ -176,9 +175,9 @@ class AutomationViewSet(mixins.RetrieveModelMixin, BaseViewSet):
         return self.answer(account)
 
     @extend_schema(summary="What automation would do next", parameters=[OpenApiParameter(
-        "hours", int, description=f"How far ahead, 1..{UPCOMING_HOURS_MAX} (default 24).")],
+        "hours", int, description=f"How far ahead, 1..{services.UPCOMING_HOURS_MAX} (default 24).")],
         responses={200: PlannedSerializer(many=True), 400: OpenApiResponse(
-            ERROR_ENVELOPE, description=f"VALIDATION_ERROR: `hours` outside 1..{UPCOMING_HOURS_MAX}.")})
+            ERROR_ENVELOPE, description=f"VALIDATION_ERROR: `hours` outside 1..{services.UPCOMING_HOURS_MAX}.")})
     @action(detail=True, methods=["get"])
     def upcoming(self, request, account_id=None):
         account = self.get_object()
