@@ -131,8 +131,12 @@ def repost_label(repost_id: int) -> str:
 
 # Each run moves the repost on as far as it goes (relist + prepare, publish, delete the old); the scheduler
 # hook (vinted.services.reposts.run_due_reposts) enqueues the next run from the row, so nothing waits in memory.
-# A transient fault (the hourly write limit, Vinted's 429/5xx) retries; the last attempt fails the repost.
-@job("vinted.repost", label=repost_label, max_attempts=3)
+# A transient fault (the hourly write limit, Vinted's 429/5xx) retries; the last attempt fails the repost
+# (vinted.services.repost_steps reads REPOST_MAX_ATTEMPTS to know which attempt is the last).
+REPOST_MAX_ATTEMPTS = 3
+
+
+@job("vinted.repost", label=repost_label, max_attempts=REPOST_MAX_ATTEMPTS)
 def repost(repost_id: int) -> dict:
     from .services.repost_steps import advance
 

@@ -24,7 +24,7 @@ EVENTS = "/api/v1/vinted/automation-events"
 @pytest.fixture
 def account(operator):
     account = stored_conversation(operator).account
-    automation.settings_for(account)
+    automation.settings_for(account, create=True)
     return account
 
 
@@ -79,6 +79,16 @@ def test_an_account_without_settings_yet_answers_the_defaults(api_as, operator):
     assert api_as(operator).get(f"{API}/{account.pk}/").json()["reposts_enabled"] is False
 
 
+def test_reading_an_account_without_settings_writes_no_row(api_as, operator):
+    account = stored_conversation(operator, label="Fresh").account
+    client = api_as(operator)
+    assert client.get(f"{API}/{account.pk}/").json()["account"] == account.pk
+    assert client.get(f"{API}/{account.pk}/upcoming/").json() == []
+    assert not AutomationSettings.objects.filter(account=account).exists()
+    assert client.patch(f"{API}/{account.pk}/", {"reply_tone": "concise"}, format="json").status_code == 200
+    assert AutomationSettings.objects.get(account=account).reply_tone == "concise"
+
+
 def test_patch_changes_what_it_names(api_as, operator, account):
     response = api_as(operator).patch(f"{API}/{account.pk}/", {
         "auto_reply_intents": ["availability", "size"], "auto_reply_delay_min_seconds": 10,
@@ -131,7 +141,8 @@ def test_pause_and_resume(api_as, operator, account):
     assert client.post(f"{API}/{account.pk}/resume/").json()["paused"] is False
 
 
-@pytest.mark.parametrize("hours,ok", [("1", True), ("168", True), ("0", False), ("169", False), ("x", False)])
+@pytest.mark.parametrize("hours,ok", [("1", True), ("168", True), ("", True), ("0", False), ("169", False),
+                                     ("x", False), ("2.5", False)])
 def test_upcoming_hours_are_1_to_168(api_as, operator, account, hours, ok):
     response = api_as(operator).get(f"{API}/{account.pk}/upcoming/", {"hours": hours})
     if ok:

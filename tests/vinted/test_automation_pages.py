@@ -33,7 +33,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def account(operator):
     account = stored_conversation(operator).account
-    automation.settings_for(account)
+    automation.settings_for(account, create=True)
     return account
 
 
@@ -91,6 +91,13 @@ def test_page_has_the_switches_the_rules_the_schedule_and_the_history(client, op
     assert "Price 20 -&gt; 18" in page
     account_page = client.get(reverse("vinted:account-detail", args=[account.pk])).content.decode()
     assert reverse("vinted:automation", args=[account.pk]) in account_page
+
+
+def test_the_page_of_an_account_without_settings_writes_no_row(client, operator):
+    account = stored_conversation(operator, label="Fresh").account
+    client.force_login(operator)
+    assert "Automation" in _page(client, account)
+    assert not AutomationSettings.objects.filter(account=account).exists()
 
 
 def test_the_admin_sees_and_changes_someone_elses_automation(client, admin_user, account):

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def account(operator):
     account = stored_conversation(operator).account
-    automation.settings_for(account)
+    automation.settings_for(account, create=True)
     return account
 
 
@@ -172,6 +172,18 @@ def test_resume_is_refused_while_vinted_blocks_the_account(account, operator, ac
     assert "It stays paused until you resume it." in automation.status(account)["headline"]
     automation.resume(account, by_user=operator)
     assert _stored(account)["paused"] is False
+
+
+def test_reading_settings_writes_nothing_and_a_change_makes_the_row(operator):
+    account = stored_conversation(operator, label="Fresh").account
+    defaults = automation.settings_for(account)
+    assert defaults.pk is None and not defaults.reposts_enabled
+    assert automation.inactive_reason(account, "reposts") == "Reposts are off for this account."
+    assert automation.upcoming(account, hours=24) == [] and automation.status(account)["state"] == "active"
+    assert not AutomationSettings.objects.filter(account=account).exists()
+    assert automation.settings_for(account, create=True).pk is not None
+    automation.pause(account, by_user=operator)
+    assert AutomationSettings.objects.get(account=account).paused
 
 
 def test_a_needs_login_account_is_not_running(account):

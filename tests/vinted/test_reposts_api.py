@@ -93,6 +93,8 @@ def test_preview_shows_the_plan_writes_nothing_and_refuses_bad_input(api_as, ope
                           ({"account": account.pk, "days": 99}, "days"), ({"account": "-1"}, "account")):
         assert field in field_errors(client.get(f"{API}/preview/", params)), params
     assert_error(client.get(f"{API}/preview/", {"account": 10**12}), 404, "NOT_FOUND")
+    assert client.get(f"{API}/preview/", {"account": account.pk, "days": ""}).json()["days"] == 7  # the default
+    assert "days" in field_errors(client.get(f"{API}/preview/", {"account": account.pk, "days": "abc"}))
 
 
 def test_schema_documents_the_repost_endpoints(api_as, admin_user):

@@ -25,7 +25,6 @@ from ..models import AutomationEvent, AutomationSettings, VintedAccount
 from ..services import automation as services
 
 ERROR_ENVELOPE = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
-UPCOMING_HOURS_MAX = 168
 
 
 class BusyWindowSerializer(serializers.Serializer):
@@ -66,8 +65,17 @@ class AutomationSettingsSerializer(serializers.ModelSerializer):
         return services.status(automation.account)["blocked"]
 
 
-def _whole(low, high, **options):
-    return serializers.IntegerField(required=False, min_value=low, max_value=high, **options)
+def whole_number(low, high, *, required=False, **options):
+    """A whole number from `low` to `high` (a setting, or a query parameter of a query serializer)."""
+    return serializers.IntegerField(required=required, min_value=low, max_value=high, **options)
+
+
+def query_values(serializer_class, request) -> dict:
+    """The request's query parameters checked by `serializer_class` (400 VALIDATION_ERROR with
+    `details.fields` otherwise): the one way this API reads numbers from a query."""
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
 
 
 class SettingsPatchSerializer(serializers.Serializer):
@@ -80,14 +88,14 @@ class SettingsPatchSerializer(serializers.Serializer):
         choices=[(intent.value, intent.label) for intent in services.AUTO_SEND_INTENTS],
         error_messages={"invalid_choice": '"{input}" is not an intent answered automatically (offers never are).'}),
         help_text="Never \"offer\": offers are answered by the seller.")
-    auto_replies_per_conversation = _whole(0, services.REPLIES_PER_CONVERSATION_MAX)
-    auto_reply_delay_min_seconds = _whole(0, services.DELAY_MAX_SECONDS, help_text="At most the longest delay.")
-    auto_reply_delay_max_seconds = _whole(0, services.DELAY_MAX_SECONDS)
+    auto_replies_per_conversation = whole_number(0, services.REPLIES_PER_CONVERSATION_MAX)
+    auto_reply_delay_min_seconds = whole_number(0, services.DELAY_MAX_SECONDS, help_text="At most the longest delay.")
+    auto_reply_delay_max_seconds = whole_number(0, services.DELAY_MAX_SECONDS)
     night_start = serializers.TimeField(required=False)
     night_end = serializers.TimeField(required=False)
     price_drops_enabled = serializers.BooleanField(required=False)
     reposts_enabled = serializers.BooleanField(required=False)
-    repost_after_days = _whole(1, services.REPOST_AFTER_DAYS_MAX)
+    repost_after_days = whole_number(1, services.REPOST_AFTER_DAYS_MAX)
     busy_windows = BusyWindowSerializer(many=True, required=False, max_length=services.BUSY_WINDOWS_MAX)
 
     def validate(self, attrs):
@@ -108,7 +116,7 @@ class PlannedSerializer(serializers.Serializer):
 
 
 class UpcomingQuerySerializer(serializers.Serializer):
-    hours = serializers.IntegerField(required=False, default=24, min_value=1, max_value=UPCOMING_HOURS_MAX)
+    hours = whole_number(1, services.UPCOMING_HOURS_MAX, default=24)
 
 
 class AutomationEventSerializer(serializers.ModelSerializer):
@@ -167,16 +175,15 @@ class AutomationViewSet(mixins.RetrieveModelMixin, BaseViewSet):
         return self.answer(account)
 
     @extend_schema(summary="What automation would do next", parameters=[OpenApiParameter(
-        "hours", int, description=f"How far ahead, 1..{UPCOMING_HOURS_MAX} (default 24).")],
+        "hours", int, description=f"How far ahead, 1..{services.UPCOMING_HOURS_MAX} (default 24).")],
         responses={200: PlannedSerializer(many=True), 400: OpenApiResponse(
-            ERROR_ENVELOPE, description="VALIDATION_ERROR: `hours` outside 1..168.")})
+            ERROR_ENVELOPE, description=f"VALIDATION_ERROR: `hours` outside 1..{services.UPCOMING_HOURS_MAX}.")})
     @action(detail=True, methods=["get"])
     def upcoming(self, request, account_id=None):
         account = self.get_object()
-        query = UpcomingQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        hours = query_values(UpcomingQuerySerializer, request)["hours"]
         tz = services.zone(services.settings_for(account))
-        planned = services.upcoming(account, hours=query.validated_data["hours"])
+        planned = services.upcoming(account, hours=hours)
         rows = [{"at": item.at, "local_time": item.at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"),
                  "feature": item.feature, "what": item.what,
                  "listing": getattr(item.listing, "pk", None), "conversation": getattr(item.conversation, "pk", None)}

@@ -9,7 +9,6 @@ seller sees their own accounts' reposts, admins all; someone else's is a 404).
 """
 
 import django_filters
-from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -24,6 +23,7 @@ from ..choices import RepostStatus
 from ..forms_inbox import visible_accounts
 from ..models import Repost, VintedAccount
 from ..services import reposts as services
+from .automation import query_values, whole_number
 
 ERROR_ENVELOPE = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
 PREVIEW_MAX_DAYS = 14
@@ -72,22 +72,9 @@ class PreviewSerializer(serializers.Serializer):
     planned = PlannedSlotSerializer(many=True, help_text="What would be scheduled next, soonest first.")
 
 
-def _int_param(request, name, *, default=None, low=None, high=None):
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        if default is None:
-            raise APIError("VALIDATION_ERROR", f"Give `{name}`.",
-                           details={"fields": {name: ["This field is required."]}})
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or (low is not None and value < low) or (high is not None and value > high):
-        bounds = f" between {low} and {high}" if low is not None and high is not None else ""
-        raise APIError("VALIDATION_ERROR", f"`{name}` must be a whole number{bounds}.",
-                       details={"fields": {name: [f"A whole number{bounds}."]}})
-    return value
+class PreviewQuerySerializer(serializers.Serializer):
+    account = whole_number(1, 2**63 - 1, required=True)
+    days = whole_number(1, PREVIEW_MAX_DAYS, default=7)
 
 
 @extend_schema_view(
@@ -131,16 +118,11 @@ class RepostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSe
     })
     @action(detail=False, methods=["get"])
     def preview(self, request):
-        account_id = _int_param(request, "account", low=1, high=2**63 - 1)
-        days = _int_param(request, "days", default=7, low=1, high=PREVIEW_MAX_DAYS)
-        account = VintedAccount.objects.restrict(request.user, Action.VIEW).filter(pk=account_id).first()
+        query = query_values(PreviewQuerySerializer, request)
+        account = VintedAccount.objects.restrict(request.user, Action.VIEW).filter(pk=query["account"]).first()
         if account is None:
             raise APIError("NOT_FOUND", "No such Vinted account among yours.", 404)
-        try:
-            shown = services.preview(account, days=days)
-        except ValidationError as exc:  # a stored setting the plan cannot read
-            raise APIError("VALIDATION_ERROR", " ".join(exc.messages)) from exc
-        return Response(PreviewSerializer(shown).data)
+        return Response(PreviewSerializer(services.preview(account, days=query["days"])).data)
 
 
 def register(router) -> None:

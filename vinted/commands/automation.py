@@ -11,18 +11,18 @@ from django.core.management.base import CommandError
 from lofisite.commands import table
 
 from ..choices import AutomationFeature
-from ..models import AutomationSettings, VintedAccount
+from ..models import VintedAccount
 from ..services import automation
 
 HELP = "Show what automation of a Vinted account would do in the next 24 h (--dry-run; it only previews)."
-HOURS_MAX = 168
 
 
 def add_arguments(parser):
     parser.add_argument("--account", type=int, metavar="ID", required=True)
     parser.add_argument("--dry-run", action="store_true",
                         help="Only show what would happen (required: this command never acts).")
-    parser.add_argument("--hours", type=int, default=24, help=f"How far ahead, 1..{HOURS_MAX} (default 24).")
+    parser.add_argument("--hours", type=int, default=24,
+                        help=f"How far ahead, 1..{automation.UPCOMING_HOURS_MAX} (default 24).")
 
 
 def planned_lines(account, planned) -> list[str]:
@@ -48,13 +48,11 @@ def handle(command, *, account, dry_run=False, hours=24, **options):
     if not dry_run:
         raise CommandError("This command only previews what automation would do: add --dry-run. "
                            "Automation itself runs from the scheduler.", returncode=2)
-    if not 1 <= hours <= HOURS_MAX:
-        raise CommandError(f"--hours must be from 1 to {HOURS_MAX}.", returncode=2)
+    if not 1 <= hours <= automation.UPCOMING_HOURS_MAX:
+        raise CommandError(f"--hours must be from 1 to {automation.UPCOMING_HOURS_MAX}.", returncode=2)
     row = VintedAccount.objects.select_related("automation").filter(pk=account).first()
     if row is None:
         raise CommandError(f"No Vinted account #{account}.")
-    if not AutomationSettings.objects.filter(account=row).exists():
-        row.automation = AutomationSettings(account=row)  # the defaults, unsaved: a preview writes nothing
     command.stdout.write(f"Automation of #{row.pk} {row.label}, next {hours} h (dry run: nothing is sent):")
     planned = automation.upcoming(row, hours=hours)
     if not planned:

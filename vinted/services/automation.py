@@ -3,10 +3,11 @@
 The three features live in their own modules (vinted.services.replies, .price_drops, .reposts); this
 one holds what they share:
 
-- **Opt-in per account**: `settings_for(account)` is the account's AutomationSettings (made on first
-  use, every feature off). `inactive_reason(account, feature)` is "" when the feature may act now,
-  else why not (the account is not active, automation is paused, the feature is off). Every feature
-  asks it before each action, so a pause takes effect at once, also for what was already scheduled.
+- **Opt-in per account**: `settings_for(account)` is the account's AutomationSettings (every feature
+  off; the unsaved defaults until a change makes the row with `create=True`: reading writes nothing).
+  `inactive_reason(account, feature)` is "" when the feature may act now, else why not (the account
+  is not active, automation is paused, the feature is off). Every feature asks it before each action,
+  so a pause takes effect at once, also for what was already scheduled.
 - **A block pauses everything**: when the ledger puts an account in cool-down or blocks it
   (vinted.ledger._set_status), `pause_for_block` pauses the account's automation with Vinted's reason.
   It stays paused until the seller resumes it (after a block a person should look first).
@@ -53,14 +54,21 @@ class Planned:
     details: dict = field(default_factory=dict)
 
 
-def settings_for(account: VintedAccount) -> AutomationSettings:
-    """The account's automation settings (every feature off until the seller turns it on)."""
+def settings_for(account: VintedAccount, *, create: bool = False) -> AutomationSettings:
+    """The account's automation settings (every feature off until the seller turns it on). An account
+    without a row gets the defaults, unsaved, so that reading (pages, API, previews) writes nothing;
+    `create=True` (for the functions that change them) makes the row."""
     try:
-        return account.automation
+        automation = account.automation
     except AutomationSettings.DoesNotExist:
-        automation, _ = AutomationSettings.objects.get_or_create(account=account)
+        automation = None
+    if automation is None or (create and automation.pk is None):
+        if create:
+            automation, _ = AutomationSettings.objects.get_or_create(account=account)
+        else:
+            automation = AutomationSettings(account=account)
         account.automation = automation
-        return automation
+    return automation
 
 
 def feature_on(automation: AutomationSettings, feature: str) -> bool:
@@ -96,7 +104,7 @@ def pause(account: VintedAccount, *, by_user=None, reason: str = "") -> Automati
     """Pause every automation of the account (by a person: `by_user`; by the system: `reason`)."""
     if by_user is not None:
         _require_change(by_user, account)
-    automation = settings_for(account)
+    automation = settings_for(account, create=True)
     if automation.paused:
         return automation
     automation.paused, automation.paused_reason, automation.paused_at = True, reason[:300], timezone.now()
@@ -122,7 +130,7 @@ def resume(account: VintedAccount, *, by_user) -> AutomationSettings:
         raise ValidationError(
             f"Automation cannot be resumed while the account is {account.get_status_display().lower()}: "
             "Vinted blocked it. Resume it once the account is active again.", code="blocked")
-    automation = settings_for(account)
+    automation = settings_for(account, create=True)
     if automation.paused:
         automation.paused, automation.paused_reason, automation.paused_at = False, "", None
         automation.save(update_fields=["paused", "paused_reason", "paused_at", "updated_at"])
@@ -179,6 +187,9 @@ def night_ends_after(automation: AutomationSettings, moment: datetime) -> dateti
 
 
 # --- what is planned ------------------------------------------------------------------------------------
+
+UPCOMING_HOURS_MAX = 168  # how far ahead `upcoming` may look (the API's and the command's limit)
+
 
 def upcoming(account: VintedAccount, *, hours: int = 24, now=None) -> list[Planned]:
     """Everything automation of the account would do in the next `hours`, soonest first (each feature's
@@ -322,6 +333,7 @@ def update_settings(account: VintedAccount, changes: dict, *, by_user) -> Automa
     changed = [name for name in EDITABLE_FIELDS if cleaned[name] != _comparable(getattr(automation, name))]
     if not changed:
         return automation
+    automation = settings_for(account, create=True)  # the row is made only for a valid change
     for name in changed:
         setattr(automation, name, cleaned[name])
     automation.save(update_fields=[*changed, "updated_at"])

@@ -26,11 +26,10 @@ from monitoring.jobs import TransientError, current_attempt
 from ..choices import AutomationOutcome, ListingStatus, PublicationStatus, RepostStatus
 from ..models import Listing, Repost
 from . import automation, listings, publishing, relist
-from .reposts import FEATURE, _settings
+from .reposts import FEATURE
 
 logger = logging.getLogger(__name__)
 
-REPOST_MAX_ATTEMPTS = 3
 OLD_STAYS = "The old listing is still live on Vinted, untouched."
 
 
@@ -56,6 +55,8 @@ def _end(repost, status, message: str, outcome) -> None:
 
 
 def _last_attempt() -> bool:
+    from ..tasks import REPOST_MAX_ATTEMPTS  # the job's own max_attempts (tasks imports no service at load)
+
     attempt = current_attempt()
     return attempt is None or attempt >= REPOST_MAX_ATTEMPTS
 
@@ -64,7 +65,8 @@ def _stopped(repost) -> str:
     """Why the repost may not act now ("" when it may); recorded, the row stays as it is."""
     reason = automation.inactive_reason(repost.account, FEATURE)
     if reason:
-        outcome = AutomationOutcome.PAUSED if _settings(repost.account).paused else AutomationOutcome.SKIPPED
+        paused = automation.settings_for(repost.account).paused
+        outcome = AutomationOutcome.PAUSED if paused else AutomationOutcome.SKIPPED
         _record(repost, outcome, f"The repost of {repost.listing} waits: {reason}")
     return reason
 
@@ -109,7 +111,7 @@ def _start(repost) -> None:
     try:
         with transaction.atomic():
             new = relist.relist(listing, by_user=owner, delete_old=False,
-                                stale_days=_settings(repost.account).repost_after_days)
+                                stale_days=automation.settings_for(repost.account).repost_after_days)
             Repost.objects.filter(pk=repost.pk).update(new_listing=new, updated_at=timezone.now())
         repost.new_listing = new
     except (ValidationError, PermissionDenied) as exc:

@@ -2,8 +2,9 @@
 vinted.services.repost_steps.
 
 - **Stale**: a listing published on Vinted (a Vinted item id, status published, so unsold) on an account
-  with reposts on, live for at least `repost_after_days` days since its publication (`listed_at`, else
-  `created_at`), without an open Repost (scheduled, relisting, deleting).
+  with reposts on, live for more than `repost_after_days` days since its publication (`listed_at`, else
+  `created_at`; relist.stale_before / is_stale, the rule the relist itself applies), without an open
+  Repost (scheduled, relisting, deleting).
 - **Plan** (`plan`): each stale listing, oldest first, gets a slot in the account's busy windows
   (AutomationSettings.busy_windows, in the account's time zone), soonest window first. The new slots of a
   window are spread evenly over what is left of it (after `now` and after the window's slots already
@@ -42,7 +43,6 @@ from django.utils import timezone
 from accounts.roles import Action
 
 from ..choices import (
-    AccountStatus,
     AutomationFeature,
     AutomationOutcome,
     CallKind,
@@ -50,8 +50,8 @@ from ..choices import (
     ListingStatus,
     RepostStatus,
 )
-from ..models import AutomationSettings, Listing, Repost, VintedAccount, VintedCall
-from . import automation
+from ..models import Listing, Repost, VintedAccount, VintedCall
+from . import automation, relist
 
 logger = logging.getLogger(__name__)
 
@@ -71,34 +71,15 @@ class Slot:
     stale_at: datetime
 
 
-# --- settings without writing ------------------------------------------------------------------------
-
-def _settings(account) -> AutomationSettings:
-    """The account's automation settings; the defaults (unsaved) when it has none yet, so that planning
-    and previews write nothing."""
-    try:
-        return account.automation
-    except AutomationSettings.DoesNotExist:
-        return AutomationSettings(account=account)
-
-
-def inactive_reason(account) -> str:
-    """automation.inactive_reason for reposts, without making the settings row."""
-    if _settings(account).pk is None:
-        if account.status != AccountStatus.ACTIVE:
-            return f"The account is {account.get_status_display().lower()}: {account.status_message}".rstrip(": ")
-        return f"{FEATURE.label} are off for this account."
-    return automation.inactive_reason(account, FEATURE)
-
-
 # --- busy windows ------------------------------------------------------------------------------------
 
 def busy_windows(automation_row, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """The busy windows (aware datetimes in the account's zone) that overlap [start, end), soonest first.
-    A malformed entry is skipped (the settings form validates them; a bad row must not stop planning)."""
+    A window ends the day it starts (automation.clean_busy_windows); a malformed entry is skipped (a bad
+    row must not stop planning)."""
     tz = automation.zone(automation_row)
     windows = []
-    day, last = start.astimezone(tz).date() - timedelta(days=1), end.astimezone(tz).date()
+    day, last = start.astimezone(tz).date(), end.astimezone(tz).date()
     while day <= last:
         for entry in automation_row.busy_windows or []:
             try:
@@ -108,9 +89,7 @@ def busy_windows(automation_row, start: datetime, end: datetime) -> list[tuple[d
                 ends = datetime.combine(day, automation._as_time(entry["end"]), tzinfo=tz)
             except (KeyError, TypeError, ValueError):
                 continue
-            if ends <= begins:  # across midnight
-                ends += timedelta(days=1)
-            if ends > start and begins < end:
+            if begins < ends and ends > start and begins < end:
                 windows.append((begins, ends))
         day += timedelta(days=1)
     return sorted(set(windows))
@@ -157,13 +136,13 @@ def _held_back(account, automation_row, now):
 def stale_listings(account, now=None, *, by=None) -> list[tuple[Listing, datetime]]:
     """(listing, stale since) of the account, oldest first: stale at `now`, or by `by` when given."""
     now = now or timezone.now()
-    automation_row = _settings(account)
-    after = timedelta(days=automation_row.repost_after_days)
-    moment = by or now
+    automation_row = automation.settings_for(account)
+    days = automation_row.repost_after_days
+    before = relist.stale_before(by or now, days)  # relist's own threshold, so the relist never refuses the plan
     listings = (live_listings(account).exclude(pk__in=_held_back(account, automation_row, now))
-                .filter(Q(listed_at__lte=moment - after) | Q(listed_at__isnull=True, created_at__lte=moment - after))
+                .filter(Q(listed_at__lt=before) | Q(listed_at__isnull=True, created_at__lt=before))
                 .order_by(F("listed_at").asc(nulls_first=True), "created_at", "pk"))
-    return [(listing, published_at(listing) + after) for listing in listings]
+    return [(listing, published_at(listing) + timedelta(days=days)) for listing in listings]
 
 
 # --- the plan --------------------------------------------------------------------------------------------
@@ -176,7 +155,7 @@ def plan(account, now=None, *, days=PLAN_AHEAD_DAYS, include_upcoming=False) -> 
     """Slots for the account's stale listings (see the module docstring); writes nothing.
     include_upcoming: also the listings that become stale within `days` (each no sooner than then)."""
     now = now or timezone.now()
-    automation_row = _settings(account)
+    automation_row = automation.settings_for(account)
     until = now + timedelta(days=days)
     pending = stale_listings(account, now, by=until if include_upcoming else None)
     if not pending:
@@ -198,7 +177,8 @@ def plan(account, now=None, *, days=PLAN_AHEAD_DAYS, include_upcoming=False) -> 
         start = max([begins, now, *in_window])
         if ends - start < MIN_SPAN:
             continue
-        eligible = [(listing, stale_at) for listing, stale_at in pending if stale_at <= start]
+        eligible = [(listing, stale_at) for listing, stale_at in pending
+                    if relist.is_stale(listing, start, automation_row.repost_after_days)]
         count = min(len(eligible), max(0, per_day_cap - per_day[_local_day(automation_row, begins)]))
         while count > 0:
             gap = (ends - start) / count
@@ -223,20 +203,21 @@ def preview(account, now=None, days=7) -> dict:
     says so); writes nothing."""
     now = now or timezone.now()
     account = VintedAccount.objects.select_related("automation").filter(pk=account.pk).first() or account
-    reason = inactive_reason(account)
+    reason = automation.inactive_reason(account, FEATURE)
     scheduled = list(Repost.objects.filter(account=account, status=RepostStatus.SCHEDULED,
                                            scheduled_for__lte=now + timedelta(days=days))
                      .select_related("listing"))
     slots = plan(account, now, days=days, include_upcoming=True)
+    automation_row = automation.settings_for(account)
     note = ""
     if reason:
         note = f"{reason} Nothing is reposted until that changes; this is what would happen."
     elif account.dry_run:
         note = "The account is in dry-run mode: when a repost is due nothing is sent to Vinted; the history says so."
     return {"account": account, "enabled": not reason, "reason": reason, "note": note, "now": now, "days": days,
-            "scheduled": scheduled, "planned": slots, "time_zone": str(automation.zone(_settings(account))),
+            "scheduled": scheduled, "planned": slots, "time_zone": str(automation.zone(automation_row)),
             "per_day": settings.VINTED_REPOSTS_PER_DAY, "per_hour": hourly_cap(),
-            "after_days": _settings(account).repost_after_days}
+            "after_days": automation_row.repost_after_days}
 
 
 def upcoming(account, *, now, until) -> list:
@@ -247,7 +228,7 @@ def upcoming(account, *, now, until) -> list:
                                   details={"repost": repost.pk})
                for repost in Repost.objects.filter(account=account, status=RepostStatus.SCHEDULED,
                                                    scheduled_for__lte=until).select_related("listing")]
-    if not inactive_reason(account):
+    if not automation.inactive_reason(account, FEATURE):
         days = max(1, -(-int((until - now).total_seconds()) // 86400))
         planned += [automation.Planned(at=slot.at, feature=FEATURE, what=f"Repost {slot.listing} (not scheduled yet)",
                                        listing=slot.listing, details={"planned": True})
@@ -260,7 +241,7 @@ def upcoming(account, *, now, until) -> list:
 def schedule(account, now=None) -> list[Repost]:
     """Store the plan of an account whose reposts are on as scheduled Repost rows."""
     now = now or timezone.now()
-    if inactive_reason(account):
+    if automation.inactive_reason(account, FEATURE):
         return []
     made = []
     for slot in plan(account, now):
@@ -285,7 +266,7 @@ def _drop_late(account, now) -> None:
         if _has_active_job(repost):  # its job is on its way (a busy worker): let it run
             continue
         if Repost.objects.filter(pk=repost.pk, status=RepostStatus.SCHEDULED).delete()[0]:
-            planned_for = timezone.localtime(repost.scheduled_for, automation.zone(_settings(account)))
+            planned_for = timezone.localtime(repost.scheduled_for, automation.zone(automation.settings_for(account)))
             automation.record(account, FEATURE, AutomationOutcome.SKIPPED,
                               f"The repost of {repost.listing} planned for {planned_for:%a %H:%M}"
                               " missed its slot (automation was paused or off); it is planned again in a coming "
@@ -315,7 +296,7 @@ def run_due_reposts(now=None) -> int:
     for account in accounts.select_related("automation").distinct():
         try:
             _drop_late(account, now)
-            if inactive_reason(account):
+            if automation.inactive_reason(account, FEATURE):
                 continue  # a pause takes effect at once: nothing starts, nothing moves on
             schedule(account, now)
             for repost in Repost.objects.filter(account=account, status__in=OPEN_STATUSES).select_related(
@@ -347,7 +328,7 @@ def cancel(repost, *, by_user) -> Repost:
                               f"{repost.get_status_display().lower()}.")
     automation.record(repost.account, FEATURE, AutomationOutcome.SKIPPED,
                       f"The repost of {repost.listing} was cancelled by {by_user}; it is not planned again for "
-                      f"{_settings(repost.account).repost_after_days} days.", listing=repost.listing)
+                      f"{automation.settings_for(repost.account).repost_after_days} days.", listing=repost.listing)
     return repost
 
 
