@@ -29,7 +29,8 @@ class AutomationSettingsForm(forms.Form):
     auto_reply_delay_max_seconds = forms.IntegerField(label="Longest delay (seconds)",
                                                       help_text="A random delay between the two.")
     night_start = forms.TimeField(label="Night starts", widget=TIME, help_text="No automatic reply at night …")
-    night_end = forms.TimeField(label="Night ends", widget=TIME, help_text="… until this time (the same time twice: no night).")
+    night_end = forms.TimeField(label="Night ends", widget=TIME,
+                                help_text="… until this time (the same time twice: no night).")
     price_drops_enabled = forms.BooleanField(label="Price drops on", required=False,
                                              help_text="Lower prices by the rules below.")
     reposts_enabled = forms.BooleanField(label="Reposts on", required=False,
