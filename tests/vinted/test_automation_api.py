@@ -4,6 +4,7 @@ token), PATCH with the form's validation (400 with field errors, nothing changed
 the fake Vinted seen through the API, and the schema."""
 
 import json
+import re
 
 import pytest
 
@@ -12,6 +13,7 @@ from tests.fakes.vinted_inbox import add_conversation, add_message
 from tests.helpers import API_PERSONAS, PERSONAS
 from tests.monitoring.worker import run_worker
 from tests.vinted.inbox_helpers import account_on_fake, stored_conversation
+from vinted.api.automation import HOUR_MINUTE
 from vinted.choices import AccountStatus, AutomationFeature, AutomationOutcome
 from vinted.models import AutomationEvent, AutomationSettings, Conversation
 from vinted.services import automation, inbox
@@ -204,3 +206,19 @@ def test_offers_are_refused_with_a_clear_message(api_as, operator, account):
     errors = field_errors(api_as(operator).patch(f"{API}/{account.pk}/", {"auto_reply_intents": ["offer"]},
                                                  format="json"))
     assert "offers never are" in json.dumps(errors)
+
+
+def test_the_schema_says_what_the_answers_are(api_as, admin_user, operator):
+    """The fuzzer found the night times answered as "22:00" under a `time` format (which wants seconds and
+    an offset), and `upcoming` answered a list under a paginated schema with an unbounded `hours`."""
+    schema = json.loads(api_as(admin_user).get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content)
+    night = schema["components"]["schemas"]["AutomationSettings"]["properties"]["night_start"]
+    assert "format" not in night and night["pattern"] == HOUR_MINUTE
+    account = stored_conversation(operator, label="Fresh").account
+    assert re.fullmatch(HOUR_MINUTE, api_as(operator).get(f"{API}/{account.pk}/").json()["night_start"])
+    upcoming = schema["paths"][f"{API}/{{account_id}}/upcoming/"]["get"]
+    hours = next(parameter for parameter in upcoming["parameters"] if parameter["name"] == "hours")
+    number = next(option for option in hours["schema"].get("anyOf", [hours["schema"]]) if option["type"] == "integer")
+    assert (number["minimum"], number["maximum"]) == (1, automation.UPCOMING_HOURS_MAX)
+    answer = upcoming["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer["type"] == "array"

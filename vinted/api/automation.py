@@ -11,7 +11,7 @@ sees their own accounts' automation, admins all; someone else's is a 404, a view
 - `GET automation-events/` the history (filters `account`, `feature`, `outcome`), newest first; read-only.
 """
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -25,6 +25,17 @@ from ..models import AutomationEvent, AutomationSettings, VintedAccount
 from ..services import automation as services
 
 ERROR_ENVELOPE = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
+
+
+HOUR_MINUTE = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+@extend_schema_field({"type": "string", "pattern": HOUR_MINUTE, "example": "22:00"})
+class HourMinuteField(serializers.TimeField):
+    """A time of day answered as "HH:MM" (OpenAPI's `time` format wants seconds and an offset)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
 
 
 class BusyWindowSerializer(serializers.Serializer):
@@ -46,8 +57,8 @@ class AutomationSettingsSerializer(serializers.ModelSerializer):
         child=serializers.ChoiceField(choices=[intent.value for intent in services.AUTO_SEND_INTENTS]),
         help_text="Intents answered automatically; never \"offer\".")
     busy_windows = BusyWindowSerializer(many=True)
-    night_start = serializers.TimeField(format="%H:%M")
-    night_end = serializers.TimeField(format="%H:%M")
+    night_start = HourMinuteField()
+    night_end = HourMinuteField()
 
     class Meta:
         model = AutomationSettings
@@ -116,7 +127,8 @@ class PlannedSerializer(serializers.Serializer):
 
 
 class UpcomingQuerySerializer(serializers.Serializer):
-    hours = whole_number(1, services.UPCOMING_HOURS_MAX, default=24)
+    hours = whole_number(1, services.UPCOMING_HOURS_MAX, default=24,
+                         help_text=f"How far ahead, 1..{services.UPCOMING_HOURS_MAX} (default 24).")
 
 
 class AutomationEventSerializer(serializers.ModelSerializer):
@@ -174,11 +186,10 @@ class AutomationViewSet(mixins.RetrieveModelMixin, BaseViewSet):
         services.resume(account, by_user=request.user)
         return self.answer(account)
 
-    @extend_schema(summary="What automation would do next", parameters=[OpenApiParameter(
-        "hours", int, description=f"How far ahead, 1..{services.UPCOMING_HOURS_MAX} (default 24).")],
+    @extend_schema(summary="What automation would do next", parameters=[UpcomingQuerySerializer],
         responses={200: PlannedSerializer(many=True), 400: OpenApiResponse(
             ERROR_ENVELOPE, description=f"VALIDATION_ERROR: `hours` outside 1..{services.UPCOMING_HOURS_MAX}.")})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def upcoming(self, request, account_id=None):
         account = self.get_object()
         hours = query_values(UpcomingQuerySerializer, request)["hours"]
