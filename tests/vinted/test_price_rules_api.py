@@ -142,3 +142,6 @@ def test_the_schema_lists_the_endpoints(api_as, admin_user):
     create = schema["paths"]["/api/v1/vinted/price-rules/"]["post"]
     assert "400" in create["responses"] and "PriceRuleCreate" in json.dumps(create["requestBody"])
     assert {"min_price", "measurements"} <= set(schema["components"]["schemas"]["Listing"]["properties"])
+    # The account and listing of a new rule are ids (the schema said strings: spectacular could not type them).
+    body = schema["components"]["schemas"]["PriceRuleCreateRequest"]["properties"]
+    assert body["account"]["type"] == "integer" and body["listing"]["type"] == "integer"

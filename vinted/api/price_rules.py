@@ -11,7 +11,8 @@
   sees its history.
 """
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
@@ -41,6 +42,7 @@ class PriceRuleSerializer(serializers.ModelSerializer):
         return services.describe(rule)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class _UserRows(serializers.PrimaryKeyRelatedField):
     """An id among the rows the request's user may change (others read as "does not exist")."""
 
