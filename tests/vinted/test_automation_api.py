@@ -220,5 +220,8 @@ def test_the_schema_says_what_the_answers_are(api_as, admin_user, operator):
     hours = next(parameter for parameter in upcoming["parameters"] if parameter["name"] == "hours")
     number = next(option for option in hours["schema"].get("anyOf", [hours["schema"]]) if option["type"] == "integer")
     assert (number["minimum"], number["maximum"]) == (1, automation.UPCOMING_HOURS_MAX)
+    # Settings never saved have no `updated_at`: the answer says null and the schema allows it.
+    assert api_as(operator).get(f"{API}/{account.pk}/").json()["updated_at"] is None
+    assert schema["components"]["schemas"]["AutomationSettings"]["properties"]["updated_at"].get("nullable") is True
     answer = upcoming["responses"]["200"]["content"]["application/json"]["schema"]
     assert answer["type"] == "array"

@@ -59,6 +59,8 @@ class AutomationSettingsSerializer(serializers.ModelSerializer):
     busy_windows = BusyWindowSerializer(many=True)
     night_start = HourMinuteField()
     night_end = HourMinuteField()
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True,
+                                           help_text="Null until the settings are first saved.")
 
     class Meta:
         model = AutomationSettings
